@@ -1,0 +1,1 @@
+"""Credentials: password hashing, signed tokens, login throttling rules."""

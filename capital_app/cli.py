@@ -1,0 +1,143 @@
+"""`capital-app`: operator commands. Each exits non-zero with a one-line reason on error.
+
+Commands connect the way the app does (DATABASE_URL, else the embedded server)
+and print ids alone on stdout, so scripts can capture them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from capital_app.domain.errors import LedgerError
+from capital_app.settings import PROJECT_ROOT
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def migrate_database() -> None:
+    """alembic upgrade head (idempotent)."""
+    from alembic.config import Config
+
+    from alembic import command
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    command.upgrade(config, "head")
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    migrate_database()
+    print("database is at the latest migration")
+    return 0
+
+
+def _create_org(args: argparse.Namespace) -> int:
+    from capital_app.service.organizations import create_organization
+
+    org = create_organization(args.name, args.currency)
+    print(org.id)
+    return 0
+
+
+def _create_user(args: argparse.Namespace) -> int:
+    from capital_app.service.organizations import find_organization
+    from capital_app.service.users import provision_user
+
+    if not args.password_stdin:
+        raise LedgerError("Pass --password-stdin and the password on standard input.")
+    password = sys.stdin.readline().rstrip("\r\n")
+    org = find_organization(args.org)
+    user = provision_user(
+        org.id, email=args.email, name=args.name, role=args.role, password=password
+    )
+    print(user.id)
+    return 0
+
+
+def _seed_demo(_: argparse.Namespace) -> int:
+    from capital_app.service.demo import seed_demo
+
+    seed = seed_demo()
+    state = "created" if seed.created else "already present"
+    print(f"demo organization “{seed.organization.name}” {state} ({seed.organization.id})")
+    for email, name, role, password in seed.users:
+        print(f"  {role:<6}  {email}  password: {password}  ({name})")
+    return 0
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from capital_app.db.operator import list_organization_ids
+    from capital_app.service.organizations import find_organization
+    from capital_app.service.projections import rebuild_projections
+
+    if args.org:
+        targets = [find_organization(args.org).id]
+    else:
+        targets = [org_id for org_id, _ in list_organization_ids()]
+    for org_id in targets:
+        report = rebuild_projections(org_id)
+        print(
+            json.dumps(
+                {
+                    "organizationId": str(report.organization_id),
+                    "sources": report.sources,
+                    "corrected": report.corrected,
+                }
+            )
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="capital-app", description="Capital Ledger operator commands."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("migrate", help="apply database migrations (idempotent)").set_defaults(
+        handler=_migrate
+    )
+
+    p = sub.add_parser("create-org", help="create an organization; prints its id")
+    p.add_argument("name")
+    p.add_argument("--currency", default="KES")
+    p.set_defaults(handler=_create_org)
+
+    p = sub.add_parser("create-user", help="create a user; prints its id")
+    p.add_argument("--org", required=True, help="organization name")
+    p.add_argument("--email", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", required=True, choices=["ADMIN", "EDITOR", "VIEWER"])
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.set_defaults(handler=_create_user)
+
+    sub.add_parser("seed-demo", help="create the demo organization").set_defaults(
+        handler=_seed_demo
+    )
+
+    p = sub.add_parser("rebuild-projections", help="recompute capital_source from history")
+    p.add_argument("--org", help="organization name (default: all)")
+    p.set_defaults(handler=_rebuild)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except LedgerError as error:
+        print(f"capital-app: {error.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("capital-app: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # one line, no stack trace, for operators and scripts
+        print(f"capital-app: {type(error).__name__}: {error}".splitlines()[0], file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Database access: engine, tenant-scoped units of work, repository SQL."""

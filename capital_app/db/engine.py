@@ -1,0 +1,80 @@
+"""Engines: the owner's (migrations only) and the runtime role's (everything else).
+
+The runtime engine switches every pooled connection to the runtime role as soon
+as it is opened, so no query of the app ever runs with the owner's rights: RLS
+and the grants apply even where Python forgets a filter.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, pool
+
+from capital_app.db.roles import runtime_role_name
+from capital_app.settings import get_settings
+
+_embedded_lock = threading.Lock()
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept the usual `postgres://` / `postgresql://` spellings; use psycopg 3."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise ValueError("DATABASE_URL must be a PostgreSQL URL (postgresql://…)")
+
+
+def libpq_url(url: str) -> str:
+    """The same URL for plain psycopg / libpq (no SQLAlchemy driver suffix)."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@lru_cache(maxsize=1)
+def owner_database_url() -> str:
+    """DATABASE_URL, else the embedded server (started on first use)."""
+    settings = get_settings()
+    if settings.database_url:
+        return sqlalchemy_url(settings.database_url)
+    with _embedded_lock:
+        from capital_app.db.embedded import embedded_server_url
+
+        return sqlalchemy_url(embedded_server_url(settings.data_dir))
+
+
+def _enter_runtime_role(dbapi_connection: Any, _record: Any) -> None:
+    role = runtime_role_name()
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {role}")
+        cursor.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.commit()
+
+
+@lru_cache(maxsize=1)
+def get_engine() -> Engine:
+    """The pooled engine of the runtime role, sized for a small machine."""
+    settings = get_settings()
+    engine = create_engine(
+        owner_database_url(),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+    event.listen(engine, "connect", _enter_runtime_role)
+    return engine
+
+
+def owner_engine() -> Engine:
+    """An unpooled owner engine for migrations and operator tasks."""
+    return create_engine(owner_database_url(), poolclass=pool.NullPool)
+
+
+def reset_engines() -> None:
+    """Forget cached engines (tests switch databases)."""
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+    owner_database_url.cache_clear()

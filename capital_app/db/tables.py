@@ -1,0 +1,127 @@
+"""SQLModel tables: the schema as Python sees it.
+
+The migrations in alembic/versions are the authority (they also create triggers,
+policies, grants and partial indexes); a test checks these models agree with them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy import BigInteger, Column, DateTime, Identity, Integer, Numeric, String, Text
+from sqlmodel import Field, SQLModel
+
+metadata = SQLModel.metadata
+
+
+def _ts(nullable: bool = False) -> Column:
+    return Column(DateTime(timezone=True), nullable=nullable)
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organization"
+    id: UUID = Field(primary_key=True)
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class OrganizationRevision(SQLModel, table=True):
+    __tablename__ = "organization_revision"
+    organization_id: UUID = Field(primary_key=True, foreign_key="organization.id")
+    revision: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class AppUser(SQLModel, table=True):
+    __tablename__ = "app_user"
+    organization_id: UUID = Field(primary_key=True, foreign_key="organization.id")
+    id: UUID = Field(primary_key=True)
+    email: str = Field(sa_column=Column(Text, nullable=False))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    role: str = Field(sa_column=Column(Text, nullable=False))
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    active: bool
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class ImportLog(SQLModel, table=True):
+    __tablename__ = "import_log"
+    organization_id: UUID = Field(primary_key=True, foreign_key="organization.id")
+    id: UUID = Field(primary_key=True)
+    imported_by: UUID
+    imported_at: datetime = Field(sa_column=_ts())
+    file_name: str | None = Field(sa_column=Column(Text, nullable=True))
+    content_sha256: str = Field(sa_column=Column(Text, nullable=False))
+    entries_in_file: int
+    imported_count: int
+    skipped_count: int
+    revision: int | None = Field(sa_column=Column(BigInteger, nullable=True))
+
+
+class CapitalSource(SQLModel, table=True):
+    """Projection: the current terms of one source."""
+
+    __tablename__ = "capital_source"
+    organization_id: UUID = Field(primary_key=True, foreign_key="organization.id")
+    source_id: str = Field(sa_column=Column(Text, primary_key=True))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    annual_rate: Decimal = Field(sa_column=Column(Numeric(10, 6), nullable=False))
+    available_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    added_date: datetime = Field(sa_column=_ts())
+    removed_date: datetime | None = Field(sa_column=_ts(nullable=True))
+    rate_effective_date: datetime = Field(sa_column=_ts())
+    amount_effective_date: datetime = Field(sa_column=_ts())
+    last_effective_date: datetime = Field(sa_column=_ts())
+    latest_sequence: int = Field(sa_column=Column(Integer, nullable=False))
+    latest_entry_id: str = Field(sa_column=Column(Text, nullable=False))
+    revision: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class CapitalHistory(SQLModel, table=True):
+    """One immutable event of a source's life."""
+
+    __tablename__ = "capital_history"
+    organization_id: UUID = Field(primary_key=True)
+    id: str = Field(sa_column=Column(Text, primary_key=True))
+    source_id: str = Field(sa_column=Column(Text, nullable=False))
+    sequence: int = Field(sa_column=Column(Integer, nullable=False))
+    action: str = Field(sa_column=Column(Text, nullable=False))
+    effective_date: datetime = Field(sa_column=_ts())
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    annual_rate: Decimal = Field(sa_column=Column(Numeric(10, 6), nullable=False))
+    available_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    previous_rate: Decimal | None = Field(sa_column=Column(Numeric(10, 6), nullable=True))
+    previous_amount: int | None = Field(sa_column=Column(BigInteger, nullable=True))
+    notes: str | None = Field(sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=_ts())
+    created_by: str | None = Field(sa_column=Column(Text, nullable=True))
+    recorded_by: UUID | None = None
+    import_id: UUID | None = None
+    revision: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class IdempotencyKey(SQLModel, table=True):
+    __tablename__ = "idempotency_key"
+    organization_id: UUID = Field(primary_key=True, foreign_key="organization.id")
+    key: str = Field(sa_column=Column(Text, primary_key=True))
+    user_id: UUID
+    request_hash: str = Field(sa_column=Column(Text, nullable=False))
+    source_id: str | None = Field(sa_column=Column(Text, nullable=True))
+    entry_id: str | None = Field(sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class AuthEvent(SQLModel, table=True):
+    __tablename__ = "auth_event"
+    id: int = Field(sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
+    organization_id: UUID | None = Field(default=None, foreign_key="organization.id")
+    occurred_at: datetime = Field(sa_column=_ts())
+    email: str = Field(sa_column=Column(Text, nullable=False))
+    client_address: str = Field(sa_column=Column(Text, nullable=False))
+    user_id: UUID | None = None
+    succeeded: bool
+    reason: str = Field(sa_column=Column(Text, nullable=False))

@@ -1,0 +1,71 @@
+"""Transactions as the runtime role, with the tenant set first.
+
+`set_config(..., true)` is transaction-local, so a pooled connection can never
+carry one organization's tenant into another's transaction. With no tenant set,
+every RLS policy compares against NULL and sees nothing: forgetting fails closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from uuid import UUID
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from capital_app.db.engine import get_engine
+from capital_app.domain.errors import ErrorKind, LedgerError
+
+
+class DatabaseUnavailable(LedgerError):
+    kind = ErrorKind.UNAVAILABLE
+    title = "Database unavailable"
+
+
+_SET = text("SELECT set_config(:name, :value, true)")
+
+
+@contextmanager
+def _transaction(read_only: bool, settings: dict[str, str]) -> Iterator[Connection]:
+    try:
+        with get_engine().connect() as conn:
+            if read_only:
+                conn = conn.execution_options(postgresql_readonly=True)
+            with conn.begin():
+                for name, value in settings.items():
+                    conn.execute(_SET, {"name": name, "value": value})
+                yield conn
+    except OperationalError as error:
+        if error.connection_invalidated or _is_connection_error(error):
+            raise DatabaseUnavailable(
+                "The database cannot be reached right now; nothing was changed. Try again shortly."
+            ) from error
+        raise
+
+
+def _is_connection_error(error: DBAPIError) -> bool:
+    sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    return sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03") or not sqlstate
+
+
+@contextmanager
+def tenant_transaction(organization_id: UUID, *, read_only: bool = False) -> Iterator[Connection]:
+    """One unit of work inside one organization."""
+    with _transaction(read_only, {"app.org_id": str(organization_id)}) as conn:
+        yield conn
+
+
+@contextmanager
+def login_transaction(email: str, client_address: str) -> Iterator[Connection]:
+    """Before sign-in: may see only the user with this email and its login attempts."""
+    settings = {"app.login_email": email, "app.login_client": client_address}
+    with _transaction(False, settings) as conn:
+        yield conn
+
+
+@contextmanager
+def organization_lookup_transaction(name: str) -> Iterator[Connection]:
+    """For operators naming an organization: may see only the one with this name."""
+    with _transaction(True, {"app.org_name": name.strip().lower()}) as conn:
+        yield conn

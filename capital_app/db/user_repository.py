@@ -1,0 +1,320 @@
+"""SQL for organizations, users, login attempts and idempotency keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import Connection, RowMapping, text
+
+from capital_app.domain.values import Role
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: UUID
+    organization_id: UUID
+    email: str
+    name: str
+    role: Role
+    active: bool
+    password_hash: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationRecord:
+    id: UUID
+    name: str
+    currency: str
+    created_at: datetime
+
+
+USER_COLUMNS = "organization_id, id, email, name, role, active, password_hash, created_at"
+
+
+def _user(row: RowMapping) -> UserRecord:
+    return UserRecord(
+        id=row["id"],
+        organization_id=row["organization_id"],
+        email=row["email"],
+        name=row["name"],
+        role=Role(row["role"]),
+        active=row["active"],
+        password_hash=row["password_hash"],
+        created_at=row["created_at"].astimezone(UTC),
+    )
+
+
+def _organization(row: RowMapping) -> OrganizationRecord:
+    return OrganizationRecord(
+        id=row["id"],
+        name=row["name"],
+        currency=row["currency"].strip(),
+        created_at=row["created_at"].astimezone(UTC),
+    )
+
+
+# --- organizations -------------------------------------------------------------
+
+
+def insert_organization(conn: Connection, org_id: UUID, name: str, currency: str) -> None:
+    conn.execute(
+        text("INSERT INTO organization (id, name, currency) VALUES (:id, :name, :currency)"),
+        {"id": org_id, "name": name, "currency": currency},
+    )
+    conn.execute(
+        text("INSERT INTO organization_revision (organization_id, revision) VALUES (:id, 0)"),
+        {"id": org_id},
+    )
+
+
+def get_organization(conn: Connection, org_id: UUID) -> OrganizationRecord | None:
+    row = (
+        conn.execute(
+            text("SELECT id, name, currency, created_at FROM organization WHERE id = :id"),
+            {"id": org_id},
+        )
+        .mappings()
+        .first()
+    )
+    return _organization(row) if row else None
+
+
+def find_organization_by_name(conn: Connection, name: str) -> OrganizationRecord | None:
+    row = (
+        conn.execute(
+            text(
+                "SELECT id, name, currency, created_at FROM organization"
+                " WHERE lower(name) = lower(:name)"
+            ),
+            {"name": name.strip()},
+        )
+        .mappings()
+        .first()
+    )
+    return _organization(row) if row else None
+
+
+# --- users -------------------------------------------------------------------------
+
+
+def insert_user(
+    conn: Connection,
+    org: UUID,
+    user_id: UUID,
+    email: str,
+    name: str,
+    role: Role,
+    password_hash: str,
+) -> UserRecord:
+    row = (
+        conn.execute(
+            text(
+                "INSERT INTO app_user (organization_id, id, email, name, role, password_hash)"
+                " VALUES (:org, :id, :email, :name, :role, :hash)"
+                f" RETURNING {USER_COLUMNS}"
+            ),
+            {
+                "org": org,
+                "id": user_id,
+                "email": email,
+                "name": name,
+                "role": role.value,
+                "hash": password_hash,
+            },
+        )
+        .mappings()
+        .one()
+    )
+    return _user(row)
+
+
+def get_user(conn: Connection, org: UUID, user_id: UUID) -> UserRecord | None:
+    row = (
+        conn.execute(
+            text(f"SELECT {USER_COLUMNS} FROM app_user WHERE organization_id = :org AND id = :id"),
+            {"org": org, "id": user_id},
+        )
+        .mappings()
+        .first()
+    )
+    return _user(row) if row else None
+
+
+def lock_user(conn: Connection, org: UUID, user_id: UUID) -> UserRecord | None:
+    row = (
+        conn.execute(
+            text(
+                f"SELECT {USER_COLUMNS} FROM app_user"
+                " WHERE organization_id = :org AND id = :id FOR UPDATE"
+            ),
+            {"org": org, "id": user_id},
+        )
+        .mappings()
+        .first()
+    )
+    return _user(row) if row else None
+
+
+def find_user_by_email(conn: Connection, email: str) -> UserRecord | None:
+    row = (
+        conn.execute(
+            text(f"SELECT {USER_COLUMNS} FROM app_user WHERE email = :email"), {"email": email}
+        )
+        .mappings()
+        .first()
+    )
+    return _user(row) if row else None
+
+
+def list_users(conn: Connection, org: UUID) -> list[UserRecord]:
+    rows = conn.execute(
+        text(
+            f"SELECT {USER_COLUMNS} FROM app_user WHERE organization_id = :org ORDER BY lower(name), email"
+        ),
+        {"org": org},
+    ).mappings()
+    return [_user(r) for r in rows]
+
+
+def update_user(
+    conn: Connection, org: UUID, user_id: UUID, *, role: Role, active: bool, name: str
+) -> UserRecord:
+    row = (
+        conn.execute(
+            text(
+                "UPDATE app_user SET role = :role, active = :active, name = :name, updated_at = now()"
+                f" WHERE organization_id = :org AND id = :id RETURNING {USER_COLUMNS}"
+            ),
+            {"org": org, "id": user_id, "role": role.value, "active": active, "name": name},
+        )
+        .mappings()
+        .one()
+    )
+    return _user(row)
+
+
+def count_active_admins(conn: Connection, org: UUID) -> int:
+    return int(
+        conn.execute(
+            text(
+                "SELECT count(*) FROM app_user WHERE organization_id = :org"
+                " AND role = 'ADMIN' AND active"
+            ),
+            {"org": org},
+        ).scalar_one()
+    )
+
+
+def user_names(conn: Connection, org: UUID) -> dict[str, str]:
+    """user id (as text, the form createdBy takes) → display name."""
+    rows = conn.execute(
+        text("SELECT id::text, name FROM app_user WHERE organization_id = :org"), {"org": org}
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+# --- login attempts ------------------------------------------------------------------
+
+
+def record_auth_event(
+    conn: Connection,
+    *,
+    email: str,
+    client_address: str,
+    succeeded: bool,
+    reason: str,
+    user_id: UUID | None = None,
+    organization_id: UUID | None = None,
+) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO auth_event (organization_id, email, client_address, user_id, succeeded,"
+            " reason) VALUES (:org, :email, :client, :user_id, :succeeded, :reason)"
+        ),
+        {
+            "org": organization_id,
+            "email": email,
+            "client": client_address,
+            "user_id": user_id,
+            "succeeded": succeeded,
+            "reason": reason,
+        },
+    )
+
+
+def recent_failures(
+    conn: Connection, *, column: str, value: str, since: datetime
+) -> list[datetime]:
+    """Failed attempts for one email or client address since `since`, oldest first.
+
+    For an email, a successful sign-in clears its earlier failures; for a client
+    address it does not (else one valid account would unlock guessing at others).
+    """
+    if column not in ("email", "client_address"):
+        raise ValueError(column)
+    reset = (
+        "AND occurred_at > coalesce((SELECT max(occurred_at) FROM auth_event"
+        " WHERE email = :value AND succeeded), '-infinity')"
+        if column == "email"
+        else ""
+    )
+    rows = conn.execute(
+        text(
+            f"""
+            SELECT occurred_at FROM auth_event
+             WHERE {column} = :value AND NOT succeeded AND reason <> 'throttled'
+               AND occurred_at > :since {reset}
+             ORDER BY occurred_at
+            """
+        ),
+        {"value": value, "since": since},
+    )
+    return [r[0].astimezone(UTC) for r in rows]
+
+
+# --- idempotency keys -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIdempotencyKey:
+    request_hash: str
+    source_id: str | None
+    entry_id: str | None
+
+
+def claim_idempotency_key(
+    conn: Connection, org: UUID, key: str, user_id: UUID, request_hash: str
+) -> StoredIdempotencyKey | None:
+    """Insert the key; if another transaction holds it, wait for it and return what it stored."""
+    claimed = conn.execute(
+        text(
+            "INSERT INTO idempotency_key (organization_id, key, user_id, request_hash)"
+            " VALUES (:org, :key, :user_id, :hash) ON CONFLICT DO NOTHING RETURNING 1"
+        ),
+        {"org": org, "key": key, "user_id": user_id, "hash": request_hash},
+    ).first()
+    if claimed:
+        return None
+    row = conn.execute(
+        text(
+            "SELECT request_hash, source_id, entry_id FROM idempotency_key"
+            " WHERE organization_id = :org AND key = :key"
+        ),
+        {"org": org, "key": key},
+    ).one()
+    return StoredIdempotencyKey(row[0], row[1], row[2])
+
+
+def complete_idempotency_key(
+    conn: Connection, org: UUID, key: str, source_id: str, entry_id: str
+) -> None:
+    conn.execute(
+        text(
+            "UPDATE idempotency_key SET source_id = :source_id, entry_id = :entry_id"
+            " WHERE organization_id = :org AND key = :key"
+        ),
+        {"org": org, "key": key, "source_id": source_id, "entry_id": entry_id},
+    )

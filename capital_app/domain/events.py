@@ -1,0 +1,64 @@
+"""The history entry (one immutable event) and the state of a source it folds into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from capital_app.domain.values import Action
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One row of capital_history.
+
+    `annual_rate` and `available_cents` are the source's terms just after this
+    event as of its effective date; `previous_*` is set only by the action that
+    changes that value.
+    """
+
+    id: str
+    source_id: str
+    sequence: int
+    action: Action
+    effective_date: datetime
+    name: str
+    annual_rate: Decimal
+    available_cents: int
+    previous_rate: Decimal | None = None
+    previous_amount: int | None = None
+    notes: str | None = None
+    created_at: datetime | None = None
+    created_by: str | None = None
+    organization_id: UUID | None = None
+    revision: int | None = None
+    recorded_by: UUID | None = None
+
+    @property
+    def fold_key(self) -> tuple[datetime, int]:
+        """Events apply in (effective date, sequence) order."""
+        return (self.effective_date, self.sequence)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """A source as of some moment: what the projection row holds for 'now'."""
+
+    source_id: str
+    name: str
+    annual_rate: Decimal
+    available_cents: int
+    active: bool
+    added_date: datetime
+    removed_date: datetime | None
+    rate_effective_date: datetime
+    amount_effective_date: datetime
+    last_effective_date: datetime
+    sequence: int
+    latest_entry_id: str
+
+    @property
+    def terms(self) -> tuple[int, Decimal]:
+        return (self.available_cents, self.annual_rate)

@@ -1,0 +1,194 @@
+"""Value rules: rates, cents, names, notes, dates — checked the same way everywhere.
+
+Each `check_*` takes what a caller received and returns the clean value or raises
+InvalidInput with a plain-words message. Floats are refused on purpose: money and
+rates are exact decimals from the moment they enter the system.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+
+from capital_app.domain.errors import InvalidInput
+
+RATE_PLACES = 6
+RATE_QUANTUM = Decimal(1).scaleb(-RATE_PLACES)
+MIN_CENTS = 1
+MAX_CENTS = 10**15
+MAX_NAME_LENGTH = 200
+MAX_NOTES_LENGTH = 2000
+MAX_ID_LENGTH = 100
+EARLIEST_DATE = datetime(1900, 1, 1, tzinfo=UTC)
+
+# Control characters have no place in names; notes may keep line breaks and tabs.
+_NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
+_NOTES_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class Action(StrEnum):
+    ADDED = "ADDED"
+    AMOUNT_CHANGED = "AMOUNT_CHANGED"
+    RATE_CHANGED = "RATE_CHANGED"
+    REMOVED = "REMOVED"
+
+
+class Role(StrEnum):
+    ADMIN = "ADMIN"
+    EDITOR = "EDITOR"
+    VIEWER = "VIEWER"
+
+    @property
+    def can_write_history(self) -> bool:
+        return self in (Role.ADMIN, Role.EDITOR)
+
+    @property
+    def can_manage_users(self) -> bool:
+        return self is Role.ADMIN
+
+
+def check_rate(value: object, field: str = "annualRate") -> Decimal:
+    """A decimal fraction 0 ≤ rate ≤ 1 with at most 6 decimal places."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise InvalidInput.one(field, "Rate must be a number between 0% and 100%.")
+    rate = Decimal(value)
+    if not rate.is_finite():
+        raise InvalidInput.one(field, "Rate must be a number between 0% and 100%.")
+    if rate < 0 or rate > 1:
+        raise InvalidInput.one(field, "Rate must be between 0% and 100%.")
+    if rate != rate.quantize(RATE_QUANTUM):
+        raise InvalidInput.one(
+            field, "Rate can have at most 6 decimal places (4 when written in percent)."
+        )
+    return rate.quantize(RATE_QUANTUM)
+
+
+def check_cents(value: object, field: str = "availableCents") -> int:
+    """A whole number of cents, 1 ≤ cents ≤ 10^15; never a float, string or bool."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput.one(field, "Amount must be a whole number of cents.")
+    if value < MIN_CENTS or value > MAX_CENTS:
+        raise InvalidInput.one(
+            field, "Amount must be at least 0.01 and at most 10,000,000,000,000.00."
+        )
+    return value
+
+
+def check_name(value: object, field: str = "name") -> str:
+    """1–200 characters after trimming, no control characters."""
+    if not isinstance(value, str):
+        raise InvalidInput.one(field, "Name must be text.")
+    name = value.strip()
+    if not name:
+        raise InvalidInput.one(field, "Name is required.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput.one(field, f"Name must be at most {MAX_NAME_LENGTH} characters.")
+    if _NAME_FORBIDDEN.search(name):
+        raise InvalidInput.one(field, "Name must not contain control characters.")
+    return name
+
+
+def check_notes(value: object, field: str = "notes") -> str | None:
+    """Optional free text up to 2,000 characters; blank means none."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput.one(field, "Notes must be text.")
+    notes = value.strip()
+    if not notes:
+        return None
+    if len(notes) > MAX_NOTES_LENGTH:
+        raise InvalidInput.one(field, f"Notes must be at most {MAX_NOTES_LENGTH} characters.")
+    if _NOTES_FORBIDDEN.search(notes):
+        raise InvalidInput.one(field, "Notes must not contain control characters.")
+    return notes
+
+
+def check_source_id(value: object, field: str = "sourceId") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput.one(field, "Source id is required.")
+    if len(value) > MAX_ID_LENGTH or _NAME_FORBIDDEN.search(value):
+        raise InvalidInput.one(field, "Source id is not valid.")
+    return value
+
+
+def check_expected_sequence(value: object, field: str = "expectedSequence") -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput.one(field, "Expected sequence must be a positive whole number.")
+    return value
+
+
+def check_effective_date(value: datetime, now: datetime, field: str = "effectiveDate") -> datetime:
+    """An aware instant, not in the future and not before 1900."""
+    if value.tzinfo is None:
+        raise InvalidInput.one(field, "Date-times must include a time zone offset (e.g. Z).")
+    value = value.astimezone(UTC)
+    if value > now:
+        raise InvalidInput.one(field, "Effective date cannot be in the future.")
+    if value < EARLIEST_DATE:
+        raise InvalidInput.one(field, "Effective date cannot be before 1900.")
+    return value
+
+
+def parse_instant(text: str, field: str, *, end_of_day: bool = False) -> datetime:
+    """Parse `2026-03-01` or an ISO date-time with offset into an aware UTC instant.
+
+    A bare date means the start of that day (UTC) for effective dates, and its end
+    for as-of / known-at bounds, so "as of 31 Jan" includes everything on 31 Jan.
+    """
+    raw = text.strip() if isinstance(text, str) else ""
+    if not raw:
+        raise InvalidInput.one(field, "Date is required.")
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            if end_of_day:
+                return datetime.combine(day, time.max, tzinfo=UTC)
+            return datetime.combine(day, time.min, tzinfo=UTC)
+        parsed = datetime.fromisoformat(raw.replace("z", "Z"))
+    except ValueError:
+        raise InvalidInput.one(
+            field, "Date must look like 2026-03-01 or 2026-03-01T09:00:00Z."
+        ) from None
+    if parsed.tzinfo is None:
+        raise InvalidInput.one(field, "Date-times must include a time zone offset (e.g. Z).")
+    return parsed.astimezone(UTC)
+
+
+def end_of_day(day: date) -> datetime:
+    return datetime.combine(day, time.max, tzinfo=UTC)
+
+
+def parse_percent(text: str, field: str = "annualRate") -> Decimal:
+    """'13.25' or '13.25 %' (percent, as people type it) → Decimal('0.1325')."""
+    raw = text.strip().removesuffix("%").strip().replace(",", "") if isinstance(text, str) else ""
+    if not raw:
+        raise InvalidInput.one(field, "Rate is required.")
+    try:
+        percent = Decimal(raw)
+    except InvalidOperation:
+        raise InvalidInput.one(field, "Rate must be a number, like 13.25.") from None
+    if not percent.is_finite():
+        raise InvalidInput.one(field, "Rate must be a number, like 13.25.")
+    return check_rate(percent.scaleb(-2), field)
+
+
+def parse_money(text: str, field: str = "availableCents") -> int:
+    """'1,234,567.89' (shillings, as people type them) → 123456789 cents."""
+    raw = text.strip().upper().removeprefix("KES").strip().replace(",", "").replace(" ", "")
+    if not raw:
+        raise InvalidInput.one(field, "Amount is required.")
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        raise InvalidInput.one(field, "Amount must be a number, like 1,250,000.00.") from None
+    if not amount.is_finite():
+        raise InvalidInput.one(field, "Amount must be a number, like 1,250,000.00.")
+    cents = amount.scaleb(2)
+    if cents != cents.to_integral_value():
+        raise InvalidInput.one(field, "Amount can have at most 2 decimal places.")
+    return check_cents(int(cents), field)

@@ -1,0 +1,82 @@
+"""Signing in: throttled, recorded, and indistinguishable for wrong email or password."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from capital_app.auth.passwords import burn_equal_time, verify_password
+from capital_app.auth.throttle import retry_after_seconds
+from capital_app.auth.tokens import issue_token, verify_token
+from capital_app.db import user_repository as repo
+from capital_app.db.unit_of_work import login_transaction
+from capital_app.db.user_repository import UserRecord
+from capital_app.service.actor import Actor
+from capital_app.service.errors import AuthenticationFailed, TooManyAttempts
+from capital_app.settings import get_settings
+
+WRONG_CREDENTIALS = "Wrong email or password."
+
+
+def _record(
+    email: str, client: str, *, succeeded: bool, reason: str, user: UserRecord | None
+) -> None:
+    with login_transaction(email, client) as conn:
+        repo.record_auth_event(
+            conn,
+            email=email,
+            client_address=client,
+            succeeded=succeeded,
+            reason=reason,
+            user_id=user.id if user else None,
+            organization_id=user.organization_id if user else None,
+        )
+
+
+def authenticate(email: str, password: str, client_address: str) -> UserRecord:
+    """The active user with these credentials, or AuthenticationFailed / TooManyAttempts."""
+    settings = get_settings()
+    email = (email or "").strip().lower()[:320]
+    client = (client_address or "unknown")[:100]
+    now = datetime.now(UTC)
+    window = timedelta(seconds=settings.login_window_seconds)
+    with login_transaction(email, client) as conn:
+        by_email = repo.recent_failures(conn, column="email", value=email, since=now - window)
+        by_client = repo.recent_failures(
+            conn, column="client_address", value=client, since=now - window
+        )
+        user = repo.find_user_by_email(conn, email) if email else None
+    waits = [
+        retry_after_seconds(by_email, settings.login_max_failures_per_account, window, now),
+        retry_after_seconds(by_client, settings.login_max_failures_per_client, window, now),
+    ]
+    wait = max((w for w in waits if w is not None), default=None)
+    if wait is not None:
+        _record(email, client, succeeded=False, reason="throttled", user=user)
+        raise TooManyAttempts(wait)
+    if user is None:
+        burn_equal_time(password or "")
+        _record(email, client, succeeded=False, reason="unknown email", user=None)
+        raise AuthenticationFailed(WRONG_CREDENTIALS)
+    if not verify_password(password or "", user.password_hash):
+        _record(email, client, succeeded=False, reason="wrong password", user=user)
+        raise AuthenticationFailed(WRONG_CREDENTIALS)
+    if not user.active:
+        _record(email, client, succeeded=False, reason="inactive", user=user)
+        raise AuthenticationFailed(WRONG_CREDENTIALS)
+    _record(email, client, succeeded=True, reason="signed in", user=user)
+    return user
+
+
+def issue_api_token(user: UserRecord) -> tuple[str, int]:
+    return issue_token(user.id, user.organization_id, get_settings().api_token_ttl_seconds)
+
+
+def issue_session_token(user: UserRecord) -> tuple[str, int]:
+    """A longer-lived token for the web UI's session (still re-validated on every load)."""
+    return issue_token(user.id, user.organization_id, get_settings().ui_session_ttl_seconds)
+
+
+def actor_from_token(token: str) -> Actor:
+    """Verify the signature and claims; the user's role and status are checked per call."""
+    claims = verify_token(token)
+    return Actor(user_id=claims.user_id, organization_id=claims.organization_id)

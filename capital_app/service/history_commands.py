@@ -1,0 +1,239 @@
+"""The four commands that append to the capital history.
+
+Each runs in one transaction: check the actor's role (read fresh), validate,
+claim the idempotency key, lock the organization's revision counter then the
+source row (always in that order, so concurrent writers queue instead of
+deadlocking), decide with the pure rules, append. Concurrent writers to one
+source are serialized, so sequences stay gapless and no update is lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+from capital_app.db import history_repository as history
+from capital_app.db import user_repository as users
+from capital_app.db.errors import translate
+from capital_app.db.unit_of_work import tenant_transaction
+from capital_app.db.user_repository import UserRecord
+from capital_app.domain import rules
+from capital_app.domain.errors import ErrorCollector, SequenceMismatch
+from capital_app.domain.events import HistoryEntry, SourceState
+from capital_app.domain.values import (
+    check_cents,
+    check_effective_date,
+    check_expected_sequence,
+    check_notes,
+    check_rate,
+    check_source_id,
+)
+from capital_app.service.actor import Actor, Permission, authorize
+from capital_app.service.errors import IdempotencyKeyReused, NameTaken, NotFound, WriteConflict
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRequest:
+    """A client's retry key and a fingerprint of the request it came with."""
+
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    source_id: str
+    entry: HistoryEntry
+    replayed: bool = False
+
+
+Work = Callable[[Connection, UserRecord, datetime], HistoryEntry]
+
+
+def _run(actor: Actor, idempotency: IdempotencyRequest | None, work: Work) -> CommandResult:
+    org = actor.organization_id
+    with tenant_transaction(org) as conn:
+        user = authorize(conn, actor, Permission.WRITE_HISTORY)
+        if idempotency is not None:
+            stored = users.claim_idempotency_key(
+                conn, org, idempotency.key, user.id, idempotency.fingerprint
+            )
+            if stored is not None:
+                if stored.request_hash != idempotency.fingerprint:
+                    raise IdempotencyKeyReused(
+                        "This Idempotency-Key was already used for a different request."
+                    )
+                entry = history.get_entry(conn, org, stored.entry_id) if stored.entry_id else None
+                if entry is None:
+                    raise WriteConflict("The first request with this key did not complete.")
+                return CommandResult(entry.source_id, entry, replayed=True)
+        history.claim_transaction_revision(conn, org)
+        try:
+            entry = work(conn, user, datetime.now(UTC))
+        except DBAPIError as error:
+            translated = translate(error)
+            if translated is None:
+                raise
+            raise translated from error
+        if idempotency is not None:
+            users.complete_idempotency_key(conn, org, idempotency.key, entry.source_id, entry.id)
+    return CommandResult(entry.source_id, entry)
+
+
+def _append(conn: Connection, user: UserRecord, planned: rules.PlannedEntry) -> HistoryEntry:
+    return history.insert_entry(
+        conn, user.organization_id, planned, recorded_by=user.id, created_by=str(user.id)
+    )
+
+
+def _locked_source(conn: Connection, user: UserRecord, source_id: str) -> SourceState:
+    current = history.lock_source(conn, user.organization_id, source_id)
+    if current is None:
+        raise NotFound("No capital source with this id exists in your organization.")
+    return current
+
+
+def _as_of_effective(
+    conn: Connection, user: UserRecord, current: SourceState, effective: datetime
+) -> SourceState:
+    """The source's terms in effect at `effective` (a backdated change sees the past)."""
+    if effective >= current.last_effective_date:
+        return current
+    terms = history.state_at(conn, user.organization_id, current.source_id, effective)
+    if terms is None:  # before the source existed: the rules refuse it
+        return current
+    cents, rate = terms
+    return replace(current, available_cents=cents, annual_rate=rate)
+
+
+def _with_latest_entry(conn: Connection, user: UserRecord, current: SourceState) -> Callable:
+    """Decorate a rules call so a sequence conflict carries the current latest entry."""
+
+    def call(plan: Callable[[], rules.PlannedEntry]) -> rules.PlannedEntry:
+        try:
+            return plan()
+        except SequenceMismatch as mismatch:
+            mismatch.latest_entry = history.get_entry(
+                conn, user.organization_id, current.latest_entry_id
+            )
+            raise
+
+    return call
+
+
+def add_source(
+    actor: Actor,
+    *,
+    name: object,
+    annual_rate: object,
+    available_cents: object,
+    effective_date: datetime,
+    notes: object = None,
+    idempotency: IdempotencyRequest | None = None,
+) -> CommandResult:
+    def work(conn: Connection, user: UserRecord, now: datetime) -> HistoryEntry:
+        new = rules.check_new_source(name, annual_rate, available_cents, effective_date, notes, now)
+        if history.active_name_exists(conn, user.organization_id, new.name):
+            raise NameTaken(f"An active source is already called “{new.name}” (names ignore case).")
+        return _append(conn, user, rules.plan_addition(str(uuid.uuid4()), new))
+
+    return _run(actor, idempotency, work)
+
+
+def _change_fields(
+    value_check: Callable[[object], object],
+    value: object,
+    source_id: object,
+    effective_date: datetime,
+    notes: object,
+    expected_sequence: object,
+    now: datetime,
+) -> tuple[object, str, datetime, str | None, int | None]:
+    errors = ErrorCollector()
+    clean_value = errors.check(value_check, value)
+    clean_source = errors.check(check_source_id, source_id)
+    effective = errors.check(check_effective_date, effective_date, now)
+    clean_notes = errors.check(check_notes, notes)
+    expected = errors.check(check_expected_sequence, expected_sequence)
+    errors.raise_if_any()
+    assert clean_source is not None and effective is not None
+    return clean_value, clean_source, effective, clean_notes, expected
+
+
+def update_amount(
+    actor: Actor,
+    *,
+    source_id: object,
+    available_cents: object,
+    effective_date: datetime,
+    notes: object = None,
+    expected_sequence: object = None,
+    idempotency: IdempotencyRequest | None = None,
+) -> CommandResult:
+    def work(conn: Connection, user: UserRecord, now: datetime) -> HistoryEntry:
+        cents, sid, effective, clean_notes, expected = _change_fields(
+            check_cents, available_cents, source_id, effective_date, notes, expected_sequence, now
+        )
+        current = _locked_source(conn, user, sid)
+        at_effective = _as_of_effective(conn, user, current, effective)
+        planned = _with_latest_entry(conn, user, current)(
+            lambda: rules.plan_amount_change(
+                current, at_effective, cents, effective, clean_notes, expected
+            )
+        )
+        return _append(conn, user, planned)
+
+    return _run(actor, idempotency, work)
+
+
+def update_rate(
+    actor: Actor,
+    *,
+    source_id: object,
+    annual_rate: object,
+    effective_date: datetime,
+    notes: object = None,
+    expected_sequence: object = None,
+    idempotency: IdempotencyRequest | None = None,
+) -> CommandResult:
+    def work(conn: Connection, user: UserRecord, now: datetime) -> HistoryEntry:
+        rate, sid, effective, clean_notes, expected = _change_fields(
+            check_rate, annual_rate, source_id, effective_date, notes, expected_sequence, now
+        )
+        current = _locked_source(conn, user, sid)
+        at_effective = _as_of_effective(conn, user, current, effective)
+        planned = _with_latest_entry(conn, user, current)(
+            lambda: rules.plan_rate_change(
+                current, at_effective, rate, effective, clean_notes, expected
+            )
+        )
+        return _append(conn, user, planned)
+
+    return _run(actor, idempotency, work)
+
+
+def remove_source(
+    actor: Actor,
+    *,
+    source_id: object,
+    effective_date: datetime,
+    notes: object = None,
+    expected_sequence: object = None,
+    idempotency: IdempotencyRequest | None = None,
+) -> CommandResult:
+    def work(conn: Connection, user: UserRecord, now: datetime) -> HistoryEntry:
+        _, sid, effective, clean_notes, expected = _change_fields(
+            lambda v: v, None, source_id, effective_date, notes, expected_sequence, now
+        )
+        current = _locked_source(conn, user, sid)
+        planned = _with_latest_entry(conn, user, current)(
+            lambda: rules.plan_removal(current, effective, clean_notes, expected)
+        )
+        return _append(conn, user, planned)
+
+    return _run(actor, idempotency, work)

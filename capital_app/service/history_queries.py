@@ -1,0 +1,180 @@
+"""Read-only questions about the capital history, each in one read-only transaction.
+
+`as_of` (effective time) and `known_at` (recording time) default to now; when
+both are now, answers come straight from the projection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from capital_app.db import history_repository as history
+from capital_app.db import user_repository as users
+from capital_app.db.history_repository import HistoryFilter
+from capital_app.db.unit_of_work import tenant_transaction
+from capital_app.domain.events import HistoryEntry, SourceState
+from capital_app.domain.series import Interval, series_dates
+from capital_app.domain.values import Action, check_source_id, end_of_day
+from capital_app.domain.views import ActiveSource, HistoryPage, SeriesPoint
+from capital_app.domain.wacc import WaccSummary, wacc_from_sums, wacc_of
+from capital_app.service.actor import Actor, Permission, authorize
+from capital_app.service.errors import InvalidInput, NotFound
+
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class WaccAnswer:
+    as_of: datetime
+    known_at: datetime
+    summary: WaccSummary
+
+
+def _moments(as_of: datetime | None, known_at: datetime | None) -> tuple[datetime, datetime, bool]:
+    """(as_of, known_at, is_current): is_current when the answer is simply 'now'."""
+    now = datetime.now(UTC)
+    as_of = as_of or now
+    known_at = known_at or now
+    return as_of, known_at, as_of >= now and known_at >= now
+
+
+def list_history(
+    actor: Actor,
+    *,
+    source_id: str | None = None,
+    action: Action | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    order: str = "effective",
+    cursor: str | None = None,
+    limit: int = 100,
+) -> HistoryPage:
+    """One page of the organization's history, with the cursor of the next page."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput.one("limit", f"Limit must be between 1 and {MAX_PAGE}.")
+    if order not in history.ORDERS:
+        raise InvalidInput.one("order", "Unknown order.")
+    flt = HistoryFilter(source_id=source_id, action=action, start=start, end=end)
+    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+        authorize(conn, actor, Permission.READ)
+        entries, next_cursor = history.list_history(
+            conn, actor.organization_id, flt, order=order, cursor=cursor, limit=limit
+        )
+    return HistoryPage(entries=entries, next_cursor=next_cursor)
+
+
+def count_history(
+    actor: Actor,
+    *,
+    source_id: str | None = None,
+    action: Action | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> int:
+    flt = HistoryFilter(source_id=source_id, action=action, start=start, end=end)
+    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+        authorize(conn, actor, Permission.READ)
+        return history.count_history(conn, actor.organization_id, flt)
+
+
+def source_history(actor: Actor, source_id: str) -> list[HistoryEntry]:
+    """Every entry of one source, in fold order; NotFound outside the caller's organization."""
+    check_source_id(source_id)
+    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+        authorize(conn, actor, Permission.READ)
+        if history.get_source(conn, actor.organization_id, source_id) is None:
+            raise NotFound("No capital source with this id exists in your organization.")
+        return history.history_of_source(conn, actor.organization_id, source_id)
+
+
+def get_source(actor: Actor, source_id: str) -> SourceState:
+    """The current terms of one source (active or removed)."""
+    check_source_id(source_id)
+    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+        authorize(conn, actor, Permission.READ)
+        state = history.get_source(conn, actor.organization_id, source_id)
+    if state is None:
+        raise NotFound("No capital source with this id exists in your organization.")
+    return state
+
+
+def active_sources(
+    actor: Actor, as_of: datetime | None = None, known_at: datetime | None = None
+) -> list[ActiveSource]:
+    as_of, known_at, current = _moments(as_of, known_at)
+    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+        authorize(conn, actor, Permission.READ)
+        if current:
+            sources = history.current_sources(conn, actor.organization_id)
+        else:
+            sources = history.sources_as_of(conn, actor.organization_id, as_of, known_at)
+    return sorted(sources, key=lambda s: (-s.available_cents, s.name.lower(), s.source_id))
+
+
+def wacc(
+    actor: Actor, as_of: datetime | None = None, known_at: datetime | None = None
+) -> WaccAnswer:
+    as_of, known_at, _ = _moments(as_of, known_at)
+    sources = active_sources(actor, as_of, known_at)
+    summary = wacc_of((s.available_cents, s.annual_rate) for s in sources)
+    return WaccAnswer(as_of=as_of, known_at=known_at, summary=summary)
+
+
+def wacc_series(
+    actor: Actor,
+    start: date,
+    end: date,
+    interval: Interval = Interval.MONTH,
+    known_at: datetime | None = None,
+) -> list[SeriesPoint]:
+    """Total capital and WACC at the end of each point's day, for charts."""
+    dates = series_dates(start, end, interval)
+    moments = [end_of_day(d) for d in dates]
+    known = known_at or datetime.now(UTC)
+    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+        authorize(conn, actor, Permission.READ)
+        sums = history.series_sums(conn, actor.organization_id, moments, known)
+    points = []
+    for day, moment in zip(dates, moments, strict=True):
+        found = sums.get(moment)
+        summary = (
+            wacc_from_sums(found.total_cents, found.weighted_cents, found.source_count)
+            if found
+            else WaccSummary(total_cents=0, wacc=None, source_count=0)
+        )
+        points.append(
+            SeriesPoint(
+                date=day,
+                total_cents=summary.total_cents,
+                wacc=summary.wacc,
+                source_count=summary.source_count,
+            )
+        )
+    return points
+
+
+def changes_since(actor: Actor, revision: int, limit: int = 1000) -> tuple[list[HistoryEntry], int]:
+    """Entries written after `revision` and the organization's current revision.
+
+    Revisions follow commit order, so a reader that remembers the revision it
+    last saw never skips an entry, however late its transaction committed.
+    """
+    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+        authorize(conn, actor, Permission.READ)
+        current = history.current_revision(conn, actor.organization_id)
+        entries = history.entries_since_revision(conn, actor.organization_id, revision, limit)
+    return entries, current
+
+
+def current_revision(actor: Actor) -> int:
+    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+        authorize(conn, actor, Permission.READ)
+        return history.current_revision(conn, actor.organization_id)
+
+
+def user_names(actor: Actor) -> dict[str, str]:
+    """createdBy value → the user's display name, for 'who did what'."""
+    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+        authorize(conn, actor, Permission.READ)
+        return users.user_names(conn, actor.organization_id)

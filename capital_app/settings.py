@@ -1,0 +1,87 @@
+"""Configuration read once from the environment.
+
+Every knob an operator may turn lives here, so the rest of the code never reads
+`os.environ` directly.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the app needs to know about its environment."""
+
+    database_url: str | None
+    data_dir: Path
+    runtime_role: str
+    jwt_secret: str
+    jwt_issuer: str
+    api_token_ttl_seconds: int
+    ui_session_ttl_seconds: int
+    bcrypt_rounds: int
+    db_pool_size: int
+    db_max_overflow: int
+    login_max_failures_per_account: int
+    login_max_failures_per_client: int
+    login_window_seconds: int
+    max_request_bytes: int
+
+
+def _jwt_secret(data_dir: Path) -> str:
+    """Use CAPITAL_JWT_SECRET, else a random secret kept in the data folder.
+
+    Keeping the generated secret on disk means tokens survive a restart and every
+    worker process of one installation signs with the same key.
+    """
+    configured = os.environ.get("CAPITAL_JWT_SECRET", "").strip()
+    if configured:
+        return configured
+    path = data_dir / "jwt-secret"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(secret)
+    tmp.chmod(0o600)
+    try:
+        os.link(tmp, path)  # atomic: the first writer wins, others read its secret
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    data_dir = Path(os.environ.get("CAPITAL_DATA_DIR", "") or PROJECT_ROOT / ".data").resolve()
+    return Settings(
+        database_url=os.environ.get("DATABASE_URL", "").strip() or None,
+        data_dir=data_dir,
+        runtime_role=os.environ.get("CAPITAL_RUNTIME_ROLE", "").strip() or "capital_runtime",
+        jwt_secret=_jwt_secret(data_dir),
+        jwt_issuer=os.environ.get("CAPITAL_JWT_ISSUER", "").strip() or "capital-ledger",
+        api_token_ttl_seconds=_int("CAPITAL_API_TOKEN_TTL_SECONDS", 30 * 60),
+        ui_session_ttl_seconds=_int("CAPITAL_UI_SESSION_TTL_SECONDS", 12 * 3600),
+        bcrypt_rounds=_int("CAPITAL_BCRYPT_ROUNDS", 12),
+        db_pool_size=_int("CAPITAL_DB_POOL_SIZE", 10),
+        db_max_overflow=_int("CAPITAL_DB_MAX_OVERFLOW", 10),
+        login_max_failures_per_account=_int("CAPITAL_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),
+        login_max_failures_per_client=_int("CAPITAL_LOGIN_MAX_FAILURES_PER_CLIENT", 20),
+        login_window_seconds=_int("CAPITAL_LOGIN_WINDOW_SECONDS", 15 * 60),
+        max_request_bytes=_int("CAPITAL_MAX_REQUEST_BYTES", 1024 * 1024),
+    )
