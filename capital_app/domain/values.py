@@ -23,9 +23,13 @@ MAX_NOTES_LENGTH = 2000
 MAX_ID_LENGTH = 100
 EARLIEST_DATE = datetime(1900, 1, 1, tzinfo=UTC)
 
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+
 # Control characters have no place in names; notes may keep line breaks and tabs.
-_NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
-_NOTES_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone surrogates (JSON can spell "\ud800") are not text: PostgreSQL cannot store them.
+_NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_NOTES_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_IDEMPOTENCY_KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY_LENGTH}}}$")
 
 
 class Action(StrEnum):
@@ -111,6 +115,17 @@ def check_source_id(value: object, field: str = "sourceId") -> str:
         raise InvalidInput.one(field, "Source id is required.")
     if len(value) > MAX_ID_LENGTH or _NAME_FORBIDDEN.search(value):
         raise InvalidInput.one(field, "Source id is not valid.")
+    return value
+
+
+def check_idempotency_key(value: object, field: str = "Idempotency-Key") -> str:
+    """A client's retry key: 1–200 visible ASCII characters (a UUID is typical)."""
+    if not isinstance(value, str) or not _IDEMPOTENCY_KEY.match(value):
+        raise InvalidInput.one(
+            field,
+            f"Idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII "
+            "characters, such as a UUID.",
+        )
     return value
 
 

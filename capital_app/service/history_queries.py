@@ -50,7 +50,13 @@ def list_history(
     cursor: str | None = None,
     limit: int = 100,
 ) -> HistoryPage:
-    """One page of the organization's history, with the cursor of the next page."""
+    """One page of the organization's history, with the cursor of the next page.
+
+    Filtering by a source that is not the caller's organization's is NotFound,
+    not an empty page, so a mistyped id is noticed.
+    """
+    if source_id is not None:
+        check_source_id(source_id)
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput.one("limit", f"Limit must be between 1 and {MAX_PAGE}.")
     if order not in history.ORDERS:
@@ -58,6 +64,11 @@ def list_history(
     flt = HistoryFilter(source_id=source_id, action=action, start=start, end=end)
     with tenant_transaction(actor.organization_id, read_only=True) as conn:
         authorize(conn, actor, Permission.READ)
+        if (
+            source_id is not None
+            and history.get_source(conn, actor.organization_id, source_id) is None
+        ):
+            raise NotFound("No capital source with this id exists in your organization.")
         entries, next_cursor = history.list_history(
             conn, actor.organization_id, flt, order=order, cursor=cursor, limit=limit
         )
