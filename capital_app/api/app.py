@@ -1,0 +1,89 @@
+"""The REST API for integrators: a FastAPI app mounted on the Reflex backend.
+
+`create_api_app()` is given to the Reflex app as its `api_transformer`, so one
+backend serves the UI and `/api/*`. Every route is thin: it parses, calls one
+service function and writes the answer; rules and SQL live below it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from capital_app.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from capital_app.api.routes import auth, health, history, sources, users
+from capital_app.api.routes.health import ListenerStatus, listener_not_running
+
+DESCRIPTION = """
+The capital history of your organization — every change to every loan, credit
+line and equity source — and the weighted average cost of capital (WACC) it adds
+up to, today or as of any past date.
+
+* Sign in with `POST /api/auth/token`, then send `Authorization: Bearer <token>`.
+* Money is in whole cents (`availableCents`), rates are decimal fractions
+  (`annualRate` 0.1325 is 13.25 %); both are exact JSON numbers.
+* Dates are ISO 8601: `2026-03-01` or `2026-03-01T09:00:00Z`.
+* Errors are `application/problem+json` (RFC 9457); a 422 lists every bad field.
+* Commands accept an `Idempotency-Key` header, so a retry never writes twice.
+"""
+
+_PROBLEM_SCHEMAS = {
+    "Problem",
+    "ValidationProblem",
+    "ConflictProblem",
+    "ThrottledProblem",
+    "ServerErrorProblem",
+}
+
+
+def _problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI documents every response as application/json; problems are not."""
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                schema = content.get("application/json", {}).get("schema", {})
+                if schema.get("$ref", "").rsplit("/", 1)[-1] in _PROBLEM_SCHEMAS:
+                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+    return document
+
+
+def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
+    """The API app. `listener_status` reports the realtime listener's state for
+    /api/health (the realtime module passes its own; default "not running")."""
+    app = FastAPI(
+        title="Capital Ledger API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
+    )
+    app.state.listener_status = listener_status or listener_not_running
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    # Issue 6 (import/export, prototype compatibility): include routes/transfer.py's
+    # router HERE, before history.router — GET /api/capital-history/export must be
+    # matched before GET /api/capital-history/{sourceId} would take "export" as an id.
+    app.include_router(history.router)
+    app.include_router(sources.router)
+    app.include_router(users.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _problems_as_problem_json(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
