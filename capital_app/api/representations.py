@@ -77,10 +77,6 @@ def user_body(user: UserRecord) -> dict[str, Any]:
 
 
 def me_body(user: UserRecord) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "role": user.role.value,
-        "organizationId": user.organization_id,
-    }
+    body = user_body(user)
+    del body["active"]  # a signed-in user is active by definition
+    return body

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from capital_app.api import exact_json
 from capital_app.settings import get_settings
@@ -38,7 +38,9 @@ class ExactJSONRoute(APIRoute):
         return exact_handler
 
 
-class ExactJSONResponse(Response):
+class ExactJSONResponse(JSONResponse):
+    """JSON with Decimals written exactly (a JSONResponse, so OpenAPI shows the model)."""
+
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:

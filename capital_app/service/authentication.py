@@ -41,7 +41,9 @@ def authenticate(email: str, password: str, client_address: str) -> UserRecord:
     settings = get_settings()
     email = (email or "").strip().lower()[:320]
     client = _UNSTORABLE.sub("?", client_address or "unknown")[:100]
-    if _UNSTORABLE.search(email):
+    if not email or _UNSTORABLE.search(email):
+        # No account has such an email, and the attempt cannot be recorded under it
+        # (the auth_event policy only admits rows for the email being tried).
         burn_equal_time(password or "")
         raise AuthenticationFailed(WRONG_CREDENTIALS)
     now = datetime.now(UTC)
