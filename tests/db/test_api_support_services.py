@@ -48,3 +48,40 @@ def test_a_malformed_idempotency_key_is_refused_before_anything_is_written(tenan
             idempotency=IdempotencyRequest("has space", "f" * 64),
         )
     assert queries.list_history(tenant.actor()).entries == []
+
+
+def test_wacc_series_as_known_now_follows_every_write(tenant, other_tenant):
+    from decimal import Decimal
+
+    from capital_app.domain.series import Interval
+
+    source = add_source(tenant.actor(), cents=100, rate="0.1", days=90)
+    start = days_ago(100).date()
+    end = days_ago(0).date()
+    first = queries.wacc_series(tenant.actor("VIEWER"), start, end, Interval.MONTH)
+    assert queries.wacc_series(tenant.actor("VIEWER"), start, end, Interval.MONTH) == first
+    add_source(other_tenant.actor(), cents=999, days=60)  # another organization's write
+    assert queries.wacc_series(tenant.actor("VIEWER"), start, end, Interval.MONTH) == first
+    before_change = days_ago(0)
+    commands.update_amount(
+        tenant.actor(), source_id=source, available_cents=300, effective_date=days_ago(45)
+    )
+    after = queries.wacc_series(tenant.actor("VIEWER"), start, end, Interval.MONTH)
+    assert after[-1].total_cents == 300 and first[-1].total_cents == 100
+    assert after[0] == first[0]
+    # As known before the change (never cached): the old answer again.
+    known_then = queries.wacc_series(
+        tenant.actor("VIEWER"), start, end, Interval.MONTH, known_at=before_change
+    )
+    assert known_then == first
+    mutated = queries.wacc_series(tenant.actor("VIEWER"), start, end, Interval.MONTH)
+    mutated.clear()  # callers get their own list
+    assert queries.wacc_series(tenant.actor("VIEWER"), start, end, Interval.MONTH) == after
+    assert after[-1].wacc == Decimal("0.1")
+
+
+def test_wacc_now_equals_the_active_sources_now(tenant):
+    add_source(tenant.actor(), cents=100, rate="0.1", days=3)
+    add_source(tenant.actor(), cents=300, rate="0.2", days=3)
+    answer = queries.wacc(tenant.actor("VIEWER"))
+    assert answer.summary.total_cents == 400 and str(answer.summary.wacc) == "0.1750000000"
