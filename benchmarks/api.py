@@ -36,7 +36,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -317,6 +317,11 @@ class Read:
 _days = itertools.count(1)
 
 
+def _shifted_series(start: date, end: date, days: int) -> str:
+    back = timedelta(days=days)
+    return f"/api/wacc/series?startDate={start - back}&endDate={end - back}&interval=month"
+
+
 def reads_for(org: Org, actor: Any) -> list[Read]:
     from capital_app.domain.series import Interval
     from capital_app.service import history_queries as q
@@ -337,11 +342,10 @@ def reads_for(org: Org, actor: Any) -> list[Read]:
         Read("active sources as of a year ago", f"/api/capital-sources/active?asOf={past}",
              lambda: q.active_sources(actor, end_of_day(past))),
         Read("WACC now", "/api/wacc", lambda: q.wacc(actor)),
-        # A different startDate per request (cycling through more days than the cache
-        # holds): every request computes the series.
+        # The same two-year window shifted back k days per request (k cycling through
+        # more values than the cache holds): every request computes its 25 points.
         Read("WACC series (monthly, 2 years), first request",
-             lambda i: f"/api/wacc/series?startDate={start + timedelta(days=next(_days) % 700)}"
-                       f"&endDate={now.date()}&interval=month",
+             lambda i: _shifted_series(start, now.date(), next(_days) % 300),
              lambda: q.wacc_series(actor, start, now.date(), Interval.MONTH)),
         Read("WACC series (monthly, 2 years), repeated",
              f"/api/wacc/series?startDate={start}&endDate={now.date()}&interval=month",
