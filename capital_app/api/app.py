@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from capital_app.api.limits import DeclaredBodyLimit
+from capital_app.api.limits import BodyLimit
 from capital_app.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from capital_app.api.routes import auth, health, history, sources, users
 from capital_app.api.routes.health import ListenerStatus, listener_not_running
@@ -65,7 +65,7 @@ def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
     )
     app.state.listener_status = listener_status or listener_not_running
     install_problem_handlers(app)
-    app.add_middleware(DeclaredBodyLimit)
+    app.add_middleware(BodyLimit)
     app.include_router(health.router)
     app.include_router(auth.router)
     # Issue 6 (import/export, prototype compatibility): include routes/transfer.py's

@@ -61,16 +61,17 @@ def _wide_ints(value: Any) -> Any:
     return value
 
 
-def dumps(value: Any) -> bytes:
+def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
     """Serialize for a response: Decimals exact, datetimes as RFC 3339 with Z."""
+    option = orjson.OPT_UTC_Z | (orjson.OPT_SORT_KEYS if sort_keys else 0)
     try:
-        return orjson.dumps(value, default=_default, option=orjson.OPT_UTC_Z)
+        return orjson.dumps(value, default=_default, option=option)
     except TypeError as error:
         if "64-bit" not in str(error):
             raise
-        return orjson.dumps(_wide_ints(value), default=_default, option=orjson.OPT_UTC_Z)
+        return orjson.dumps(_wide_ints(value), default=_default, option=option)
 
 
 def canonical(value: Any) -> bytes:
     """One byte string per meaning (sorted keys), for fingerprinting request bodies."""
-    return orjson.dumps(value, default=_default, option=orjson.OPT_UTC_Z | orjson.OPT_SORT_KEYS)
+    return dumps(value, sort_keys=True)

@@ -29,6 +29,7 @@ from capital_app.domain.values import (
     MAX_ID_LENGTH,
     MAX_NAME_LENGTH,
     MAX_NOTES_LENGTH,
+    MAX_SEQUENCE,
     MIN_CENTS,
     Action,
     check_cents,
@@ -114,7 +115,7 @@ ExpectedSequence = Annotated[
     domain_check(check_expected_sequence, optional=True),
     WithJsonSchema(
         {
-            "anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}],
+            "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_SEQUENCE}, {"type": "null"}],
             "description": "The source's latest `sequence` as you last read it; "
             "a different current sequence answers 409 with the latest entry.",
         }

@@ -24,6 +24,7 @@ MAX_ID_LENGTH = 100
 EARLIEST_DATE = datetime(1900, 1, 1, tzinfo=UTC)
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
+MAX_SEQUENCE = 2**31 - 1  # capital_history.sequence is an INTEGER
 
 # Control characters have no place in names; notes may keep line breaks and tabs.
 # Lone surrogates (JSON can spell "\ud800") are not text: PostgreSQL cannot store them.
@@ -132,7 +133,7 @@ def check_idempotency_key(value: object, field: str = "Idempotency-Key") -> str:
 def check_expected_sequence(value: object, field: str = "expectedSequence") -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SEQUENCE:
         raise InvalidInput.one(field, "Expected sequence must be a positive whole number.")
     return value
 
@@ -171,7 +172,10 @@ def parse_instant(text: str, field: str, *, end_of_day: bool = False) -> datetim
         ) from None
     if parsed.tzinfo is None:
         raise InvalidInput.one(field, "Date-times must include a time zone offset (e.g. Z).")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise InvalidInput.one(field, "Date is out of range.") from None
 
 
 def end_of_day(day: date) -> datetime:

@@ -85,3 +85,22 @@ def test_wacc_now_equals_the_active_sources_now(tenant):
     add_source(tenant.actor(), cents=300, rate="0.2", days=3)
     answer = queries.wacc(tenant.actor("VIEWER"))
     assert answer.summary.total_cents == 400 and str(answer.summary.wacc) == "0.1750000000"
+
+
+def test_entries_read_by_position_equal_entries_read_by_name(tenant):
+    from sqlalchemy import text
+
+    from capital_app.db import history_repository as history
+    from capital_app.db.unit_of_work import tenant_transaction
+
+    source = add_source(tenant.actor(), cents=100, days=9)
+    commands.update_amount(
+        tenant.actor(), source_id=source, available_cents=200, effective_date=days_ago(3), notes="n"
+    )
+    commands.remove_source(tenant.actor(), source_id=source, effective_date=days_ago(1))
+    sql = text(f"SELECT {history.ENTRY_COLUMNS} FROM capital_history h ORDER BY h.sequence")
+    with tenant_transaction(tenant.org_id, read_only=True) as conn:
+        by_name = [history.entry_from_row(r) for r in conn.execute(sql).mappings()]
+        by_position = history.entries_from_rows(conn.execute(sql))
+    assert by_position == by_name and len(by_name) == 3
+    assert {e.effective_date.tzinfo for e in by_position} == {by_name[0].effective_date.tzinfo}

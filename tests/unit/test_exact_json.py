@@ -78,3 +78,7 @@ def test_canonical_form_ignores_key_order():
     assert exact_json.canonical({"b": 1, "a": Decimal("0.10")}) == exact_json.canonical(
         {"a": Decimal("0.1"), "b": 1}
     )
+
+
+def test_canonical_form_of_integers_beyond_64_bits():
+    assert exact_json.canonical({"n": 2**70}) == b'{"n":1180591620717411303424}'

@@ -49,3 +49,18 @@ def test_a_password_with_a_lone_surrogate_hashes_instead_of_crashing():
     hashed = hash_password("pass \ud800 word")
     assert verify_password("pass \ud800 word", hashed)
     assert not verify_password("pass  word", hashed)
+
+
+def test_instants_out_of_range_in_utc_are_invalid_input():
+    from capital_app.domain.values import parse_instant
+
+    with pytest.raises(InvalidInput):
+        parse_instant("0001-01-01T00:00:00+01:01", "effectiveDate")
+
+
+@pytest.mark.parametrize("value", [2**31, 2046969084181689139200])
+def test_expected_sequences_beyond_the_column_are_invalid(value):
+    from capital_app.domain.values import check_expected_sequence
+
+    with pytest.raises(InvalidInput):
+        check_expected_sequence(value)
