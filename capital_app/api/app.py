@@ -7,10 +7,14 @@ service function and writes the answer; rules and SQL live below it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from capital_app.api.limits import BodyLimit
 from capital_app.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
@@ -51,6 +55,36 @@ def _problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+# Issue 6 (import/export, prototype compatibility): add routes/transfer.py's router
+# HERE, before history.router — GET /api/capital-history/export must be matched
+# before GET /api/capital-history/{sourceId} would take "export" for a source id.
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    auth.router,
+    history.router,
+    sources.router,
+    users.router,
+)
+
+
+def _no_such_endpoint(routers: tuple[APIRouter, ...]) -> Callable[[Request], Awaitable[Response]]:
+    """404 for an unknown /api path; 405 (with Allow) for a known path and another method."""
+    routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
+
+    async def no_such_endpoint(request: Request) -> Response:
+        path = request.url.path
+        allowed = sorted({m for r in routes if r.path_regex.match(path) for m in r.methods})
+        if allowed:
+            raise StarletteHTTPException(
+                405,
+                f"{request.method} is not accepted here; use {', '.join(allowed)}.",
+                headers={"Allow": ", ".join(allowed)},
+            )
+        raise StarletteHTTPException(404, "There is no such endpoint; see /api/docs.")
+
+    return no_such_endpoint
+
+
 def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
     """The API app. `listener_status` reports the realtime listener's state for
     /api/health (the realtime module passes its own; default "not running")."""
@@ -66,14 +100,16 @@ def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
     app.state.listener_status = listener_status or listener_not_running
     install_problem_handlers(app)
     app.add_middleware(BodyLimit)
-    app.include_router(health.router)
-    app.include_router(auth.router)
-    # Issue 6 (import/export, prototype compatibility): include routes/transfer.py's
-    # router HERE, before history.router — GET /api/capital-history/export must be
-    # matched before GET /api/capital-history/{sourceId} would take "export" as an id.
-    app.include_router(history.router)
-    app.include_router(sources.router)
-    app.include_router(users.router)
+    for router in ROUTERS:
+        app.include_router(router)
+    # Last: every other /api path answers a problem too, also once Reflex mounts its own
+    # backend behind this app (it would otherwise answer them in its own way).
+    app.add_api_route(
+        "/api/{path:path}",
+        _no_such_endpoint(ROUTERS),
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        include_in_schema=False,
+    )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

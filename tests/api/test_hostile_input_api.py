@@ -175,8 +175,13 @@ def test_two_mebibyte_bodies_are_413_declared_or_chunked(api, tenant):
 
 def test_odd_methods_paths_and_keys_get_problems(api, tenant):
     client = api.as_user(tenant.editor)
-    assert_problem(client.delete("/api/capital-history"), 405)
+    not_allowed = client.delete("/api/capital-history")
+    assert_problem(not_allowed, 405)
+    assert not_allowed.headers["allow"] == "GET"
+    assert client.put(f"/api/users/{tenant.viewer.id}").headers["allow"] == "PATCH"
     assert_problem(client.get("/api/no-such-thing"), 404)
+    assert_problem(client.post("/api/capital-history/a/b", json={}), 404)
+    assert client.post("/api/capital-history/x", json={}).headers["allow"] == "GET"
     for key in ("k" * 201, "has space", "tab\tkey", "ключ".encode()):
         answer = client.post(ADD, content=_add(), headers={**JSON, "Idempotency-Key": key})
         assert_problem(answer, 422, "Idempotency-Key")
