@@ -25,6 +25,19 @@ class Run:
     statuses: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
 
+    @classmethod
+    def merged(cls, runs: list[Run]) -> Run:
+        """Several short runs as one: all latencies; the median round's throughput."""
+        merged = cls()
+        for run in runs:
+            merged.latencies_ms.extend(run.latencies_ms)
+            for status, count in run.statuses.items():
+                merged.statuses[status] = merged.statuses.get(status, 0) + count
+        rates = sorted(len(r.latencies_ms) / r.seconds for r in runs if r.seconds)
+        median_rate = rates[len(rates) // 2] if rates else 0.0
+        merged.seconds = len(merged.latencies_ms) / median_rate if median_rate else 0.0
+        return merged
+
     def summary(self) -> dict[str, float | int | dict[int, int]]:
         ordered = sorted(self.latencies_ms)
         n = len(ordered)
