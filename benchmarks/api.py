@@ -210,25 +210,10 @@ def _free_port() -> int:
 
 def start_granian(target: str, env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
+    from tests.support.api_server import granian_command
+
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-            "--no-ws",
-            target,
-        ],
+        granian_command(target, port, "--no-ws"),
         env={**os.environ, **env},
         stdout=log_path.open("w"),
         stderr=subprocess.STDOUT,

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +25,7 @@ import httpx
 
 from benchmarks import api as bench
 from benchmarks.loadgen import json_request, load
+from tests.support.api_server import granian_command
 
 
 def main() -> int:
@@ -58,14 +61,13 @@ def main() -> int:
         server = subprocess.Popen(
             [
                 *([] if args.no_profile else spy),
-                sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
-                "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-                "--log-level", "warning", "capital_app.api.app:create_api_app",
+                *granian_command("capital_app.api.app:create_api_app", port),
             ],
             env=os.environ.copy(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            start_new_session=True,  # py-spy leaves Granian running: stop the whole group
+        )
         base = f"http://127.0.0.1:{port}"
         bench.wait_until_up(f"{base}/api/health", server, raw)
         token = httpx.post(
@@ -85,18 +87,27 @@ def main() -> int:
         cpu = sum(sum(p.cpu_times()[:2]) for p in procs) - cpu_before
         print(result)
         print(f"server CPU per request: {1000 * cpu / max(1, result['requests']):.2f} ms")
-        server.send_signal(2)
+        server.send_signal(signal.SIGINT)
         server.wait(timeout=60)
+        _stop_group(server)
         server = None
         time.sleep(1)
         if not args.no_profile:
             report(raw)
     finally:
         if server is not None:
-            server.kill()
+            _stop_group(server)
         reset_engines()
         bench.drop_database(url)
     return 0
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stop the server's own process group (py-spy, Granian and its worker), nothing else."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
 
 
 def report(raw: Path, top: int = 35) -> None:

@@ -169,3 +169,18 @@ def test_week_interval(api, tenant):
         "2026-03-29",
         "2026-03-31",
     ]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"endDate": "0001-01-06", "interval": "day"},
+        {"startDate": "9999-11-15", "endDate": "9999-12-31", "interval": "month"},
+        {"startDate": "9999-12-01", "endDate": "9999-12-31", "interval": "week"},
+        {"startDate": "9999-12-30", "endDate": "9999-12-31", "interval": "day"},
+    ],
+)
+def test_wacc_series_at_the_ends_of_the_calendar(api, tenant, params):
+    answer = api.as_user(tenant.viewer).get("/api/wacc/series", params=params)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()[-1]["date"] == params["endDate"]

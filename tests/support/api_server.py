@@ -46,6 +46,16 @@ class ApiServer:
                 self.process.wait(timeout=5)
 
 
+def granian_command(target: str, port: int, *extra: str) -> list[str]:
+    """Granian serving an ASGI app factory, one worker: how Reflex serves its backend
+    in production here (Granian, since uvicorn is not installed; one worker without Redis)."""
+    return [
+        sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--log-level", "warning", *extra, target,
+    ]  # fmt: skip
+
+
 def start_api_server(
     extra_env: dict[str, str] | None = None, *, expect_healthy: bool = True
 ) -> ApiServer:
@@ -55,23 +65,7 @@ def start_api_server(
     )
     env = {**os.environ, **(extra_env or {})}
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-            APP_FACTORY,
-        ],
+        granian_command(APP_FACTORY, port),
         env=env,
         stdout=log_file,
         stderr=subprocess.STDOUT,

@@ -60,6 +60,9 @@ def wacc(actor: CurrentActor, as_of: AsOf = None, known_at: KnownAt = None) -> R
     return ExactJSONResponse(out.wacc_body(queries.wacc(actor, as_of, known_at)))
 
 
+DEFAULT_SPAN = timedelta(days=365)
+
+
 def _day(moment: datetime | None) -> date | None:
     return moment.astimezone(UTC).date() if moment else None
 
@@ -84,6 +87,6 @@ def wacc_series(
     """One point per interval from `startDate`, plus `endDate` itself; each point is the
     state at the end of its day. At most 1,000 points."""
     end = _day(end_date) or datetime.now(UTC).date()
-    start = _day(start_date) or end - timedelta(days=365)
+    start = _day(start_date) or (end - DEFAULT_SPAN if end - date.min > DEFAULT_SPAN else date.min)
     points = queries.wacc_series(actor, start, end, interval)
     return ExactJSONResponse([out.series_point_body(p) for p in points])
