@@ -11,6 +11,8 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
+from sqlalchemy.exc import OperationalError
+
 from capital_app.domain.errors import LedgerError
 from capital_app.settings import PROJECT_ROOT
 
@@ -130,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except LedgerError as error:
         print(f"capital-app: {error.message}", file=sys.stderr)
+        return 1
+    except OperationalError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        print(f"capital-app: cannot reach the database: {reason}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("capital-app: interrupted", file=sys.stderr)
