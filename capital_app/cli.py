@@ -93,6 +93,19 @@ def _rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from capital_app.launcher import run_app
+
+    return run_app(args.port)
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError("a port is a number from 1 to 65535")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="capital-app", description="Capital Ledger operator commands."
@@ -123,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rebuild-projections", help="recompute capital_source from history")
     p.add_argument("--org", help="organization name (default: all)")
     p.set_defaults(handler=_rebuild)
+
+    p = sub.add_parser(
+        "run", help="migrate, seed the demo and serve the web app (Reflex, production, one port)"
+    )
+    p.add_argument("--port", type=_port, default=3000, help="port to serve on (default: 3000)")
+    p.set_defaults(handler=_run)
     return parser
 
 
