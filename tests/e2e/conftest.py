@@ -57,6 +57,18 @@ START_TIMEOUT_SECONDS = 900
 STOP_TIMEOUT_SECONDS = 45
 
 
+# How long the session's server took to build and answer, for the terminal summary.
+_startup_seconds: list[float] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _startup_seconds:
+        terminalreporter.write_line(
+            f"e2e: the app was built and serving after {_startup_seconds[0]:.1f} s "
+            f"(log: {SERVER_LOG.relative_to(PROJECT_ROOT)})"
+        )
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("", 0))
@@ -128,7 +140,7 @@ def app_url(database_url: str) -> Iterator[str]:
             )
             try:
                 _wait_until_serving(base_url, server)
-                print(f"\ne2e: app served at {base_url} after {time.monotonic() - started:.1f} s")
+                _startup_seconds.append(time.monotonic() - started)
                 yield base_url
             finally:
                 _stop(server)
