@@ -105,14 +105,16 @@ def _wait_until_serving(base_url: str, server: subprocess.Popen[bytes]) -> None:
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
-    """Ctrl-C, as a user would; `capital-app run` passes it on to Reflex."""
+    """Ctrl-C, as a user would; `capital-app run` passes it on to Reflex and exits 0."""
     if server.poll() is None:
         os.killpg(server.pid, signal.SIGINT)
     try:
-        server.wait(timeout=STOP_TIMEOUT_SECONDS)
+        status = server.wait(timeout=STOP_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
+        pytest.fail(f"capital-app run ignored Ctrl-C for {STOP_TIMEOUT_SECONDS} s")
+    assert status == 0, f"capital-app run exited with {status} on Ctrl-C:\n{_log_tail()}"
 
 
 @pytest.fixture(scope="session")
