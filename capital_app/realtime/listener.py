@@ -71,7 +71,7 @@ class ListenerStatus:
 class ListenerTiming:
     """How quickly changes are passed on and how patiently reconnects are retried."""
 
-    debounce_seconds: float = 0.005
+    debounce_seconds: float = 0.003
     backoff_initial_seconds: float = 0.1
     backoff_max_seconds: float = 5.0
     health_check_seconds: float = 30.0

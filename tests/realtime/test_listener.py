@@ -14,7 +14,6 @@ from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.domain import rules
 from capital_app.domain.values import Action
 from capital_app.realtime.changes import OrganizationChange
-from capital_app.realtime.lifespan import get_listener, listener_health, realtime_lifespan
 from capital_app.realtime.listener import ChangeListener, ListenerState, ListenerTiming
 from capital_app.service import history_commands as commands
 from capital_app.service import history_queries as queries
@@ -232,24 +231,6 @@ async def test_an_unreachable_database_is_retried_with_backoff_and_reported(
     finally:
         await listener.stop()
     assert listener.status().state is ListenerState.STOPPED
-
-
-async def test_the_lifespan_runs_the_process_listener_and_health_reports_it(
-    database_url: str, tenant: Tenant
-) -> None:
-    assert listener_health()["state"] in ("stopped", ListenerState.STOPPED)
-    async with realtime_lifespan():
-        listener = get_listener()
-        await listener.wait_connected(timeout=10)
-        collector = await _subscribed(listener, tenant)
-        revision = await asyncio.to_thread(raw_insert, tenant.org_id)
-        await collector.wait_for(lambda c: c.revision == revision)
-        health = listener_health()
-        assert health["state"] == "connected"
-        assert health["notifications"] >= 1
-        assert health["last_notification_at"] is not None
-        assert health["subscribers"] == 1
-    assert listener_health()["state"] == "stopped"
 
 
 async def _wait_for_state(listener: ChangeListener, state: ListenerState) -> None:
