@@ -460,6 +460,29 @@ async def run_config(
     }
 
 
+def _median_of_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per session count: the median over runs of each latency figure (a noisy, shared machine)."""
+    levels = []
+    for i, first in enumerate(runs[0]["rounds"]):
+        rounds = [run["rounds"][i] for run in runs]
+        level: dict[str, Any] = {"sessions": first["sessions"], "runs": len(rounds)}
+        for metric in ("push_ms", "data_ms"):
+            level[metric] = {
+                k: round(statistics.median(r[metric][k] for r in rounds), 2)
+                for k in ("p50", "p95", "max")
+                if all(k in r[metric] for r in rounds)
+            }
+        level["missed"] = sum(r["missed"] for r in rounds)
+        level["backend_cpu_ms_per_commit"] = statistics.median(
+            r["backend_cpu_ms_per_commit"] for r in rounds
+        )
+        level["event_rtt_p50_ms"] = statistics.median(
+            r["event_rtt_ms"].get("p50", 0) for r in rounds
+        )
+        levels.append(level)
+    return levels
+
+
 def _line(mode: str, workers: int, r: dict[str, Any]) -> str:
     p, d = r["push_ms"], r["data_ms"]
     return (
@@ -478,17 +501,26 @@ def main() -> None:
     parser.add_argument("--sessions", default="1,10,50,100")
     parser.add_argument("--commits", type=int, default=20)
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between commits")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per configuration")
     parser.add_argument(
         "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
     )
     args = parser.parse_args()
+    # A terminated run still stops its server and drops its database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     levels = sorted(int(n) for n in args.sessions.split(","))
     RESULTS.mkdir(parents=True, exist_ok=True)
     org = create_database()
     try:
         for workers in (int(w) for w in args.workers.split(",")):
             for mode in args.modes.split(","):
-                result = asyncio.run(run_config(mode, workers, org, levels, args))
+                runs = [
+                    asyncio.run(run_config(mode, workers, org, levels, args))
+                    for _ in range(args.repeat)
+                ]
+                result = {**runs[-1], "runs": [r["rounds"] for r in runs]}
+                result["median_of_runs"] = _median_of_runs(runs)
+                del result["rounds"]
                 path = RESULTS / f"realtime-{mode}-{workers}w.json"
                 path.write_text(json.dumps(result, indent=2) + "\n")
     finally:
