@@ -19,7 +19,7 @@ catch-up through `SHARED_READS`; see docs/realtime.md.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -72,18 +72,27 @@ def realtime_lifespan(catch_up: Any) -> Callable[..., contextlib.AbstractAsyncCo
 
     @contextlib.asynccontextmanager
     async def realtime(app: Any) -> AsyncIterator[None]:
-        global _app
-        _app = app
-        listener = get_listener()
-        listener.subscribe(SessionPusher(app, SESSIONS, event_name))
-        await listener.start()
-        try:
-            yield
-        finally:
-            await listener.stop()
-            _app = None
+        with bound_app(app):
+            listener = get_listener()
+            listener.subscribe(SessionPusher(app, SESSIONS, event_name))
+            await listener.start()
+            try:
+                yield
+            finally:
+                await listener.stop()
 
     return realtime
+
+
+@contextlib.contextmanager
+def bound_app(app: Any) -> Iterator[None]:
+    """Let SESSIONS ask this app which sockets this process holds (else none are)."""
+    global _app
+    _app = app
+    try:
+        yield
+    finally:
+        _app = None
 
 
 def _full_name(handler: Any) -> str:

@@ -28,6 +28,7 @@ from capital_app.realtime.changes import OrganizationChange
 from capital_app.realtime.lifespan import (
     SESSIONS,
     SHARED_READS,
+    bound_app,
     get_listener,
     realtime_lifespan,
     register_session,
@@ -63,9 +64,11 @@ class Live(rx.State):
     @rx.event
     async def join(self, org_id: str, user_id: str):
         self.org_id, self.user_id, self.pid = org_id, user_id, os.getpid()
+        # Register before reading the revision: a change committed in between is
+        # then either pushed or caught by the listener's resync, never lost.
+        register_session(self.router.session.client_token, UUID(org_id))
         actor = Actor(UUID(user_id), UUID(org_id))
         self.revision = await asyncio.to_thread(history_queries.current_revision, actor)
-        register_session(self.router.session.client_token, UUID(org_id))
         if MODE == "shared":
             shared = await self.get_state(OrgShared)
             await shared._link_to(shared_token(UUID(org_id)))
@@ -161,7 +164,7 @@ async def push_shared(change: OrganizationChange) -> None:
 
 
 @contextlib.asynccontextmanager
-async def realtime_by_hand() -> AsyncIterator[None]:
+async def realtime_by_hand(app: rx.App) -> AsyncIterator[None]:
     """The listener with a home-made push (modes "modify" and "shared")."""
     listener = get_listener()
     push = push_modify if MODE == "modify" else push_shared
@@ -170,12 +173,13 @@ async def realtime_by_hand() -> AsyncIterator[None]:
         STATS["changes"] += 1
         await push(change)
 
-    listener.subscribe(counted)
-    await listener.start()
-    try:
-        yield
-    finally:
-        await listener.stop()
+    with bound_app(app):
+        listener.subscribe(counted)
+        await listener.start()
+        try:
+            yield
+        finally:
+            await listener.stop()
 
 
 if MODE.startswith("enqueue"):
