@@ -213,9 +213,7 @@ async def test_organizations_are_isolated(
 async def test_an_unreachable_database_is_retried_with_backoff_and_reported(
     database_url: str,
 ) -> None:
-    with psycopg.connect(owner_conninfo()) as probe:
-        port = probe.info.port
-    unreachable = owner_conninfo().replace(f":{port}/", ":1/", 1)
+    unreachable = "postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=2"  # nobody there
     listener = ChangeListener(lambda: unreachable, FAST)
     await listener.start()
     try:
