@@ -53,17 +53,6 @@ def sources_with_ids(
     return {row["source_id"]: state_from_row(row) for row in rows}
 
 
-def active_states(conn: Connection, org: UUID) -> list[SourceState]:
-    rows = conn.execute(
-        text(
-            f"SELECT {SOURCE_COLUMNS} FROM capital_source s"
-            " WHERE s.organization_id = :org AND s.status = 'ACTIVE'"
-        ),
-        {"org": org},
-    ).mappings()
-    return [state_from_row(row) for row in rows]
-
-
 def insert_import_log(
     conn: Connection,
     org: UUID,

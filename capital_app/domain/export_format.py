@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.legacy import KNOWN_FIELDS
@@ -72,7 +72,7 @@ def exact_json(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return encode_basestring(value)  # json.dumps(value, ensure_ascii=False), faster
     if isinstance(value, int):
         return str(value)
     if isinstance(value, Decimal):
@@ -99,14 +99,18 @@ def entry_json(entry: HistoryEntry) -> str:
     return "{" + ", ".join(pairs) + "}"
 
 
-def json_chunks(entries: Iterable[HistoryEntry]) -> Iterator[str]:
+def json_chunks(entries: Iterable[HistoryEntry], entries_per_chunk: int = 500) -> Iterator[str]:
     """A JSON list of entries, one per line, as text chunks."""
-    yield "["
-    separator = "\n"
+    lines: list[str] = []
+    first = True
     for entry in entries:
-        yield separator + entry_json(entry)
-        separator = ",\n"
-    yield "\n]\n"
+        lines.append(entry_json(entry))
+        if len(lines) >= entries_per_chunk:
+            yield ("[\n" if first else ",\n") + ",\n".join(lines)
+            lines, first = [], False
+    if lines:
+        yield ("[\n" if first else ",\n") + ",\n".join(lines)
+    yield "[\n]\n" if first and not lines else "\n]\n"
 
 
 def _csv_text(value: str) -> str:

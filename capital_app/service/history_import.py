@@ -40,6 +40,7 @@ from capital_app.domain.errors import ErrorKind, FieldError, LedgerError
 from capital_app.domain.events import HistoryEntry, SourceState
 from capital_app.domain.legacy import ImportProblem, LegacyHistory, parse_export
 from capital_app.domain.values import Action
+from capital_app.domain.views import ActiveSource
 from capital_app.domain.wacc import WaccSummary, wacc_of
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.errors import WriteConflict
@@ -157,15 +158,16 @@ class _Plan:
     problems: list[ImportProblem] = field(default_factory=list)
     final: dict[str, SourceState] = field(default_factory=dict)  # file sources, after import
     stored: set[str] = field(default_factory=set)  # file sources already stored here
-    untouched_active: list[SourceState] = field(default_factory=list)
+    untouched_active: list[ActiveSource] = field(default_factory=list)  # not in the file
 
     @property
     def imported(self) -> int:
         return sum(len(entries) for entries in self.new.values())
 
     def after(self) -> WaccSummary:
-        active = [s for s in self.final.values() if s.active] + self.untouched_active
-        return wacc_of(s.terms for s in active)
+        terms = [s.terms for s in self.final.values() if s.active]
+        terms += [(s.available_cents, s.annual_rate) for s in self.untouched_active]
+        return wacc_of(terms)
 
 
 # --- reading --------------------------------------------------------------------
@@ -263,7 +265,7 @@ def _plan(conn: Connection, org: UUID, legacy: LegacyHistory) -> _Plan:
 
     in_file = set(legacy.sources)
     plan.untouched_active = [
-        s for s in transfer.active_states(conn, org) if s.source_id not in in_file
+        s for s in history.current_sources(conn, org) if s.source_id not in in_file
     ]
     _check_names(legacy, stored_sources, plan)
     return plan
@@ -273,10 +275,10 @@ def _check_names(
     legacy: LegacyHistory, stored_sources: dict[str, SourceState], plan: _Plan
 ) -> None:
     """A new source may not share its name with a source that stays active here."""
-    staying_active = {s.name.lower(): s for s in plan.untouched_active}
+    staying_active = {s.name.lower(): s.name for s in plan.untouched_active}
     for source_id, state in plan.final.items():
         if source_id in stored_sources and state.active:
-            staying_active[state.name.lower()] = state
+            staying_active[state.name.lower()] = state.name
     for source_id, entries in legacy.sources.items():
         if source_id in stored_sources:
             continue
@@ -289,7 +291,7 @@ def _check_names(
             ImportProblem(
                 legacy.positions[added.id],
                 "name",
-                f"An active source here is already called “{clash.name}”. "
+                f"An active source here is already called “{clash}”. "
                 + (
                     "This source was removed in the prototype, but it was once active under "
                     "the same name, so the two cannot be brought together. "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,8 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 import capital_app.service.history_import as history_import
@@ -33,6 +36,7 @@ from tests.support.prototype import (
     js_noise,
     load,
     parse_iso,
+    random_history,
 )
 
 
@@ -467,3 +471,24 @@ def test_an_import_wakes_listeners_once_per_statement(database_url: str) -> None
     }
     assert {p["revision"] for p in mine} == {report.revision}
     assert all(p["sourceId"] is None and p["entryId"] is None for p in mine)
+
+
+# --- any consistent history --------------------------------------------------------------------
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 10**6), sources=st.integers(1, 4), changes=st.integers(0, 40))
+def test_any_consistent_history_imports_as_its_independent_fold(
+    database_url: str, seed: int, sources: int, changes: int
+) -> None:
+    """Backdated corrections, same-day changes, removals: the stored answers match."""
+    raw = random_history(random.Random(seed), sources=sources, changes=changes)
+    tenant = make_tenant("Any")
+    content = dumps(raw)
+    report = run(tenant, content)
+    assert (report.imported, report.errors) == (len(raw), [])
+    assert_matches_independent_fold(tenant, raw)
+    assert rebuild_projections(tenant.org_id).corrected == 0
+    assert run(tenant, content).skipped == len(raw)
