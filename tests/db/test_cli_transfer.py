@@ -181,46 +181,28 @@ def test_unknown_export_format_is_a_usage_error(tenant: Tenant) -> None:
     assert exit_.value.code == 2
 
 
-def test_the_installed_command_imports_and_exports(tenant: Tenant, tmp_path: Path) -> None:
-    """The real entry point, in its own process, as an operator would run it."""
-    env = dict(os.environ)
-    run = [sys.executable, "-m", "capital_app"]
-    done = subprocess.run(
-        [*run, *import_args(tenant, str(FIXTURES / "large-export.json"))],
+def command(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m capital_app ARGS` in its own process (DATABASE_URL comes from the fixture)."""
+    return subprocess.run(
+        [sys.executable, "-m", "capital_app", *args],
         capture_output=True,
         text=True,
-        env=env,
+        env=dict(os.environ),
         timeout=300,
         check=False,
     )
+
+
+def test_the_installed_command_imports_and_exports(tenant: Tenant, tmp_path: Path) -> None:
+    """The real entry point, in its own process, as an operator would run it."""
+    done = command(*import_args(tenant, str(FIXTURES / "large-export.json")))
     assert done.returncode == 0, done.stderr
     assert "Imported:          12,000" in done.stdout
     exported = tmp_path / "out.json"
-    done = subprocess.run(
-        [*run, "export", "--org", tenant.organization.name, "-o", str(exported)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    done = command("export", "--org", tenant.organization.name, "-o", str(exported))
     assert done.returncode == 0, done.stderr
     assert len(json.loads(exported.read_text(encoding="utf-8"))) == 12000
-    done = subprocess.run(
-        [*run, *import_args(tenant, str(exported)), "--dry-run"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    done = command(*import_args(tenant, str(exported)), "--dry-run")
     assert done.returncode == 0 and "Already here:      12,000 (skipped)" in done.stdout
-    done = subprocess.run(
-        [*run, *import_args(tenant, str(tmp_path / "missing.json"))],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    done = command(*import_args(tenant, str(tmp_path / "missing.json")))
     assert done.returncode == 1 and done.stderr.count("\n") == 1
