@@ -217,27 +217,36 @@ def _difference(stored: HistoryEntry, incoming: HistoryEntry) -> str | None:
     return None
 
 
-def _plan(conn: Connection, org: UUID, legacy: LegacyHistory) -> _Plan:
-    plan = _Plan(skipped=legacy.repeated)
-    stored_entries = transfer.entries_with_ids(conn, org, list(legacy.positions))
-    stored_sources = transfer.sources_with_ids(conn, org, list(legacy.sources))
-    finals = legacy.final
+def _already_stored(
+    conn: Connection, org: UUID, legacy: LegacyHistory, problem: Callable[..., None]
+) -> tuple[set[str], int]:
+    """Ids of the file's entries stored here, and how many of them are identical.
 
-    def problem(entry: HistoryEntry, field_name: str | None, message: str) -> None:
-        plan.problems.append(
-            ImportProblem(legacy.positions[entry.id], field_name, message, entry.id)
-        )
-
-    for source_id, entries in legacy.sources.items():
-        new: list[HistoryEntry] = []
-        for entry in entries:
+    Read a batch at a time, so a re-import of 100,000 entries never holds them twice.
+    """
+    found: set[str] = set()
+    identical = 0
+    entries = list(legacy.entries())
+    for start in range(0, len(entries), BATCH_ROWS):
+        batch = entries[start : start + BATCH_ROWS]
+        stored_entries = transfer.entries_with_ids(conn, org, [e.id for e in batch])
+        for entry in batch:
             stored = stored_entries.get(entry.id)
             if stored is None:
-                new.append(entry)
                 continue
+            found.add(entry.id)
             differs = _difference(stored, entry)
             if differs is None:
-                plan.skipped += 1
+                identical += 1
+            elif differs == "sequence":
+                problem(
+                    entry,
+                    differs,
+                    f"This entry is already stored as number {stored.sequence} of its source's "
+                    f"history, but the file now makes it number {entry.sequence}: an entry "
+                    "recorded before it was added to or removed from the file since the last "
+                    "import. Stored history cannot be reordered.",
+                )
             else:
                 problem(
                     entry,
@@ -246,6 +255,22 @@ def _plan(conn: Connection, org: UUID, legacy: LegacyHistory) -> _Plan:
                     "It looks edited since it was first imported; the stored entry cannot "
                     "change.",
                 )
+    return found, identical
+
+
+def _plan(conn: Connection, org: UUID, legacy: LegacyHistory) -> _Plan:
+    plan = _Plan(skipped=legacy.repeated)
+
+    def problem(entry: HistoryEntry, field_name: str | None, message: str) -> None:
+        plan.problems.append(
+            ImportProblem(legacy.positions[entry.id], field_name, message, entry.id)
+        )
+
+    stored_ids, identical = _already_stored(conn, org, legacy, problem)
+    plan.skipped += identical
+    stored_sources = transfer.sources_with_ids(conn, org, list(legacy.sources))
+    for source_id, entries in legacy.sources.items():
+        new = [entry for entry in entries if entry.id not in stored_ids]
         current = stored_sources.get(source_id)
         if current is not None and new and new[0].sequence != current.sequence + 1:
             problem(
@@ -261,7 +286,7 @@ def _plan(conn: Connection, org: UUID, legacy: LegacyHistory) -> _Plan:
             plan.new_sources += 1
         else:
             plan.stored.add(source_id)
-        plan.final[source_id] = finals[source_id] if new or current is None else current
+        plan.final[source_id] = legacy.final[source_id] if new or current is None else current
 
     in_file = set(legacy.sources)
     plan.untouched_active = [

@@ -492,3 +492,23 @@ def test_any_consistent_history_imports_as_its_independent_fold(
     assert_matches_independent_fold(tenant, raw)
     assert rebuild_projections(tenant.org_id).corrected == 0
     assert run(tenant, content).skipped == len(raw)
+
+
+def test_an_entry_slipped_in_before_imported_ones_is_refused(tenant: Tenant) -> None:
+    raw = load("demo-export.json")
+    run(tenant, dumps(raw))
+    added = next(e for e in raw if e["sourceId"] == "src_1719738000000_saj08")
+    early = {  # consistent on its own: an amount "change" to the same amount
+        **added,
+        "id": "hist_slipped",
+        "action": "AMOUNT_CHANGED",
+        "previousAmount": added["availableCents"],
+        "effectiveDate": "2024-07-01T00:00:00.000Z",
+        "createdAt": "2024-07-01T00:00:00.000Z",
+    }
+    with pytest.raises(ImportRefused) as refused:
+        run(tenant, dumps([*raw, early]))
+    problems = refused.value.report.errors
+    assert problems and {p.field for p in problems} == {"sequence"}
+    assert any("cannot be reordered" in p.message for p in problems)
+    assert stored_rows(tenant.org_id) == (30, 7, 1)
