@@ -6,6 +6,7 @@ import hashlib
 import json
 import random
 import re
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -512,3 +513,38 @@ def test_an_entry_slipped_in_before_imported_ones_is_refused(tenant: Tenant) -> 
     assert problems and {p.field for p in problems} == {"sequence"}
     assert any("cannot be reordered" in p.message for p in problems)
     assert stored_rows(tenant.org_id) == (30, 7, 1)
+
+
+def test_a_command_during_an_import_waits_for_it_and_comes_after(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both take the revision counter first: they queue, they never deadlock or interleave."""
+    real_write = history_import._write
+    written, release = threading.Event(), threading.Event()
+
+    def write_then_hold(*args: object, **kwargs: object) -> None:
+        real_write(*args, **kwargs)
+        written.set()
+        assert release.wait(20)
+
+    monkeypatch.setattr(history_import, "_write", write_then_hold)
+    results: dict[str, object] = {}
+    importer = threading.Thread(
+        target=lambda: results.update(report=run(tenant, fixture_bytes("demo-export.json")))
+    )
+    importer.start()
+    assert written.wait(20)
+    command = threading.Thread(
+        target=lambda: results.update(source=add_source(tenant.actor(), name="Added meanwhile"))
+    )
+    command.start()
+    command.join(0.5)
+    assert command.is_alive()  # queued behind the import's lock
+    release.set()
+    importer.join(20)
+    command.join(20)
+    report = results["report"]
+    [entry] = queries.source_history(tenant.actor(), results["source"])  # type: ignore[arg-type]
+    assert entry.revision is not None and report.revision is not None  # type: ignore[attr-defined]
+    assert entry.revision > report.revision  # type: ignore[attr-defined]
+    assert stored_rows(tenant.org_id) == (31, 8, 1)
