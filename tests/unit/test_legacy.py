@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.export_format import json_chunks
-from capital_app.domain.legacy import ImportProblem, LegacyHistory, parse_export
+from capital_app.domain.legacy import KNOWN_FIELDS, ImportProblem, LegacyHistory, parse_export
 from capital_app.domain.values import Action
 from tests.support.prototype import (
     FIXTURES,
@@ -563,3 +563,44 @@ def test_entries_are_history_entries_with_sequences_from_one() -> None:
         assert [e.sequence for e in entries] == list(range(1, len(entries) + 1))
         assert entries[0].action is Action.ADDED
         assert all(e.created_at and e.created_at <= NOW + timedelta(0) for e in entries)
+
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**20), max_value=10**20)
+    | st.decimals(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30)
+    | st.sampled_from(["ADDED", "REMOVED", "2024-01-22T09:00:00Z", "2024-01-22", "src_1"])
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from([*KNOWN_FIELDS, "extra"]), json_values, max_size=14)
+        | json_values,
+        max_size=6,
+    )
+)
+def test_any_json_at_all_gives_problems_never_a_crash(entries: list[object]) -> None:
+    def text(value: object) -> str:
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, list):
+            return "[" + ", ".join(text(v) for v in value) + "]"
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{json.dumps(k)}: {text(v)}" for k, v in value.items()) + "}"
+        return json.dumps(value)
+
+    history = parse_export([text(entries).encode()], NOW)
+    assert history.entries_in_file == len(entries)
+    for problem in history.problems:
+        assert problem.message and (problem.index is None or 0 <= problem.index < len(entries))
+    if not history.problems:
+        assert history.entry_count + history.repeated == len(entries)
