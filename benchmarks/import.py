@@ -209,6 +209,7 @@ def _environment() -> dict[str, object]:
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
         "batchRows": BATCH_ROWS,
+        "loadAverageAtStart": [round(x, 2) for x in os.getloadavg()],  # a shared machine
     }
 
 
@@ -235,6 +236,7 @@ def main() -> None:
         for name in args.case or list(CASES):
             result = run_case(CASES[name], args.repeat, args.row_mode_baseline)
             result["environment"] = environment
+            result["loadAverageAtEnd"] = [round(x, 2) for x in os.getloadavg()]
             (RESULTS / f"import-{name}.json").write_text(json.dumps(result, indent=2) + "\n")
             runs = result["runs"]
             print(

@@ -173,8 +173,11 @@ class _Plan:
 # --- reading --------------------------------------------------------------------
 
 
+Content = bytes | str | BinaryIO | Iterable[bytes]
+
+
 def _chunks(
-    content: bytes | str | BinaryIO, hash_update: Callable[[bytes], None], progress: Progress | None
+    content: Content, hash_update: Callable[[bytes], None], progress: Progress | None
 ) -> Iterator[bytes]:
     """The content in chunks, hashed and reported as it goes."""
     if isinstance(content, str):
@@ -184,9 +187,13 @@ def _chunks(
         pieces: Iterable[bytes] = (
             content[i : i + READ_CHUNK] for i in range(0, len(content), READ_CHUNK)
         )
-    else:
-        total = _size_of(content)
-        pieces = iter(lambda: content.read(READ_CHUNK), b"")
+    elif hasattr(content, "read"):
+        stream: BinaryIO = content  # type: ignore[assignment]
+        total = _size_of(stream)
+        pieces = iter(lambda: stream.read(READ_CHUNK), b"")
+    else:  # already in chunks (a request body, say); the total is not known
+        total = 0
+        pieces = content
     done = 0
     for piece in pieces:
         hash_update(piece)
@@ -435,7 +442,7 @@ def _report(
 
 def import_history(
     actor: Actor,
-    content: bytes | str | BinaryIO,
+    content: Content,
     *,
     file_name: str | None = None,
     dry_run: bool = False,
@@ -443,7 +450,9 @@ def import_history(
 ) -> ImportReport:
     """Import a prototype export (EDITOR or ADMIN). Raises ImportRefused on any problem.
 
+    `content` is the file: bytes, text, a binary file, or an iterable of byte chunks.
     A dry run never raises for problems in the file: its report lists them.
+    `progress` is called from the calling thread as reading and writing advance.
     """
     org = actor.organization_id
     with tenant_transaction(org, read_only=True) as conn:

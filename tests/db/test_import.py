@@ -548,3 +548,20 @@ def test_a_command_during_an_import_waits_for_it_and_comes_after(
     assert entry.revision is not None and report.revision is not None  # type: ignore[attr-defined]
     assert entry.revision > report.revision  # type: ignore[attr-defined]
     assert stored_rows(tenant.org_id) == (31, 8, 1)
+
+
+def test_content_may_come_as_text_a_file_or_chunks(tenant: Tenant, other_tenant: Tenant) -> None:
+    data = fixture_bytes("demo-export.json")
+    pieces = iter([data[i : i + 777] for i in range(0, len(data), 777)])
+    seen: list[tuple[str, int, int]] = []
+    report = import_history(
+        tenant.actor(),
+        pieces,
+        progress=lambda phase, done, total: seen.append((phase, done, total)),
+    )
+    assert report.imported == 30
+    assert report.content_sha256 == hashlib.sha256(data).hexdigest()
+    assert seen[-1] == ("writing", 30, 30) and ("checking", 30, 30) in seen
+    with (FIXTURES / "demo-export.json").open("rb") as handle:
+        assert import_history(other_tenant.actor(), handle, dry_run=True).imported == 30
+    assert import_history(other_tenant.actor(), data.decode(), dry_run=True).imported == 30
