@@ -78,7 +78,7 @@ def get_settings() -> Settings:
         api_token_ttl_seconds=_int("CAPITAL_API_TOKEN_TTL_SECONDS", 30 * 60),
         ui_session_ttl_seconds=_int("CAPITAL_UI_SESSION_TTL_SECONDS", 12 * 3600),
         bcrypt_rounds=_int("CAPITAL_BCRYPT_ROUNDS", 12),
-        db_pool_size=_int("CAPITAL_DB_POOL_SIZE", 10),
+        db_pool_size=_int("CAPITAL_DB_POOL_SIZE", 5),
         db_max_overflow=_int("CAPITAL_DB_MAX_OVERFLOW", 10),
         login_max_failures_per_account=_int("CAPITAL_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),
         login_max_failures_per_client=_int("CAPITAL_LOGIN_MAX_FAILURES_PER_CLIENT", 20),

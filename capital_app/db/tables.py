@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Integer, Numeric, String, Text
+from sqlalchemy import CHAR, BigInteger, Column, DateTime, Identity, Integer, Numeric, Text
 from sqlmodel import Field, SQLModel
 
 metadata = SQLModel.metadata
@@ -24,7 +24,7 @@ class Organization(SQLModel, table=True):
     __tablename__ = "organization"
     id: UUID = Field(primary_key=True)
     name: str = Field(sa_column=Column(Text, nullable=False))
-    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    currency: str = Field(sa_column=Column(CHAR(3), nullable=False))
     created_at: datetime = Field(sa_column=_ts())
 
 

