@@ -24,11 +24,13 @@ Results: benchmarks/results/api-<timestamp>.json and the table in benchmarks/REA
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import pickle
 import random
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -222,8 +224,22 @@ def start_granian(target: str, env: dict[str, str], log_path: Path) -> tuple[sub
     return process, f"http://127.0.0.1:{port}"
 
 
-def wait_until_up(url: str, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + 60
+def start_via_reflex(log_path: Path) -> tuple[subprocess.Popen, str]:
+    """`capital-app run --port N`: exactly what `make run` serves (Reflex, prod, one port)."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("capital-app")), "run", "--port", str(port)],
+        env=os.environ.copy(),
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        start_new_session=True,  # stopped as a group: Reflex, its workers, its build tools
+    )
+    return process, f"http://127.0.0.1:{port}"
+
+
+def wait_until_up(url: str, process: subprocess.Popen, log_path: Path, seconds: int = 60) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(log_path.read_text())
@@ -237,6 +253,12 @@ def wait_until_up(url: str, process: subprocess.Popen, log_path: Path) -> None:
 
 
 def stop(process: subprocess.Popen) -> None:
+    if process.args and "capital-app" in str(process.args[0]):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT)  # the launcher stops Reflex's group
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=30)
+            return
     process.terminate()
     try:
         process.wait(timeout=15)
@@ -434,7 +456,7 @@ def make_removable(org: Org, count: int) -> list[str]:
 # --- the run --------------------------------------------------------------------------------
 
 
-def run(quick: bool, keep: bool) -> dict[str, Any]:
+def run(quick: bool, keep: bool, via_reflex: bool = False) -> dict[str, Any]:
     sizes = [("10k", 10_000, 50), ("100k", 100_000, 200)]
     if quick:
         sizes = [("2k", 2_000, 20), ("10k", 10_000, 50)]
@@ -484,13 +506,17 @@ def run(quick: bool, keep: bool) -> dict[str, Any]:
         query_file.write_bytes(pickle.dumps(queries))
 
         app_log, base_log = data_dir / "app.log", data_dir / "baseline.log"
-        app, app_url = start_granian("capital_app.api.app:create_api_app", {}, app_log)
+        if via_reflex:
+            app, app_url = start_via_reflex(app_log)
+            results["server"] = "capital-app run (make run: reflex run --env prod --single-port)"
+        else:
+            app, app_url = start_granian("capital_app.api.app:create_api_app", {}, app_log)
         baseline, base_url = start_granian(
             "benchmarks.baseline_app:create_baseline_app",
             {"BASELINE_QUERIES": str(query_file), "BASELINE_DATABASE_URL": url},
             base_log,
         )
-        wait_until_up(f"{app_url}/api/health", app, app_log)
+        wait_until_up(f"{app_url}/api/health", app, app_log, 600 if via_reflex else 60)
         wait_until_up(f"{base_url}/docs", baseline, base_log)
         log(f"app at {app_url}, baseline at {base_url}")
 
@@ -629,12 +655,16 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_readme(results: dict[str, Any]) -> None:
+def write_readme(results: dict[str, Any], variant: str = "") -> None:
+    start, end = TABLE_START, TABLE_END
+    if variant:
+        start = start.replace(":start", f"-{variant}:start")
+        end = end.replace(":end", f"-{variant}:end")
     text = README.read_text() if README.exists() else ""
-    block = f"{TABLE_START}\n{table(results)}\n{TABLE_END}"
-    if TABLE_START in text:
-        head, _, rest = text.partition(TABLE_START)
-        _, _, tail = rest.partition(TABLE_END)
+    block = f"{start}\n{table(results)}\n{end}"
+    if start in text:
+        head, _, rest = text.partition(start)
+        _, _, tail = rest.partition(end)
         text = head + block + tail
     else:
         text += "\n" + block + "\n"
@@ -646,15 +676,19 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, short runs")
     parser.add_argument("--keep-db", action="store_true", help="keep the benchmark database")
     parser.add_argument("--no-readme", action="store_true", help="do not update the README table")
+    parser.add_argument(
+        "--via-reflex", action="store_true", help="serve with `capital-app run` (make run)"
+    )
     args = parser.parse_args()
-    results = run(args.quick, args.keep_db)
+    results = run(args.quick, args.keep_db, args.via_reflex)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"api-{stamp}{'-quick' if args.quick else ''}.json"
+    suffix = ("-quick" if args.quick else "") + ("-reflex" if args.via_reflex else "")
+    out = RESULTS / f"api-{stamp}{suffix}.json"
     out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     log(f"results: {out}")
     if not args.no_readme:
-        write_readme(results)
+        write_readme(results, "reflex" if args.via_reflex else "")
     print(table(results))
     return 0
 
