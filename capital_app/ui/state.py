@@ -229,7 +229,7 @@ class AppState(rx.State):
         self.user_id = self.user_name = self.user_email = self.user_role = ""
         self.organization_id = self.organization_name = ""
         self._pending = []
-        self.auth_message = message
+        self.auth_message = message or self.auth_message
         return rx.redirect(LOGIN_ROUTE, replace=True)
 
     async def _resume(self) -> sessions.SignedIn | None:

@@ -230,8 +230,19 @@ def change_dialog() -> rx.Component:
                             rx.cond(EditState.saving, rx.spinner(size="1"), rx.fragment()),
                             EditState.submit_label,
                             type="submit",
-                            disabled=~EditState.can_submit,
-                            color_scheme=rx.cond(EditState.kind == REMOVE, "red", "accent"),
+                            # Really disabled only while saving: Enter must always reach the
+                            # server, which checks the typed values again (they may be newer
+                            # than what this button last heard). While invalid it is marked
+                            # disabled for people and assistive technology alike.
+                            disabled=EditState.saving,
+                            aria_disabled=rx.cond(EditState.can_submit, "false", "true"),
+                            variant=rx.cond(EditState.can_submit, "solid", "soft"),
+                            color_scheme=rx.cond(
+                                EditState.can_submit,
+                                rx.cond(EditState.kind == REMOVE, "red", "teal"),
+                                "gray",
+                            ),
+                            cursor=rx.cond(EditState.can_submit, "pointer", "not-allowed"),
                             id="edit-submit",
                         ),
                         justify="end",
