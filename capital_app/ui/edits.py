@@ -118,7 +118,7 @@ class EditState(AppState):
 
     touched: list[str] = []
     attempted: bool = False  # submit pressed: show every message
-    saving: bool = False
+    saving: bool = False  # this dialog's submission is on its way
     server_error: str = ""  # a refusal from the ledger shown in the reopened dialog
 
     _key: str = ""
@@ -199,6 +199,7 @@ class EditState(AppState):
         self.attempted = False
         self.server_error = ""
         self._key = uuid.uuid4().hex
+        self.saving = False  # an earlier dialog's save may still be on its way
         self.dialog_open = True
 
     @rx.event
@@ -312,6 +313,8 @@ class EditState(AppState):
         async with self:
             if self.saving:
                 return None
+            if self.as_of_day or self.known_at_day:
+                return rx.toast.warning("Editing is not available in a past view.")
             for field in FIELDS.get(self.kind, ()):
                 if form_data and isinstance(form_data.get(field), str):
                     setattr(self, field, form_data[field])
@@ -340,7 +343,8 @@ class EditState(AppState):
         if isinstance(error, SequenceMismatch):
             message = await self._conflict_text(token, error, kind, tz)
         async with self:
-            self.saving = False
+            if self._key == pending.key:
+                self.saving = False
             self._pending = [p for p in self._pending if p.key != pending.key]
             if error is not None and is_signed_out(error):
                 return self._forget(error.message)

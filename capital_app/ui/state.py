@@ -354,6 +354,10 @@ class PageState(rx.State, mixin=True):
     def _render(self) -> None:
         """Derive what the page displays from what it holds."""
 
+    def _follow_up(self) -> Any:
+        """Events to run once the page's main data is on screen (e.g. a chart)."""
+        return None
+
     def _reset_for_new_subject(self) -> bool:
         """Whether the old data must not show while loading (e.g. another source)."""
         return False
@@ -375,7 +379,7 @@ class PageState(rx.State, mixin=True):
         self.problem = ""
         self.status = "ready"
         self._render()
-        return None
+        return self._follow_up()
 
     @rx.event
     async def load(self):

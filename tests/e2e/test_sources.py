@@ -57,3 +57,10 @@ def test_source_list_and_detail_with_timeline_and_actions(page: Page) -> None:
     expect(page.locator("#detail-amount-card-value")).to_have_text("KES 45.00 M")
     assert queries.get_source(editor, loan).available_cents == 45_000_000_00
     snap(page, "page-source-detail")
+
+    # Another organization's source, or none: said plainly, with a way to retry.
+    page.goto("/sources/no-such-source")
+    expect(page.locator("#load-error")).to_contain_text(
+        "No capital source with this id exists in your organization.", timeout=LOAD
+    )
+    expect(page.locator("#retry-load")).to_be_visible()

@@ -2,13 +2,14 @@
 
 For page-load tests and benchmarks: `sources` × `per_source` entries (ADDED, then
 alternating AMOUNT_CHANGED / RATE_CHANGED, every tenth source finally REMOVED),
-effective dates spread over the past years, each recorded an hour after it took
+effective dates spread over the past four years, each recorded an hour after it took
 effect. The insert trigger checks every rule and maintains the projection, as
 for any write; one statement means one revision and one NOTIFY.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import text
@@ -26,7 +27,7 @@ _INSERT = text(
                     WHEN k % 2 = 0 THEN 'AMOUNT_CHANGED'
                     ELSE 'RATE_CHANGED' END AS action,
                (1000000 + s * 1000)::bigint * 100 AS base_cents,
-               timestamptz '2023-01-02 09:00+00' + (k - 1) * interval '19 days'
+               CAST(:start AS timestamptz) + (k - 1) * CAST(:step AS interval)
                    + s * interval '37 minutes' AS effective
           FROM generate_series(1, :sources) AS s, generate_series(1, :per_source) AS k
     )
@@ -52,7 +53,14 @@ _INSERT = text(
 def seed_bulk_history(
     organization_id: UUID, user_id: UUID, *, sources: int = 250, per_source: int = 40
 ) -> int:
-    """Append `sources × per_source` entries; returns how many were written."""
+    """Append `sources × per_source` entries; returns how many were written.
+
+    Each source's entries are spread evenly over about four years, ending some
+    weeks ago (sources start 37 minutes apart, so no two entries share a moment).
+    """
+    now = datetime.now(UTC)
+    step = timedelta(days=1380) / per_source
+    start = (now - timedelta(days=1420)).replace(hour=9, minute=0, second=0, microsecond=0)
     with tenant_transaction(organization_id) as conn:
         result = conn.execute(
             _INSERT,
@@ -62,6 +70,8 @@ def seed_bulk_history(
                 "user_text": str(user_id),
                 "sources": sources,
                 "per_source": per_source,
+                "start": start,
+                "step": step,
             },
         )
         return result.rowcount

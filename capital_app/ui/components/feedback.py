@@ -99,5 +99,8 @@ def saving_badge(label: Any = "Saving…") -> rx.Component:
         rx.text(label, size="1", color=rx.color("gray", 10)),
         spacing="1",
         align="center",
+        display="inline-flex",
+        margin_left="8px",
+        vertical_align="middle",
         class_name="pending-mark",
     )

@@ -28,10 +28,16 @@ def figure(text: Any, **props: Any) -> rx.Component:
 
 
 def money_cell(text: Any, *, muted: Any = False, **props: Any) -> rx.Component:
-    """'KES 1,234,567.89', right-aligned in its table column."""
+    """'KES 1,234,567.89', right-aligned in its table column.
+
+    The text sits directly in the cell (no wrapper component): tables repeat this
+    hundreds of times.
+    """
     return rx.table.cell(
-        figure(text, color=rx.cond(muted, rx.color("gray", 10), rx.color("gray", 12))),
+        text,
         justify="end",
+        style=TABULAR,
+        color=rx.cond(muted, rx.color("gray", 10), rx.color("gray", 12)),
         **props,
     )
 
@@ -45,24 +51,30 @@ def numeric_header(label: str, **props: Any) -> rx.Component:
     return rx.table.column_header_cell(label, justify="end", **props)
 
 
-def change_text(before: Any, after: Any) -> rx.Component:
+def change_text(before: Any, after: Any, size: str = "2") -> rx.Component:
     """'old → new', the new value emphasized; just the new value when nothing came before."""
     return rx.hstack(
         rx.cond(
             before != "",
             rx.hstack(
-                figure(before, color=rx.color("gray", 10)),
-                rx.text("→", as_="span", color=rx.color("gray", 9)),
+                figure(before, color=rx.color("gray", 10), size=size),
+                rx.text("→", as_="span", color=rx.color("gray", 9), size=size),
                 spacing="1",
             ),
         ),
-        figure(after, weight="bold"),
+        figure(after, weight="bold", size=size),
         spacing="1",
         align="center",
         wrap="wrap",
     )
 
 
-def hover_exact(text: Any, exact: Any) -> rx.Component:
-    """A short text with its exact form (a UTC time, a full amount) on hover."""
-    return rx.tooltip(rx.text(text, as_="span", style=TABULAR), content=exact)
+def hover_exact(text: Any, exact: Any, *, size: str | None = None, **style: Any) -> rx.Component:
+    """A short text with its exact form (a UTC time, a full amount) on hover.
+
+    A native title, not a Radix tooltip: tables render hundreds of these, and a
+    tooltip per cell costs the browser seconds on a large page.
+    """
+    if size is not None:
+        style["font_size"] = f"var(--font-size-{size})"
+    return rx.el.span(text, title=exact, style={**TABULAR, "cursor": "help", **style})

@@ -22,18 +22,16 @@ def source_actions(source_id: Any, name: Any, *, disabled: Any = False) -> rx.Co
         AppState.can_edit,
         rx.hstack(
             *[
-                rx.tooltip(
-                    rx.icon_button(
-                        rx.icon(icon, size=15),
-                        variant="ghost",
-                        color_scheme=color,
-                        size="1",
-                        disabled=disabled,
-                        on_click=EditState.open_change(kind, source_id),
-                        aria_label=label + " of " + name,
-                        class_name=f"action-{kind}",
-                    ),
-                    content=label,
+                rx.icon_button(
+                    rx.icon(icon, size=15),
+                    variant="ghost",
+                    color_scheme=color,
+                    size="1",
+                    disabled=disabled,
+                    on_click=EditState.open_change(kind, source_id),
+                    aria_label=label + " of " + name,
+                    title=label,
+                    class_name=f"action-{kind}",
                 )
                 for kind, icon, label, color in _ACTIONS
             ],

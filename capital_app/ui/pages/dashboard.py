@@ -15,6 +15,7 @@ import reflex as rx
 
 from capital_app.domain.dates import format_datetime, format_relative, format_utc, local_today
 from capital_app.domain.describe import story_of
+from capital_app.domain.errors import LedgerError
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.money import (
     format_basis_points,
@@ -40,6 +41,7 @@ from capital_app.ui.components.figures import (
     TABULAR,
     VISUALLY_HIDDEN,
     change_text,
+    hover_exact,
     money_cell,
     numeric_header,
     rate_cell,
@@ -157,8 +159,11 @@ class DashboardState(PageState, AppState):
         }
         self._fill_kpis(summary)
         self._fill_activity(summary.recent, summary.names)
-        await self._fetch_chart(actor)
         return summary.revision
+
+    def _follow_up(self):
+        # The chart comes second: the numbers people came for show without waiting for it.
+        return DashboardState.load_chart
 
     def _fill_kpis(self, summary: reports.DashboardSummary) -> None:
         now, then, cur = summary.summary, summary.earlier, self.currency
@@ -222,8 +227,8 @@ class DashboardState(PageState, AppState):
                 known_at,
                 timeout=LOAD_TIMEOUT_SECONDS,
             )
-        except Exception as error:  # the rest of the dashboard stays useful
-            self.chart_problem = getattr(error, "message", "The chart could not be loaded.")
+        except LedgerError as error:  # the rest of the dashboard stays useful
+            self.chart_problem = error.message
             self.chart_status = "error"
             return
         long_span = interval is Interval.MONTH or (end - start).days > 200
@@ -299,6 +304,15 @@ class DashboardState(PageState, AppState):
         self._render()
 
     @rx.event
+    async def load_chart(self):
+        try:
+            actor = self._actor()
+        except LedgerError as error:
+            return self._forget(error.message)
+        await self._fetch_chart(actor)
+        return None
+
+    @rx.event
     async def set_range(self, value: str | list[str]):
         value = value[0] if isinstance(value, list) and value else value
         if value not in RANGES or value == self.chart_range:
@@ -308,7 +322,8 @@ class DashboardState(PageState, AppState):
         yield
         try:
             actor = self._actor()
-        except Exception:
+        except LedgerError as error:
+            yield self._forget(error.message)
             return
         await self._fetch_chart(actor)
 
@@ -413,57 +428,46 @@ def _sort_header(label: str, key: str, numeric: bool = False) -> rx.Component:
     )
 
 
+# The thin share-of-capital bar: plain elements, repeated on every row.
+SHARE_TRACK = {
+    "display": "inline-block",
+    "width": "64px",
+    "height": "4px",
+    "border_radius": "2px",
+    "background": rx.color("gray", 4),
+    "vertical_align": "middle",
+    "margin_right": "8px",
+    "overflow": "hidden",
+}
+SHARE_FILL = {"display": "block", "height": "100%", "background": rx.color("accent", 9)}
+SHARE_TEXT = {"display": "inline-block", "min_width": "48px", "text_align": "right"}
+
+
 def _source_row(row: SourceRow) -> rx.Component:
     muted = row.pending
     return rx.table.row(
         rx.table.row_header_cell(
-            rx.hstack(
-                rx.cond(
-                    row.href != "",
-                    rx.link(row.name, href=row.href, weight="medium", color=rx.color("gray", 12)),
-                    rx.text(row.name, weight="medium"),
-                ),
-                rx.cond(row.pending, saving_badge(row.pending_label)),
-                spacing="2",
-                align="center",
+            rx.cond(
+                row.href != "",
+                rx.link(row.name, href=row.href, weight="medium", color=rx.color("gray", 12)),
+                rx.el.span(row.name, style={"font_weight": "500"}),
             ),
+            rx.cond(row.pending, saving_badge(row.pending_label)),
             text_decoration=rx.cond(row.removing, "line-through", "none"),
         ),
         money_cell(row.amount, muted=muted, class_name="cell-amount"),
         rate_cell(row.rate, muted=muted, class_name="cell-rate"),
         rx.table.cell(
-            rx.hstack(
-                rx.box(
-                    rx.box(
-                        height="100%",
-                        width=row.share_width,
-                        background=rx.color("accent", 9),
-                        border_radius="2px",
-                    ),
-                    width="64px",
-                    height="4px",
-                    background=rx.color("gray", 4),
-                    border_radius="2px",
-                ),
-                rx.text(
-                    row.share,
-                    as_="span",
-                    style=TABULAR,
-                    size="2",
-                    min_width="48px",
-                    text_align="right",
-                ),
-                spacing="2",
-                align="center",
-                justify="end",
+            rx.el.span(
+                rx.el.span(style={**SHARE_FILL, "width": row.share_width}),
+                style=SHARE_TRACK,
             ),
+            rx.el.span(row.share, style=SHARE_TEXT),
             justify="end",
+            style=TABULAR,
         ),
         rx.table.cell(
-            rx.tooltip(
-                rx.text(row.last_change, size="2", color=rx.color("gray", 11)),
-                content=row.last_change_exact,
-            ),
+            hover_exact(row.last_change, row.last_change_exact, color=rx.color("gray", 11)),
         ),
         rx.table.cell(
             rx.cond(row.href != "", source_actions(row.source_id, row.name, disabled=row.pending)),
@@ -623,7 +627,7 @@ def _chart() -> rx.Component:
             rx.match(
                 DashboardState.chart_status,
                 ("ready", rx.box(chart, width="100%", id="wacc-chart")),
-                ("error", load_error(DashboardState.chart_problem, DashboardState.retry)),
+                ("error", load_error(DashboardState.chart_problem, DashboardState.load_chart)),
                 block_skeleton("280px"),
             ),
             spacing="3",
@@ -656,9 +660,7 @@ def _activity_row(row: ActivityRow) -> rx.Component:
             rx.hstack(
                 rx.text(row.effective, size="1", color=rx.color("gray", 10)),
                 rx.text("·", size="1", color=rx.color("gray", 8)),
-                rx.tooltip(
-                    rx.text(row.ago, size="1", color=rx.color("gray", 10)), content=row.exact
-                ),
+                hover_exact(row.ago, row.exact, size="1", color=rx.color("gray", 10)),
                 spacing="1",
             ),
             spacing="0",
@@ -735,5 +737,6 @@ def dashboard() -> rx.Component:
             columns=rx.breakpoints(initial="1", lg="2"),
             spacing="4",
             width="100%",
+            align="start",
         ),
     )

@@ -25,7 +25,7 @@ from capital_app.domain.values import Action
 from capital_app.service import reports
 from capital_app.service.actor import Actor
 from capital_app.ui.components.feedback import by_status, empty_state, load_error, table_skeleton
-from capital_app.ui.components.figures import TABULAR, change_text
+from capital_app.ui.components.figures import TABULAR, change_text, hover_exact
 from capital_app.ui.layout import page_header, signed_in_page
 from capital_app.ui.state import LOAD_TIMEOUT_SECONDS, AppState, PageState, call_service
 
@@ -285,7 +285,7 @@ def _filters() -> rx.Component:
 def _row(row: HistoryRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
-            rx.tooltip(rx.text(row.recorded, size="2", style=TABULAR), content=row.recorded_exact),
+            hover_exact(row.recorded, row.recorded_exact, size="2"),
             white_space="nowrap",
         ),
         rx.table.cell(rx.text(row.effective, size="2", style=TABULAR), white_space="nowrap"),

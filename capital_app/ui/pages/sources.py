@@ -31,6 +31,7 @@ from capital_app.ui.components.feedback import (
 from capital_app.ui.components.figures import (
     TABULAR,
     change_text,
+    hover_exact,
     money_cell,
     numeric_header,
     rate_cell,
@@ -157,9 +158,8 @@ def _line_row(row: SourceLineRow) -> rx.Component:
         rate_cell(row.rate, muted=~row.active | row.pending),
         rx.table.cell(rx.text(row.added, size="2", style=TABULAR)),
         rx.table.cell(
-            rx.tooltip(
-                rx.text(row.last_change, size="2", color=rx.color("gray", 11)),
-                content=row.last_change_exact,
+            hover_exact(
+                row.last_change, row.last_change_exact, size="2", color=rx.color("gray", 11)
             )
         ),
         rx.table.cell(
@@ -383,9 +383,11 @@ def _timeline_item(row: TimelineRow) -> rx.Component:
                 rx.text(row.who, size="1", color=rx.color("gray", 11)),
                 rx.cond(
                     row.recorded != "",
-                    rx.tooltip(
-                        rx.text("· recorded ", row.recorded, size="1", color=rx.color("gray", 10)),
-                        content=row.recorded_exact,
+                    hover_exact(
+                        "· recorded " + row.recorded,
+                        row.recorded_exact,
+                        size="1",
+                        color=rx.color("gray", 10),
                     ),
                 ),
                 spacing="1",
