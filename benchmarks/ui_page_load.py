@@ -29,13 +29,10 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("CAPITAL_BCRYPT_ROUNDS", "4")
@@ -89,27 +86,6 @@ def _measure(page: Page, base: str, active: int, total: str) -> dict[str, float]
     return {"dashboard": dashboard, "history": history, "next_page": shown - clicked}
 
 
-def _serve(port: int) -> subprocess.Popen[bytes]:
-    from tests.e2e.conftest import STATES_DIR, WEB_DIR
-
-    env = {
-        **os.environ,
-        "REFLEX_WEB_WORKDIR": str(WEB_DIR),
-        "REFLEX_STATES_WORKDIR": str(STATES_DIR),
-    }
-    SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
-    command = [str(Path(sysconfig.get_path("scripts")) / "capital-app"), "run", "--port", str(port)]
-    with SERVER_LOG.open("wb") as log:
-        return subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
 def run(sizes: list[int], repeat: int) -> dict[str, Any]:
     from capital_app.cli import migrate_database
     from capital_app.service import reports
@@ -120,6 +96,7 @@ def run(sizes: list[int], repeat: int) -> dict[str, Any]:
         _free_port,
         _stop,
         _wait_until_serving,
+        launch_app,
     )
     from tests.e2e.support import token_for
     from tests.support.bulk_history import seed_bulk_history
@@ -158,7 +135,8 @@ def run(sizes: list[int], repeat: int) -> dict[str, Any]:
         base = f"http://localhost:{port}"
         with SESSION_LOCK.open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            server = _serve(port)
+            SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
+            server = launch_app(port, SERVER_LOG.open("wb"))
             try:
                 _wait_until_serving(base, server)
                 with sync_playwright() as driver:

@@ -82,6 +82,16 @@ def format_relative(moment: datetime, now: datetime, tz: tzinfo = UTC) -> str:
     return f"on {format_date(moment, tz)}"
 
 
+def format_age(moment: datetime, now: datetime, tz: tzinfo = UTC) -> str:
+    """For a table column: '2 h ago', '3 days ago', or the day itself ('1 Mar 2026')."""
+    return format_relative(moment, now, tz).removeprefix("on ")
+
+
+def format_exact(moment: datetime, tz: tzinfo = UTC) -> str:
+    """For a tooltip: '1 Mar 2026, 12:00 · 1 Mar 2026, 09:00:00 UTC'."""
+    return f"{format_datetime(moment, tz)} · {format_utc(moment)}"
+
+
 def local_today(tz: tzinfo, now: datetime) -> date:
     return now.astimezone(tz).date()
 

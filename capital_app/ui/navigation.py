@@ -8,6 +8,7 @@ listed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from capital_app.domain.values import Role
 
@@ -22,6 +23,14 @@ class NavItem:
 
     def shown_to(self, role: Role) -> bool:
         return self.roles is None or role in self.roles
+
+
+SOURCES_ROUTE = "/sources"
+
+
+def source_href(source_id: str) -> str:
+    """The page of one source (ids are URL-safe: UUIDs or the prototype's src_… ids)."""
+    return f"{SOURCES_ROUTE}/{quote(source_id, safe='')}"
 
 
 _ITEMS: dict[str, NavItem] = {}
@@ -45,6 +54,6 @@ def has_route(route: str) -> bool:
 
 register_nav_item(NavItem("Dashboard", "/", "layout-dashboard", 10))
 register_nav_item(NavItem("History", "/history", "history", 20))
-register_nav_item(NavItem("Sources", "/sources", "landmark", 30))
+register_nav_item(NavItem("Sources", SOURCES_ROUTE, "landmark", 30))
 # 40 is where "Import" goes (EDITOR and ADMIN), registered by its page.
 register_nav_item(NavItem("Users", "/users", "users", 50, ADMINS))

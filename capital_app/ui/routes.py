@@ -5,16 +5,11 @@ from __future__ import annotations
 import reflex as rx
 
 from capital_app.ui.layout import PRODUCT_NAME
+from capital_app.ui.navigation import SOURCES_ROUTE
 from capital_app.ui.pages.dashboard import DashboardState, dashboard
 from capital_app.ui.pages.history import HistoryState, history
 from capital_app.ui.pages.login import LoginState, login
-from capital_app.ui.pages.sources import (
-    SOURCES_ROUTE,
-    SourceDetailState,
-    SourcesState,
-    source_detail,
-    sources,
-)
+from capital_app.ui.pages.sources import SourceDetailState, SourcesState, source_detail, sources
 from capital_app.ui.pages.users import UsersState, users
 from capital_app.ui.state import LOGIN_ROUTE
 

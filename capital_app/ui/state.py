@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
@@ -100,8 +100,25 @@ class PendingEdit:
     amount_cents: int | None = None
     rate_text: str = ""  # the new rate, formatted
     amount_text: str = ""  # the new amount, formatted
-    entry_id: str = ""  # set once the ledger confirmed it
-    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return "Removing…" if self.kind == "remove" else "Saving…"
+
+
+def unconfirmed_change(
+    pending: list[PendingEdit], source_id: str, loaded_sequence: int
+) -> PendingEdit | None:
+    """The pending change of a source that the loaded data does not contain yet."""
+    return next(
+        (p for p in pending if p.source_id == source_id and p.sequence > loaded_sequence), None
+    )
+
+
+def unconfirmed_additions(pending: list[PendingEdit], active_names: set[str]) -> list[PendingEdit]:
+    """Pending additions whose source the loaded data does not show yet (names are unique
+    among active sources, ignoring case)."""
+    return [p for p in pending if p.kind == "add" and p.name.lower() not in active_names]
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,18 +302,20 @@ class AppState(rx.State):
         self.newer_data = False
         return type(self).reload_current_page
 
-    @rx.event
-    def set_as_of(self, value: str):
+    def _past_day(self, value: str) -> str:
+        """A picked day before the viewer's today, else "" (today: the present view)."""
         day = parse_day(value)
         today = local_today(self._tz(), datetime.now(UTC))
-        self.as_of_day = day.isoformat() if day and day < today else ""
+        return day.isoformat() if day and day < today else ""
+
+    @rx.event
+    def set_as_of(self, value: str):
+        self.as_of_day = self._past_day(value)
         return self._view_changed()
 
     @rx.event
     def set_known_at(self, value: str):
-        day = parse_day(value)
-        today = local_today(self._tz(), datetime.now(UTC))
-        self.known_at_day = day.isoformat() if day and day < today else ""
+        self.known_at_day = self._past_day(value)
         return self._view_changed()
 
     @rx.event

@@ -9,10 +9,12 @@ import pytest
 from capital_app.domain.dates import (
     effective_instant,
     end_of_local_day,
+    format_age,
     format_date,
     format_date_short,
     format_datetime,
     format_day,
+    format_exact,
     format_relative,
     format_utc,
     local_today,
@@ -82,3 +84,9 @@ def test_parse_day_accepts_only_iso_days():
     assert parse_day("") is None
     assert parse_day("2026-02-30") is None
     assert parse_day("01/03/2026") is None
+
+
+def test_ages_for_tables_and_exact_moments_for_tooltips():
+    assert format_age(MOMENT, MOMENT + timedelta(hours=2)) == "2 h ago"
+    assert format_age(MOMENT, MOMENT + timedelta(days=90), NAIROBI) == "27 Nov 2026"
+    assert format_exact(MOMENT, NAIROBI) == "27 Nov 2026, 14:05 · 27 Nov 2026, 11:05:09 UTC"

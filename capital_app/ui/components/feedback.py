@@ -104,3 +104,33 @@ def saving_badge(label: Any = "Saving…") -> rx.Component:
         vertical_align="middle",
         class_name="pending-mark",
     )
+
+
+def panel(title: str, body: rx.Component, *actions: rx.Component, **props: Any) -> rx.Component:
+    """A titled card: the heading, its actions on the right, then the content."""
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(title, size="4"),
+                rx.spacer(),
+                *actions,
+                width="100%",
+                align="center",
+            ),
+            body,
+            spacing="3",
+            width="100%",
+        ),
+        size="3",
+        width="100%",
+        **props,
+    )
+
+
+def item_list(items: Any, render: Any, empty: str, **props: Any) -> rx.Component:
+    """Stacked items (activity, a timeline), or one quiet line when there are none."""
+    return rx.cond(
+        items.length() > 0,
+        rx.vstack(rx.foreach(items, render), spacing="0", width="100%", **props),
+        rx.text(empty, size="2", color=rx.color("gray", 10), padding_y="12px"),
+    )

@@ -9,7 +9,8 @@ import reflex as rx
 from capital_app.ui.edits import AMOUNT, RATE, REMOVE, EditState
 from capital_app.ui.state import AppState
 
-_ACTIONS = (
+# (edit, icon, label, colour): the actions on an active source, in this order everywhere.
+SOURCE_ACTIONS = (
     (AMOUNT, "banknote", "Change amount", "gray"),
     (RATE, "percent", "Change rate", "gray"),
     (REMOVE, "trash-2", "Remove", "red"),
@@ -33,7 +34,7 @@ def source_actions(source_id: Any, name: Any, *, disabled: Any = False) -> rx.Co
                     title=label,
                     class_name=f"action-{kind}",
                 )
-                for kind, icon, label, color in _ACTIONS
+                for kind, icon, label, color in SOURCE_ACTIONS
             ],
             spacing="3",
             justify="end",

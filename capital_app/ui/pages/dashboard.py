@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import reflex as rx
 
-from capital_app.domain.dates import format_datetime, format_relative, format_utc, local_today
+from capital_app.domain.dates import format_age, format_exact, local_today
 from capital_app.domain.describe import story_of
 from capital_app.domain.errors import LedgerError
 from capital_app.domain.events import HistoryEntry
@@ -33,7 +33,9 @@ from capital_app.ui.components.feedback import (
     block_skeleton,
     by_status,
     empty_state,
+    item_list,
     load_error,
+    panel,
     saving_badge,
     table_skeleton,
 )
@@ -49,8 +51,16 @@ from capital_app.ui.components.figures import (
 from capital_app.ui.components.kpi import kpi_card
 from capital_app.ui.components.source_actions import add_source_button, source_actions
 from capital_app.ui.layout import page_header, signed_in_page
-from capital_app.ui.navigation import has_route
-from capital_app.ui.state import LOAD_TIMEOUT_SECONDS, AppState, EditTarget, PageState, call_service
+from capital_app.ui.navigation import has_route, source_href
+from capital_app.ui.state import (
+    LOAD_TIMEOUT_SECONDS,
+    AppState,
+    EditTarget,
+    PageState,
+    call_service,
+    unconfirmed_additions,
+    unconfirmed_change,
+)
 
 RANGES = ("3M", "1Y", "All")
 
@@ -206,7 +216,7 @@ class DashboardState(PageState, AppState):
                     effective=story.effective,
                     ago=story.ago,
                     exact=story.recorded_exact,
-                    href=f"/sources/{entry.source_id}",
+                    href=source_href(entry.source_id),
                 )
             )
         self.activity = rows
@@ -239,9 +249,6 @@ class DashboardState(PageState, AppState):
         """Rows from the loaded sources, sorted, with pending edits merged in."""
         now, tz, cur = datetime.now(UTC), self._tz(), self.currency
         total = self._summary.total_cents if self._summary else 0
-        sources = {s.source_id: s for s in self._sources}
-        pending = [p for p in self._pending if p.kind != "add" and p.source_id in sources]
-        waiting = {p.source_id: p for p in pending if p.sequence > sources[p.source_id].sequence}
 
         def sort_value(s: ActiveSource):
             key = self.sort_key
@@ -253,43 +260,36 @@ class DashboardState(PageState, AppState):
                 return s.last_changed_date
             return s.available_cents  # amount and share order alike
 
-        ordered = sorted(self._sources, key=sort_value, reverse=self.sort_desc)
-        rows = []
-        for s in ordered:
-            p = waiting.get(s.source_id)
+        rows = [
+            SourceRow(
+                name=p.name,
+                amount=p.amount_text,
+                rate=p.rate_text,
+                share="—",
+                pending=True,
+                pending_label=p.label,
+            )
+            for p in unconfirmed_additions(self._pending, {s.name.lower() for s in self._sources})
+        ]
+        for s in sorted(self._sources, key=sort_value, reverse=self.sort_desc):
+            p = unconfirmed_change(self._pending, s.source_id, s.sequence)
             share = _share(s.available_cents, total)
             rows.append(
                 SourceRow(
                     source_id=s.source_id,
                     name=s.name,
-                    amount=p.amount_text
-                    if p and p.amount_text
-                    else format_money(s.available_cents, cur),
-                    rate=p.rate_text if p and p.rate_text else format_rate(s.annual_rate),
+                    amount=(p and p.amount_text) or format_money(s.available_cents, cur),
+                    rate=(p and p.rate_text) or format_rate(s.annual_rate),
                     share=f"{share} %",
                     share_width=f"{share}%",
-                    last_change=format_relative(s.last_changed_date, now, tz).removeprefix("on "),
-                    last_change_exact=f"{format_datetime(s.last_changed_date, tz)} · {format_utc(s.last_changed_date)}",
+                    last_change=format_age(s.last_changed_date, now, tz),
+                    last_change_exact=format_exact(s.last_changed_date, tz),
                     pending=p is not None,
-                    pending_label="Removing…" if p and p.kind == "remove" else "Saving…",
+                    pending_label=p.label if p else "",
                     removing=bool(p and p.kind == "remove"),
-                    href=f"/sources/{s.source_id}",
+                    href=source_href(s.source_id),
                 )
             )
-        names = {s.name.lower() for s in self._sources}
-        for p in self._pending:
-            if p.kind == "add" and p.name.lower() not in names:
-                rows.insert(
-                    0,
-                    SourceRow(
-                        name=p.name,
-                        amount=p.amount_text,
-                        rate=p.rate_text,
-                        share="—",
-                        pending=True,
-                        pending_label="Saving…",
-                    ),
-                )
         self.rows = rows
 
     @rx.event
@@ -530,26 +530,15 @@ def _empty_sources() -> rx.Component:
 
 
 def _sources_card() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.heading("Active sources", size="4"),
-                rx.spacer(),
-                add_source_button(size="2", variant="soft"),
-                width="100%",
-                align="center",
-            ),
-            by_status(
-                DashboardState.status,
-                loading=table_skeleton(5, 5),
-                error=rx.fragment(),
-                ready=rx.cond(DashboardState.rows.length() > 0, _sources_table(), _empty_sources()),
-            ),
-            spacing="3",
-            width="100%",
+    return panel(
+        "Active sources",
+        by_status(
+            DashboardState.status,
+            loading=table_skeleton(5, 5),
+            error=rx.fragment(),
+            ready=rx.cond(DashboardState.rows.length() > 0, _sources_table(), _empty_sources()),
         ),
-        size="3",
-        width="100%",
+        add_source_button(size="2", variant="soft"),
     )
 
 
@@ -609,32 +598,21 @@ def _chart() -> rx.Component:
         width="100%",
         height=280,
     )
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.heading("WACC and total capital", size="4"),
-                rx.spacer(),
-                rx.segmented_control.root(
-                    *[rx.segmented_control.item(r, value=r) for r in RANGES],
-                    value=DashboardState.chart_range,
-                    on_change=DashboardState.set_range,
-                    size="1",
-                    id="chart-range",
-                ),
-                width="100%",
-                align="center",
-            ),
-            rx.match(
-                DashboardState.chart_status,
-                ("ready", rx.box(chart, width="100%", id="wacc-chart")),
-                ("error", load_error(DashboardState.chart_problem, DashboardState.load_chart)),
-                block_skeleton("280px"),
-            ),
-            spacing="3",
-            width="100%",
+    return panel(
+        "WACC and total capital",
+        rx.match(
+            DashboardState.chart_status,
+            ("ready", rx.box(chart, width="100%", id="wacc-chart")),
+            ("error", load_error(DashboardState.chart_problem, DashboardState.load_chart)),
+            block_skeleton("280px"),
         ),
-        size="3",
-        width="100%",
+        rx.segmented_control.root(
+            *[rx.segmented_control.item(r, value=r) for r in RANGES],
+            value=DashboardState.chart_range,
+            on_change=DashboardState.set_range,
+            size="1",
+            id="chart-range",
+        ),
     )
 
 
@@ -676,40 +654,17 @@ def _activity_row(row: ActivityRow) -> rx.Component:
 
 
 def _activity() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.heading("Recent activity", size="4"),
-                rx.spacer(),
-                rx.link("Full history →", href="/history", size="2"),
-                width="100%",
-                align="center",
+    return panel(
+        "Recent activity",
+        by_status(
+            DashboardState.status,
+            loading=table_skeleton(5, 1),
+            error=rx.fragment(),
+            ready=item_list(
+                DashboardState.activity, _activity_row, "No changes recorded yet.", id="activity"
             ),
-            by_status(
-                DashboardState.status,
-                loading=table_skeleton(5, 1),
-                error=rx.fragment(),
-                ready=rx.cond(
-                    DashboardState.activity.length() > 0,
-                    rx.vstack(
-                        rx.foreach(DashboardState.activity, _activity_row),
-                        spacing="0",
-                        width="100%",
-                        id="activity",
-                    ),
-                    rx.text(
-                        "No changes recorded yet.",
-                        size="2",
-                        color=rx.color("gray", 10),
-                        padding_y="16px",
-                    ),
-                ),
-            ),
-            spacing="2",
-            width="100%",
         ),
-        size="3",
-        width="100%",
+        rx.link("Full history →", href="/history", size="2"),
     )
 
 

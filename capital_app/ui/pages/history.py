@@ -27,6 +27,7 @@ from capital_app.service.actor import Actor
 from capital_app.ui.components.feedback import by_status, empty_state, load_error, table_skeleton
 from capital_app.ui.components.figures import TABULAR, change_text, hover_exact
 from capital_app.ui.layout import page_header, signed_in_page
+from capital_app.ui.navigation import source_href
 from capital_app.ui.state import LOAD_TIMEOUT_SECONDS, AppState, PageState, call_service
 
 PAGE_SIZE = 50
@@ -146,7 +147,7 @@ class HistoryState(PageState, AppState):
                     recorded_exact=format_utc(recorded),
                     effective=format_date(entry.effective_date, tz),
                     source=entry.name,
-                    href=f"/sources/{entry.source_id}",
+                    href=source_href(entry.source_id),
                     action=entry.action.value,
                     action_label=ACTION_LABELS[entry.action],
                     action_color=ACTION_COLORS[entry.action],

@@ -14,7 +14,14 @@ from urllib.parse import unquote
 
 import reflex as rx
 
-from capital_app.domain.dates import format_date, format_datetime, format_relative, format_utc
+from capital_app.domain.dates import (
+    format_age,
+    format_date,
+    format_datetime,
+    format_exact,
+    format_relative,
+    format_utc,
+)
 from capital_app.domain.describe import ACTION_LABELS, author_name, change_of
 from capital_app.domain.money import format_money, format_money_short, format_rate
 from capital_app.domain.values import Action
@@ -24,7 +31,9 @@ from capital_app.ui.components.feedback import (
     block_skeleton,
     by_status,
     empty_state,
+    item_list,
     load_error,
+    panel,
     saving_badge,
     table_skeleton,
 )
@@ -37,17 +46,24 @@ from capital_app.ui.components.figures import (
     rate_cell,
 )
 from capital_app.ui.components.kpi import kpi_card
-from capital_app.ui.components.source_actions import add_source_button, source_actions
-from capital_app.ui.edits import AMOUNT, RATE, REMOVE, EditState
+from capital_app.ui.components.source_actions import (
+    SOURCE_ACTIONS,
+    add_source_button,
+    source_actions,
+)
+from capital_app.ui.edits import EditState
 from capital_app.ui.layout import page_header, signed_in_page
+from capital_app.ui.navigation import SOURCES_ROUTE, source_href
 from capital_app.ui.pages.history import ACTION_COLORS
-from capital_app.ui.state import LOAD_TIMEOUT_SECONDS, AppState, EditTarget, PageState, call_service
-
-SOURCES_ROUTE = "/sources"
-
-
-def source_href(source_id: str) -> str:
-    return f"{SOURCES_ROUTE}/{source_id}"
+from capital_app.ui.state import (
+    LOAD_TIMEOUT_SECONDS,
+    AppState,
+    EditTarget,
+    PageState,
+    call_service,
+    unconfirmed_additions,
+    unconfirmed_change,
+)
 
 
 @dataclass
@@ -64,10 +80,6 @@ class SourceLineRow:
     href: str = ""
     pending: bool = False
     pending_label: str = ""
-
-
-def _pending_for(pending, source_id: str, sequence: int):
-    return next((p for p in pending if p.source_id == source_id and p.sequence > sequence), None)
 
 
 class SourcesState(PageState, AppState):
@@ -98,42 +110,37 @@ class SourcesState(PageState, AppState):
 
     def _render(self) -> None:
         now, tz, cur = datetime.now(UTC), self._tz(), self.currency
-        rows = []
+        active_names = {s.name.lower() for s in self._lines if s.active}
+        rows = [
+            SourceLineRow(
+                name=p.name,
+                amount=p.amount_text,
+                rate=p.rate_text,
+                status="Active",
+                pending=True,
+                pending_label=p.label,
+            )
+            for p in unconfirmed_additions(self._pending, active_names)
+        ]
         for s in self._lines:
-            p = _pending_for(self._pending, s.source_id, s.sequence)
+            p = unconfirmed_change(self._pending, s.source_id, s.sequence)
             changed = s.removed_date or s.last_changed_date
             rows.append(
                 SourceLineRow(
                     source_id=s.source_id,
                     name=s.name,
-                    amount=p.amount_text
-                    if p and p.amount_text
-                    else format_money(s.available_cents, cur),
-                    rate=p.rate_text if p and p.rate_text else format_rate(s.annual_rate),
+                    amount=(p and p.amount_text) or format_money(s.available_cents, cur),
+                    rate=(p and p.rate_text) or format_rate(s.annual_rate),
                     active=s.active,
                     status="Active" if s.active else "Removed",
                     added=format_date(s.added_date, tz),
-                    last_change=format_relative(changed, now, tz).removeprefix("on "),
-                    last_change_exact=f"{format_datetime(changed, tz)} · {format_utc(changed)}",
+                    last_change=format_age(changed, now, tz),
+                    last_change_exact=format_exact(changed, tz),
                     href=source_href(s.source_id),
                     pending=p is not None,
-                    pending_label="Removing…" if p and p.kind == "remove" else "Saving…",
+                    pending_label=p.label if p else "",
                 )
             )
-        names = {s.name.lower() for s in self._lines if s.active}
-        for p in self._pending:
-            if p.kind == "add" and p.name.lower() not in names:
-                rows.insert(
-                    0,
-                    SourceLineRow(
-                        name=p.name,
-                        amount=p.amount_text,
-                        rate=p.rate_text,
-                        status="Active",
-                        pending=True,
-                        pending_label="Saving…",
-                    ),
-                )
         self.rows = rows
 
 
@@ -290,7 +297,7 @@ class SourceDetailState(PageState, AppState):
         self.name = current.name if line is None else line.name
         self.not_active_then = line is None
         self.active = bool(line and line.active)
-        p = _pending_for(self._pending, current.source_id, current.sequence)
+        p = unconfirmed_change(self._pending, current.source_id, current.sequence)
         if line is None:
             self.status_text = "Not active on this date"
             self.amount = self.rate = self.share = "—"
@@ -412,28 +419,17 @@ def _detail_actions() -> rx.Component:
     return rx.cond(
         AppState.can_edit & SourceDetailState.active,
         rx.hstack(
-            rx.button(
-                rx.icon("banknote", size=16),
-                "Change amount",
-                variant="soft",
-                on_click=EditState.open_change(AMOUNT, SourceDetailState.source_id),
-                id="detail-amount",
-            ),
-            rx.button(
-                rx.icon("percent", size=16),
-                "Change rate",
-                variant="soft",
-                on_click=EditState.open_change(RATE, SourceDetailState.source_id),
-                id="detail-rate",
-            ),
-            rx.button(
-                rx.icon("trash-2", size=16),
-                "Remove",
-                variant="soft",
-                color_scheme="red",
-                on_click=EditState.open_change(REMOVE, SourceDetailState.source_id),
-                id="detail-remove",
-            ),
+            *[
+                rx.button(
+                    rx.icon(icon, size=16),
+                    label,
+                    variant="soft",
+                    color_scheme=None if color == "gray" else color,
+                    on_click=EditState.open_change(kind, SourceDetailState.source_id),
+                    id=f"detail-{kind}",
+                )
+                for kind, icon, label, color in SOURCE_ACTIONS
+            ],
             spacing="2",
         ),
     )
@@ -483,28 +479,14 @@ def source_detail() -> rx.Component:
             spacing="4",
             width="100%",
         ),
-        rx.card(
-            rx.vstack(
-                rx.heading("Timeline", size="4"),
-                rx.cond(
-                    SourceDetailState.timeline.length() > 0,
-                    rx.vstack(
-                        rx.foreach(SourceDetailState.timeline, _timeline_item),
-                        spacing="0",
-                        width="100%",
-                        id="timeline",
-                    ),
-                    rx.text(
-                        "Nothing was recorded for this source by this date.",
-                        size="2",
-                        color=rx.color("gray", 10),
-                    ),
-                ),
-                spacing="4",
-                width="100%",
+        panel(
+            "Timeline",
+            item_list(
+                SourceDetailState.timeline,
+                _timeline_item,
+                "Nothing was recorded for this source by this date.",
+                id="timeline",
             ),
-            size="3",
-            width="100%",
         ),
         spacing="5",
         width="100%",
