@@ -67,6 +67,20 @@ def _role_badge() -> rx.Component:
 
 
 def sidebar() -> rx.Component:
+    """Full height of the page (its background and border), its content kept in view."""
+    return rx.box(
+        _sidebar_content(),
+        width=SIDEBAR_WIDTH,
+        min_width=SIDEBAR_WIDTH,
+        align_self="stretch",
+        background=rx.color("gray", 2),
+        border_right=f"1px solid {rx.color('gray', 5)}",
+        as_="nav",
+        aria_label="Main",
+    )
+
+
+def _sidebar_content() -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.box(
@@ -115,16 +129,10 @@ def sidebar() -> rx.Component:
             border_top=f"1px solid {rx.color('gray', 5)}",
             padding_top="16px",
         ),
-        width=SIDEBAR_WIDTH,
-        min_width=SIDEBAR_WIDTH,
         height="100vh",
         position="sticky",
         top="0",
         padding="16px",
-        background=rx.color("gray", 2),
-        border_right=f"1px solid {rx.color('gray', 5)}",
-        as_="nav",
-        aria_label="Main",
     )
 
 

@@ -297,7 +297,7 @@ def _row(row: HistoryRow) -> rx.Component:
         ),
         rx.table.cell(rx.badge(row.action_label, color_scheme=row.action_color, variant="soft")),
         rx.table.cell(change_text(row.before, row.after), class_name="cell-change"),
-        rx.table.cell(rx.text(row.who, size="2")),
+        rx.table.cell(rx.text(row.who, size="2"), white_space="nowrap"),
         rx.table.cell(rx.text(row.notes, size="1", color=rx.color("gray", 11)), max_width="260px"),
         class_name="history-row",
         data_action=row.action,
