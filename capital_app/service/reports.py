@@ -1,8 +1,9 @@
-"""What people look at, each answer read in one read-only transaction.
+"""What people look at, each answer read in one read-only snapshot.
 
 A page shows several numbers that must agree with each other (the total, the
 WACC, the rows they come from, the latest changes): reading them in one
-transaction means no write can land between them. Each answer also carries the
+REPEATABLE READ transaction means a write committing meanwhile is either in all
+of them or in none. Each answer also carries the
 organization's revision it was read at, so a live page knows what it has seen.
 
 `as_of` (effective time) and `known_at` (recording time) default to now; a past
@@ -87,7 +88,7 @@ def dashboard_summary(
     """Active sources, WACC now and `compare_days` earlier, and the latest entries."""
     moment = Moment.of(as_of, known_at)
     org = actor.organization_id
-    with tenant_transaction(org, read_only=True) as conn:
+    with tenant_transaction(org, read_only=True, snapshot=True) as conn:
         authorize(conn, actor, Permission.READ)
         revision = history.current_revision(conn, org)
         sources = _active_sources(conn, actor, moment)
@@ -157,7 +158,7 @@ def history_view(
         end=min(end, moment.as_of) if end else (None if moment.current else moment.as_of),
         recorded_until=None if moment.current else moment.known_at,
     )
-    with tenant_transaction(org, read_only=True) as conn:
+    with tenant_transaction(org, read_only=True, snapshot=True) as conn:
         authorize(conn, actor, Permission.READ)
         revision = history.current_revision(conn, org)
         entries, next_cursor = history.list_history(
@@ -234,7 +235,7 @@ def source_list(
     """Every source: now, with removed ones too; in a past view, those active then."""
     moment = Moment.of(as_of, known_at)
     org = actor.organization_id
-    with tenant_transaction(org, read_only=True) as conn:
+    with tenant_transaction(org, read_only=True, snapshot=True) as conn:
         authorize(conn, actor, Permission.READ)
         revision = history.current_revision(conn, org)
         if moment.current:
@@ -266,7 +267,7 @@ def source_detail(
     check_source_id(source_id)
     moment = Moment.of(as_of, known_at)
     org = actor.organization_id
-    with tenant_transaction(org, read_only=True) as conn:
+    with tenant_transaction(org, read_only=True, snapshot=True) as conn:
         authorize(conn, actor, Permission.READ)
         revision = history.current_revision(conn, org)
         current = history.get_source(conn, org, source_id)

@@ -8,9 +8,10 @@ therefore gains nothing: the handlers act as the token's user, and the service
 refuses what that user may not do.
 
 Live updates (realtime/) reach a session by enqueuing `AppState.catch_up` for
-its client token; `SESSION_OBSERVERS` tells them which sessions belong to which
-organization. `catch_up` reloads whatever page the session shows, through that
-page's one `_fetch`.
+its client token; `SESSION_OBSERVERS` / `SESSION_ENDED` tell them which sessions
+belong to which organization. `catch_up` reloads whatever page the session shows,
+through that page's one `_fetch`, which reads the revision and the data in one
+snapshot.
 """
 
 from __future__ import annotations
@@ -53,9 +54,11 @@ SAVE_TIMEOUT_SECONDS = 30.0
 LOGIN_ROUTE = "/login"
 HOME_ROUTE = "/"
 
-# (client token, organization id) of each session that loads a page; the realtime
-# layer registers here to know whom to push an organization's changes to.
+# (client token, organization id) of each session that loads a page, before the page
+# reads its data; the realtime layer registers here to know whom to push changes to.
 SESSION_OBSERVERS: list[Callable[[str, UUID], None]] = []
+# The client token of a session that signed out or whose sign-in ended.
+SESSION_ENDED: list[Callable[[str], None]] = []
 
 
 class ServiceTimeout(LedgerError):
@@ -76,6 +79,14 @@ async def call_service(fn: Callable[..., T], *args: Any, timeout: float, **kwarg
         raise ServiceTimeout(
             f"The ledger did not answer within {timeout:.0f} seconds. Try again in a moment."
         ) from None
+
+
+def _notify(observers: list[Callable[..., None]], *args: Any) -> None:
+    for observe in observers:
+        try:
+            observe(*args)
+        except Exception:  # an observer's bug must not lock anyone out
+            logger.exception("session observer failed")
 
 
 def is_signed_out(error: LedgerError) -> bool:
@@ -233,12 +244,7 @@ class AppState(rx.State):
         self.organization_name = org.name
         self.currency = org.currency
         self.today = local_today(self._tz(), datetime.now(UTC)).isoformat()
-        token = self.router.session.client_token
-        for observe in SESSION_OBSERVERS:
-            try:
-                observe(token, org.id)
-            except Exception:  # an observer's bug must not lock anyone out
-                logger.exception("session observer failed")
+        _notify(SESSION_OBSERVERS, self.router.session.client_token, org.id)
 
     def _forget(self, message: str) -> rx.event.EventSpec:
         """Drop the session (token and display copies); go to the login page."""
@@ -247,6 +253,7 @@ class AppState(rx.State):
         self.organization_id = self.organization_name = ""
         self._pending = []
         self.auth_message = message or self.auth_message
+        _notify(SESSION_ENDED, self.router.session.client_token)
         return rx.redirect(LOGIN_ROUTE, replace=True)
 
     async def _resume(self) -> sessions.SignedIn | None:

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from capital_app.db import history_repository as history
+from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.domain.fold import active_states, fold
 from capital_app.domain.values import Action
 from capital_app.domain.wacc import wacc_of
@@ -186,3 +188,17 @@ def test_revision_moves_with_each_write(tenant):
     assert after == before + 1
     assert reports.history_view(editor).revision == after
     assert reports.source_list(editor).revision == after
+
+
+def test_a_snapshot_transaction_does_not_see_commits_made_while_it_reads(tenant):
+    editor = tenant.actor()
+    add_source(editor, "First")
+    org = tenant.org_id
+    for snapshot, sees_the_commit in ((True, False), (False, True)):
+        with tenant_transaction(org, read_only=True, snapshot=snapshot) as conn:
+            before = history.current_revision(conn, org)
+            count = len(history.current_sources(conn, org))
+            add_source(editor)  # commits on another connection meanwhile
+            after = history.current_revision(conn, org)
+            assert (after != before) is sees_the_commit
+            assert (len(history.current_sources(conn, org)) != count) is sees_the_commit
