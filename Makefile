@@ -14,6 +14,8 @@ PORT ?= 3000
 # pytest-playwright and pytest-asyncio must never share one pytest process, and the
 # browser suite builds the frontend: run it apart from everything else.
 NON_BROWSER_TESTS := $(wildcard tests/unit tests/db tests/api tests/cli)
+# Async (anyio) tests of the realtime listener: never in the Playwright process.
+ASYNC_TESTS := $(wildcard tests/realtime)
 BROWSER_TESTS := $(wildcard tests/e2e)
 
 .PHONY: run test lint setup chromium
@@ -25,6 +27,9 @@ test: setup chromium
 	@status=0; \
 	if [ -n "$(NON_BROWSER_TESTS)" ]; then \
 		$(BIN)/pytest $(NON_BROWSER_TESTS) || status=1; \
+	fi; \
+	if [ -n "$(ASYNC_TESTS)" ]; then \
+		$(BIN)/pytest $(ASYNC_TESTS) || status=1; \
 	fi; \
 	if [ -n "$(BROWSER_TESTS)" ]; then \
 		$(BIN)/pytest $(BROWSER_TESTS) || status=1; \

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import OperationalError
@@ -105,6 +107,70 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _import(args: argparse.Namespace) -> int:
+    from capital_app.cli_transfer import ProgressBar, summary_lines
+    from capital_app.domain.export_format import exact_json
+    from capital_app.service.history_import import ImportRefused, import_history
+    from capital_app.service.operators import member_actor
+    from capital_app.service.organizations import find_organization
+
+    org = find_organization(args.org)
+    actor = member_actor(org.id, args.as_email)
+    progress = ProgressBar()
+    try:
+        with open(args.file, "rb") as content:
+            report = import_history(
+                actor,
+                content,
+                file_name=os.path.basename(args.file),
+                dry_run=args.dry_run,
+                progress=progress,
+            )
+        refused = None
+    except ImportRefused as error:
+        report, refused = error.report, error
+    finally:
+        progress.finish()
+    if args.json:
+        print(exact_json(report.as_json()))
+    else:
+        print("\n".join(summary_lines(report, org.currency)))
+    if refused is not None:
+        raise refused
+    if not report.ok:
+        count = len(report.errors)
+        raise LedgerError(
+            f"The file has {count} problem{'s' if count != 1 else ''}; an import would be refused."
+        )
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from capital_app.service.history_export import export_organization, parse_export_format
+    from capital_app.service.organizations import find_organization
+
+    fmt = parse_export_format(args.format)
+    org = find_organization(args.org)
+    chunks = export_organization(org.id, fmt)
+    if args.output in (None, "-"):
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
+        return 0
+    # Written beside the target and renamed: a failed export never leaves half a file.
+    target = os.path.abspath(args.output)
+    handle, partial = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".export-")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            for chunk in chunks:
+                out.write(chunk)
+        os.replace(partial, target)
+    except BaseException:
+        os.unlink(partial)
+        raise
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="capital-app", description="Capital Ledger operator commands."
@@ -141,6 +207,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port", type=_port, default=3000, help="port to serve on (default: 3000)")
     p.set_defaults(handler=_run)
+
+    p = sub.add_parser("import", help="import a browser-prototype export (all or nothing)")
+    p.add_argument("file", metavar="FILE", help="the exported JSON file")
+    p.add_argument("--org", required=True, help="organization name")
+    p.add_argument(
+        "--as", dest="as_email", required=True, metavar="EMAIL", help="an EDITOR or ADMIN user"
+    )
+    p.add_argument("--dry-run", action="store_true", help="report what would happen; write nothing")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(handler=_import)
+
+    p = sub.add_parser("export", help="export the whole history as JSON or CSV")
+    p.add_argument("--org", required=True, help="organization name")
+    p.add_argument("--format", default="json", choices=["json", "csv"])
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    p.set_defaults(handler=_export)
     return parser
 
 

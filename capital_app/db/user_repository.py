@@ -208,6 +208,18 @@ def count_active_admins(conn: Connection, org: UUID) -> int:
     )
 
 
+def active_user_ids(conn: Connection, org: UUID, user_ids: list[UUID]) -> set[UUID]:
+    """Which of these users exist in the organization and are active."""
+    rows = conn.execute(
+        text(
+            "SELECT id FROM app_user"
+            " WHERE organization_id = :org AND active AND id = ANY(CAST(:ids AS uuid[]))"
+        ),
+        {"org": org, "ids": [str(i) for i in user_ids]},
+    )
+    return {r[0] for r in rows}
+
+
 def user_names(conn: Connection, org: UUID) -> dict[str, str]:
     """user id (as text, the form createdBy takes) → display name."""
     rows = conn.execute(

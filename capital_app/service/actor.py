@@ -7,6 +7,7 @@ or a deactivation takes effect on the very next call, from any channel.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import Enum
 from uuid import UUID
@@ -14,6 +15,7 @@ from uuid import UUID
 from sqlalchemy import Connection
 
 from capital_app.db import user_repository as users
+from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.db.user_repository import UserRecord
 from capital_app.service.errors import Forbidden, Unauthenticated
 
@@ -39,3 +41,15 @@ def authorize(conn: Connection, actor: Actor, permission: Permission) -> UserRec
     if permission is Permission.MANAGE_USERS and not user.role.can_manage_users:
         raise Forbidden("Only an administrator can manage users.")
     return user
+
+
+def readers_among(organization_id: UUID, user_ids: Collection[UUID]) -> frozenset[UUID]:
+    """Which of these users may read the organization now: one query for many sessions.
+
+    `authorize(..., READ)` for a batch, used where one read is shared by the open
+    sessions of several users (realtime catch-up) so each is still checked.
+    """
+    if not user_ids:
+        return frozenset()
+    with tenant_transaction(organization_id, read_only=True) as conn:
+        return frozenset(users.active_user_ids(conn, organization_id, list(user_ids)))

@@ -227,3 +227,14 @@ def test_amounts_and_rates_out_of_range_are_refused_by_the_database(tenant, owne
             ),
             {"org": tenant.org_id},
         )
+
+
+def test_read_only_units_of_work_cannot_write(tenant):
+    with pytest.raises(DBAPIError, match="read-only transaction"):
+        with tenant_transaction(tenant.org_id, read_only=True) as conn:
+            conn.execute(
+                text("UPDATE app_user SET name = 'x' WHERE organization_id = :org"),
+                {"org": tenant.org_id},
+            )
+    with tenant_transaction(tenant.org_id) as conn:  # the pooled connection is writable again
+        assert conn.execute(text("SHOW transaction_read_only")).scalar_one() == "off"

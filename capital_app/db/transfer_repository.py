@@ -1,0 +1,164 @@
+"""SQL for bringing history in (import) and taking it out (export), in bulk.
+
+Entries go in as multi-row statements in bulk mode (migration 0002): every
+row is still checked by the database, and each source's projection row is
+folded once per statement instead of once per row. The NOTIFY trigger fires
+once per statement, so an import of thousands of entries wakes listeners a
+handful of times. Reads for the export stream through a server-side cursor,
+so memory stays flat however long the history is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from uuid import UUID
+
+from sqlalchemy import Connection, text
+
+from capital_app.db.history_repository import (
+    ENTRY_COLUMNS,
+    SOURCE_COLUMNS,
+    entry_from_row,
+    state_from_row,
+)
+from capital_app.domain.events import HistoryEntry, SourceState
+
+
+def entries_with_ids(conn: Connection, org: UUID, ids: Sequence[str]) -> dict[str, HistoryEntry]:
+    """The stored entries among `ids` (an import's entries that are already here)."""
+    if not ids:
+        return {}
+    rows = conn.execute(
+        text(
+            f"SELECT {ENTRY_COLUMNS} FROM capital_history h"
+            " WHERE h.organization_id = :org AND h.id = ANY(CAST(:ids AS text[]))"
+        ),
+        {"org": org, "ids": list(ids)},
+    ).mappings()
+    return {row["id"]: entry_from_row(row) for row in rows}
+
+
+def sources_with_ids(
+    conn: Connection, org: UUID, source_ids: Sequence[str]
+) -> dict[str, SourceState]:
+    if not source_ids:
+        return {}
+    rows = conn.execute(
+        text(
+            f"SELECT {SOURCE_COLUMNS} FROM capital_source s"
+            " WHERE s.organization_id = :org AND s.source_id = ANY(CAST(:ids AS text[]))"
+        ),
+        {"org": org, "ids": list(source_ids)},
+    ).mappings()
+    return {row["source_id"]: state_from_row(row) for row in rows}
+
+
+def insert_import_log(
+    conn: Connection,
+    org: UUID,
+    import_id: UUID,
+    *,
+    imported_by: UUID,
+    file_name: str | None,
+    content_sha256: str,
+    entries_in_file: int,
+    imported_count: int,
+    skipped_count: int,
+    revision: int,
+) -> None:
+    conn.execute(
+        text(
+            """
+            INSERT INTO import_log (organization_id, id, imported_by, file_name, content_sha256,
+                entries_in_file, imported_count, skipped_count, revision)
+            VALUES (:org, :id, :imported_by, :file_name, :sha, :in_file, :imported, :skipped,
+                :revision)
+            """
+        ),
+        {
+            "org": org,
+            "id": import_id,
+            "imported_by": imported_by,
+            "file_name": file_name,
+            "sha": content_sha256,
+            "in_file": entries_in_file,
+            "imported": imported_count,
+            "skipped": skipped_count,
+            "revision": revision,
+        },
+    )
+
+
+def enable_bulk_insert(conn: Connection) -> None:
+    """Until the transaction ends, fold entries into the projection once per statement."""
+    conn.execute(text("SELECT set_config('capital.bulk_insert', 'on', true)"))
+
+
+# One statement per batch; rows keep the order given (WITH ORDINALITY … ORDER BY),
+# because the trigger folds each source's rows in sequence order.
+_INSERT_BATCH = text(
+    """
+    INSERT INTO capital_history (
+        organization_id, id, source_id, sequence, action, effective_date, name, annual_rate,
+        available_cents, previous_rate, previous_amount, notes, created_at, created_by,
+        recorded_by, import_id, revision)
+    SELECT :org, r.id, r.source_id, r.sequence, r.action, r.effective_date, r.name, r.annual_rate,
+           r.available_cents, r.previous_rate, r.previous_amount, r.notes, r.created_at,
+           r.created_by, :recorded_by, :import_id, 0
+      FROM unnest(CAST(:ids AS text[]), CAST(:source_ids AS text[]), CAST(:sequences AS int[]),
+                  CAST(:actions AS text[]), CAST(:effective_dates AS timestamptz[]),
+                  CAST(:names AS text[]), CAST(:rates AS numeric[]), CAST(:cents AS bigint[]),
+                  CAST(:previous_rates AS numeric[]), CAST(:previous_amounts AS bigint[]),
+                  CAST(:notes AS text[]), CAST(:created_at AS timestamptz[]),
+                  CAST(:created_by AS text[]))
+           WITH ORDINALITY AS r(id, source_id, sequence, action, effective_date, name,
+                annual_rate, available_cents, previous_rate, previous_amount, notes,
+                created_at, created_by, position)
+     ORDER BY r.position
+    """
+)
+
+
+def insert_entries(
+    conn: Connection,
+    org: UUID,
+    entries: Sequence[HistoryEntry],
+    *,
+    recorded_by: UUID | None,
+    import_id: UUID | None,
+) -> None:
+    """Append entries with their own ids, sequences and recording dates, in one statement."""
+    conn.execute(
+        _INSERT_BATCH,
+        {
+            "org": org,
+            "recorded_by": recorded_by,
+            "import_id": import_id,
+            "ids": [e.id for e in entries],
+            "source_ids": [e.source_id for e in entries],
+            "sequences": [e.sequence for e in entries],
+            "actions": [e.action.value for e in entries],
+            "effective_dates": [e.effective_date for e in entries],
+            "names": [e.name for e in entries],
+            "rates": [e.annual_rate for e in entries],
+            "cents": [e.available_cents for e in entries],
+            "previous_rates": [e.previous_rate for e in entries],
+            "previous_amounts": [e.previous_amount for e in entries],
+            "notes": [e.notes for e in entries],
+            "created_at": [e.created_at for e in entries],
+            "created_by": [e.created_by for e in entries],
+        },
+    )
+
+
+def stream_entries(conn: Connection, org: UUID, batch: int = 2000) -> Iterator[HistoryEntry]:
+    """Every entry in (effective date, sequence, source) order, fetched `batch` at a time."""
+    result = conn.execution_options(stream_results=True, yield_per=batch).execute(
+        text(
+            f"SELECT {ENTRY_COLUMNS} FROM capital_history h WHERE h.organization_id = :org"
+            " ORDER BY h.effective_date, h.sequence, h.source_id"
+        ),
+        {"org": org},
+    )
+    for row in result.mappings():
+        yield entry_from_row(row)

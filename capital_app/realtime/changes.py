@@ -1,0 +1,66 @@
+"""What the NOTIFY trigger says, and what subscribers are told.
+
+A notification is a wake-up call, not the data: readers pull what is new since
+the revision they last saw (`service.history_queries.changes_since`). So merging
+several notifications keeps only the latest revision; nothing is lost by it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, replace
+from uuid import UUID
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "capital_history"
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationChange:
+    """The organization has data after some revision a subscriber may not have read.
+
+    `revision` is the organization's latest known revision (never "+1": a reader
+    compares it with its own and reads the gap). `resync` means notifications may
+    have been lost (the listener (re)connected): re-read everything since your
+    own revision; `revision` is then None unless a real notification was merged
+    in. `organization_id` is None only in a resync sent to a subscriber of every
+    organization. `entries` counts the entries announced since the last delivery.
+    """
+
+    organization_id: UUID | None
+    revision: int | None
+    entries: int = 0
+    resync: bool = False
+
+    def merged(self, newer: OrganizationChange) -> OrganizationChange:
+        """Both changes as one: the highest revision, a resync if either was one."""
+        revisions = [r for r in (self.revision, newer.revision) if r is not None]
+        return replace(
+            self,
+            organization_id=self.organization_id
+            if self.organization_id == newer.organization_id
+            else None,
+            revision=max(revisions) if revisions else None,
+            entries=self.entries + newer.entries,
+            resync=self.resync or newer.resync,
+        )
+
+
+def parse_notification(payload: str) -> OrganizationChange | None:
+    """The trigger's JSON payload as a change; None (logged) when it is malformed."""
+    try:
+        data = json.loads(payload)
+        change = OrganizationChange(
+            organization_id=UUID(str(data["organizationId"])),
+            revision=int(data["revision"]),
+            entries=int(data.get("entries") or 1),
+        )
+    except (ValueError, TypeError, KeyError) as error:
+        logger.warning("Ignoring a malformed %s notification: %s", CHANNEL, error)
+        return None
+    if change.revision is None or change.revision < 1:
+        logger.warning("Ignoring a %s notification without a revision", CHANNEL)
+        return None
+    return change

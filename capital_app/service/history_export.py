@@ -1,0 +1,59 @@
+"""The whole history of an organization, as JSON (re-importable) or CSV, streamed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from uuid import UUID
+
+from capital_app.db import transfer_repository as transfer
+from capital_app.db.unit_of_work import tenant_transaction
+from capital_app.db.user_repository import get_organization
+from capital_app.domain.export_format import ExportFormat, export_chunks
+from capital_app.service.actor import Actor, Permission, authorize
+from capital_app.service.errors import InvalidInput
+
+
+def parse_export_format(value: str | None) -> ExportFormat:
+    try:
+        return ExportFormat((value or "json").strip().lower())
+    except ValueError:
+        raise InvalidInput.one("format", "Format must be json or csv.") from None
+
+
+def export_history(actor: Actor, fmt: ExportFormat = ExportFormat.JSON) -> Iterator[str]:
+    """Text chunks of the export (any reader may export).
+
+    The caller's access is checked now, so a refusal comes before the first
+    chunk; the entries are then read in one read-only transaction (one
+    consistent snapshot) while the chunks are consumed.
+    """
+    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+        authorize(conn, actor, Permission.READ)
+    return _stream(actor, fmt)
+
+
+def _stream(actor: Actor, fmt: ExportFormat) -> Iterator[str]:
+    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+        authorize(conn, actor, Permission.READ)
+        yield from export_chunks(transfer.stream_entries(conn, actor.organization_id), fmt)
+
+
+def export_organization(
+    organization_id: UUID, fmt: ExportFormat = ExportFormat.JSON
+) -> Iterator[str]:
+    """Operator export (the command line): the organization's whole history, no user needed."""
+    with tenant_transaction(organization_id, read_only=True) as conn:
+        yield from export_chunks(transfer.stream_entries(conn, organization_id), fmt)
+
+
+def export_file_name(actor: Actor, fmt: ExportFormat, now: datetime | None = None) -> str:
+    """capital-history-<organization>-<date>.<format>: a name to offer for download."""
+    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+        authorize(conn, actor, Permission.READ)
+        org = get_organization(conn, actor.organization_id)
+    assert org is not None
+    slug = re.sub(r"[^a-z0-9]+", "-", org.name.lower()).strip("-") or "organization"
+    day = (now or datetime.now(UTC)).strftime("%Y-%m-%d")
+    return f"capital-history-{slug}-{day}.{fmt.value}"

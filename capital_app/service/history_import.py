@@ -1,0 +1,505 @@
+"""Bring a browser-prototype export into an organization: all of it, or nothing.
+
+1. Read and check the file (`domain.legacy`): every problem, with its entry.
+2. In one transaction, as the runtime role: check the actor may write, lock the
+   organization's revision counter (the lock every writer takes first), and
+   compare the file with what is stored. An entry already here with the same
+   content is skipped (re-importing is harmless); a different entry under a
+   stored id, new entries that would not follow a stored source's sequence, or
+   a name an active source here already uses are problems too.
+3. Any problem: nothing is written and the report lists them all. A dry run
+   stops here in any case and reports what the import would do.
+4. Otherwise: one import_log row (who, when, which file, counts), then the new
+   entries in a few multi-row statements, with the prototype's ids, dates and
+   `createdBy` kept and `recorded_by`/`import_id` saying who brought them in.
+   The database trigger checks and folds every row; afterwards the stored
+   projection is compared with the domain fold of the file, and any difference
+   undoes the whole import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import BinaryIO
+from uuid import UUID
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+from capital_app.db import history_repository as history
+from capital_app.db import transfer_repository as transfer
+from capital_app.db.errors import translate
+from capital_app.db.unit_of_work import tenant_transaction
+from capital_app.domain.errors import ErrorKind, FieldError, LedgerError
+from capital_app.domain.events import HistoryEntry, SourceState
+from capital_app.domain.legacy import ImportProblem, LegacyHistory, parse_export
+from capital_app.domain.values import Action
+from capital_app.domain.views import ActiveSource
+from capital_app.domain.wacc import WaccSummary, wacc_of
+from capital_app.service.actor import Actor, Permission, authorize
+from capital_app.service.errors import WriteConflict
+
+BATCH_ROWS = 5000  # rows per INSERT statement: one NOTIFY each
+READ_CHUNK = 1 << 20
+
+
+class ImportPhase(StrEnum):
+    READING = "reading"  # done/total in bytes (total 0 when unknown)
+    CHECKING = "checking"  # done/total in entries
+    WRITING = "writing"  # done/total in entries
+
+
+Progress = Callable[[ImportPhase, int, int], None]
+
+_COMPARED_FIELDS = (
+    ("source_id", "sourceId"),
+    ("sequence", "sequence"),
+    ("action", "action"),
+    ("effective_date", "effectiveDate"),
+    ("name", "name"),
+    ("annual_rate", "annualRate"),
+    ("available_cents", "availableCents"),
+    ("previous_rate", "previousRate"),
+    ("previous_amount", "previousAmount"),
+    ("notes", "notes"),
+    ("created_at", "createdAt"),
+    ("created_by", "createdBy"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import did (or, for a dry run or a refused file, would do)."""
+
+    dry_run: bool
+    file_name: str | None
+    content_sha256: str
+    entries_in_file: int
+    imported: int  # new entries written (would be written); 0 when there are problems
+    skipped: int  # already stored, or repeated in the file; 0 when there are problems
+    errors: list[ImportProblem]
+    imported_by_action: dict[Action, int]
+    sources_in_file: int
+    new_sources: int
+    first_effective_date: datetime | None
+    last_effective_date: datetime | None
+    # The organization's total capital and WACC now, after the import (None when refused).
+    after: WaccSummary | None
+    import_id: UUID | None = None  # the import_log row (None for a dry run or a refusal)
+    revision: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_json(self) -> dict[str, object]:
+        """The report in the API's shape (camelCase; Decimal and datetime left to the writer)."""
+        return {
+            "dryRun": self.dry_run,
+            "imported": self.imported,
+            "skipped": self.skipped,
+            "errors": [
+                {"index": p.index, "field": p.field, "message": p.message, "entryId": p.entry_id}
+                for p in self.errors
+            ],
+            "entriesInFile": self.entries_in_file,
+            "importedByAction": {a.value: n for a, n in self.imported_by_action.items()},
+            "sourcesInFile": self.sources_in_file,
+            "newSources": self.new_sources,
+            "firstEffectiveDate": self.first_effective_date,
+            "lastEffectiveDate": self.last_effective_date,
+            "totalCents": self.after.total_cents if self.after else None,
+            "wacc": self.after.wacc if self.after else None,
+            "activeSources": self.after.source_count if self.after else None,
+            "importId": str(self.import_id) if self.import_id else None,
+            "revision": self.revision,
+            "fileName": self.file_name,
+            "contentSha256": self.content_sha256,
+        }
+
+
+class ImportRefused(LedgerError):
+    """The file has problems; nothing was written. `report` lists every one."""
+
+    kind = ErrorKind.INVALID
+    title = "Import refused"
+
+    def __init__(self, report: ImportReport) -> None:
+        count = len(report.errors)
+        super().__init__(
+            f"The file has {count} problem{'s' if count != 1 else ''}; nothing was imported."
+        )
+        self.report = report
+
+    @property
+    def field_errors(self) -> list[FieldError]:
+        return [FieldError(_problem_field(p), p.message) for p in self.report.errors]
+
+
+def _problem_field(problem: ImportProblem) -> str:
+    if problem.index is None:
+        return problem.field or "file"
+    return f"[{problem.index}].{problem.field}" if problem.field else f"[{problem.index}]"
+
+
+@dataclass(slots=True)
+class _Plan:
+    """The file compared with what is stored."""
+
+    new: dict[str, list[HistoryEntry]] = field(default_factory=dict)
+    skipped: int = 0
+    new_sources: int = 0
+    problems: list[ImportProblem] = field(default_factory=list)
+    final: dict[str, SourceState] = field(default_factory=dict)  # file sources, after import
+    stored: set[str] = field(default_factory=set)  # file sources already stored here
+    untouched_active: list[ActiveSource] = field(default_factory=list)  # not in the file
+
+    @property
+    def imported(self) -> int:
+        return sum(len(entries) for entries in self.new.values())
+
+    def after(self) -> WaccSummary:
+        terms = [s.terms for s in self.final.values() if s.active]
+        terms += [(s.available_cents, s.annual_rate) for s in self.untouched_active]
+        return wacc_of(terms)
+
+
+# --- reading --------------------------------------------------------------------
+
+
+Content = bytes | str | BinaryIO | Iterable[bytes]
+
+
+def _chunks(
+    content: Content, hash_update: Callable[[bytes], None], progress: Progress | None
+) -> Iterator[bytes]:
+    """The content in chunks, hashed and reported as it goes."""
+    if isinstance(content, str):
+        content = content.encode()
+    if isinstance(content, bytes):
+        total = len(content)
+        pieces: Iterable[bytes] = (
+            content[i : i + READ_CHUNK] for i in range(0, len(content), READ_CHUNK)
+        )
+    elif hasattr(content, "read"):
+        stream: BinaryIO = content  # type: ignore[assignment]
+        total = _size_of(stream)
+        pieces = iter(lambda: stream.read(READ_CHUNK), b"")
+    else:  # already in chunks (a request body, say); the total is not known
+        total = 0
+        pieces = content
+    done = 0
+    for piece in pieces:
+        hash_update(piece)
+        done += len(piece)
+        if progress:
+            progress(ImportPhase.READING, done, total)
+        yield piece
+
+
+def _size_of(stream: BinaryIO) -> int:
+    try:
+        here = stream.tell()
+        end = stream.seek(0, 2)
+        stream.seek(here)
+        return end - here
+    except (OSError, ValueError):
+        return 0
+
+
+# --- comparing with what is stored ------------------------------------------------
+
+
+def _difference(stored: HistoryEntry, incoming: HistoryEntry) -> str | None:
+    """The first field (file spelling) where two entries differ, or None."""
+    for attribute, name in _COMPARED_FIELDS:
+        if getattr(stored, attribute) != getattr(incoming, attribute):
+            return name
+    return None
+
+
+def _already_stored(
+    conn: Connection, org: UUID, legacy: LegacyHistory, problem: Callable[..., None]
+) -> tuple[set[str], int]:
+    """Ids of the file's entries stored here, and how many of them are identical.
+
+    Read a batch at a time, so a re-import of 100,000 entries never holds them twice.
+    """
+    found: set[str] = set()
+    identical = 0
+    entries = list(legacy.entries())
+    for start in range(0, len(entries), BATCH_ROWS):
+        batch = entries[start : start + BATCH_ROWS]
+        stored_entries = transfer.entries_with_ids(conn, org, [e.id for e in batch])
+        for entry in batch:
+            stored = stored_entries.get(entry.id)
+            if stored is None:
+                continue
+            found.add(entry.id)
+            differs = _difference(stored, entry)
+            if differs is None:
+                identical += 1
+            elif differs == "sequence":
+                problem(
+                    entry,
+                    differs,
+                    f"This entry is already stored as number {stored.sequence} of its source's "
+                    f"history, but the file now makes it number {entry.sequence}: an entry "
+                    "recorded before it was added to or removed from the file since the last "
+                    "import. Stored history cannot be reordered.",
+                )
+            else:
+                problem(
+                    entry,
+                    differs,
+                    f"An entry with this id is already stored with a different {differs}. "
+                    "It looks edited since it was first imported; the stored entry cannot "
+                    "change.",
+                )
+    return found, identical
+
+
+def _plan(conn: Connection, org: UUID, legacy: LegacyHistory) -> _Plan:
+    plan = _Plan(skipped=legacy.repeated)
+
+    def problem(entry: HistoryEntry, field_name: str | None, message: str) -> None:
+        plan.problems.append(
+            ImportProblem(legacy.positions[entry.id], field_name, message, entry.id)
+        )
+
+    stored_ids, identical = _already_stored(conn, org, legacy, problem)
+    plan.skipped += identical
+    stored_sources = transfer.sources_with_ids(conn, org, list(legacy.sources))
+    for source_id, entries in legacy.sources.items():
+        new = [entry for entry in entries if entry.id not in stored_ids]
+        current = stored_sources.get(source_id)
+        if current is not None and new and new[0].sequence != current.sequence + 1:
+            problem(
+                new[0],
+                "sequence",
+                f"“{current.name}” already has {current.sequence} entries here, some not from "
+                "this file (recorded in Capital Ledger since the last import, perhaps). New "
+                "entries from the file would land among them, so they cannot be added.",
+            )
+        if new:
+            plan.new[source_id] = new
+        if current is None:
+            plan.new_sources += 1
+        else:
+            plan.stored.add(source_id)
+        plan.final[source_id] = legacy.final[source_id] if new or current is None else current
+
+    in_file = set(legacy.sources)
+    plan.untouched_active = [
+        s for s in history.current_sources(conn, org) if s.source_id not in in_file
+    ]
+    _check_names(legacy, stored_sources, plan)
+    return plan
+
+
+def _check_names(
+    legacy: LegacyHistory, stored_sources: dict[str, SourceState], plan: _Plan
+) -> None:
+    """A new source may not share its name with a source that stays active here."""
+    staying_active = {s.name.lower(): s.name for s in plan.untouched_active}
+    for source_id, state in plan.final.items():
+        if source_id in stored_sources and state.active:
+            staying_active[state.name.lower()] = state.name
+    for source_id, entries in legacy.sources.items():
+        if source_id in stored_sources:
+            continue
+        added = entries[0]
+        clash = staying_active.get(added.name.lower())
+        if clash is None:
+            continue
+        removed = not plan.final[source_id].active
+        plan.problems.append(
+            ImportProblem(
+                legacy.positions[added.id],
+                "name",
+                f"An active source here is already called “{clash}”. "
+                + (
+                    "This source was removed in the prototype, but it was once active under "
+                    "the same name, so the two cannot be brought together. "
+                    if removed
+                    else ""
+                )
+                + "Rename this source in the file (on every one of its entries), or remove "
+                "the source here first.",
+                added.id,
+            )
+        )
+
+
+# --- writing -----------------------------------------------------------------------
+
+
+def _statements(plan: _Plan, positions: dict[str, int]) -> list[list[HistoryEntry]]:
+    """The new entries as INSERT statements of at most BATCH_ROWS rows.
+
+    The database folds removals at the end of each statement, and active source
+    names must stay unique after every row. So sources sharing a name go in
+    successive statements: those that end removed first (stored ones before new
+    ones), the one that stays active last. Each source's rows keep sequence order.
+    """
+
+    def rank(source_id: str) -> tuple[int, int]:
+        first = positions[plan.new[source_id][0].id]
+        if plan.final[source_id].active:
+            return (2, first)
+        return (0 if source_id in plan.stored else 1, first)
+
+    generations: list[list[str]] = []
+    seen: Counter[str] = Counter()
+    for source_id in sorted(plan.new, key=rank):
+        name = plan.final[source_id].name.lower()
+        if seen[name] == len(generations):
+            generations.append([])
+        generations[seen[name]].append(source_id)
+        seen[name] += 1
+    statements: list[list[HistoryEntry]] = []
+    for generation in generations:
+        rows = [entry for source_id in generation for entry in plan.new[source_id]]
+        statements += [rows[i : i + BATCH_ROWS] for i in range(0, len(rows), BATCH_ROWS)]
+    return statements
+
+
+def _write(
+    conn: Connection,
+    org: UUID,
+    user_id: UUID,
+    import_id: UUID,
+    statements: list[list[HistoryEntry]],
+    progress: Progress | None,
+) -> None:
+    transfer.enable_bulk_insert(conn)
+    total = sum(len(rows) for rows in statements)
+    done = 0
+    for rows in statements:
+        transfer.insert_entries(conn, org, rows, recorded_by=user_id, import_id=import_id)
+        done += len(rows)
+        if progress:
+            progress(ImportPhase.WRITING, done, total)
+
+
+def _verify(conn: Connection, org: UUID, plan: _Plan) -> None:
+    """The projection the trigger built must equal the domain's fold of the file."""
+    stored = transfer.sources_with_ids(conn, org, list(plan.new))
+    for source_id in plan.new:
+        if stored.get(source_id) != plan.final[source_id]:
+            raise WriteConflict(
+                f"The stored result for source {source_id} did not match the file, so the "
+                "import was undone and nothing was written. Please report this."
+            )
+
+
+# --- the service function -------------------------------------------------------------
+
+
+def _report(
+    legacy: LegacyHistory,
+    plan: _Plan,
+    *,
+    dry_run: bool,
+    file_name: str | None,
+    sha256: str,
+    import_id: UUID | None = None,
+    revision: int | None = None,
+) -> ImportReport:
+    """The report; with problems, an import would write nothing, so it counts nothing."""
+    errors = sorted(
+        legacy.problems + plan.problems, key=lambda p: -1 if p.index is None else p.index
+    )
+    by_action = dict.fromkeys(Action, 0)
+    if not errors:
+        for entries in plan.new.values():
+            for entry in entries:
+                by_action[entry.action] += 1
+    return ImportReport(
+        dry_run=dry_run,
+        file_name=file_name,
+        content_sha256=sha256,
+        entries_in_file=legacy.entries_in_file,
+        imported=0 if errors else plan.imported,
+        skipped=0 if errors else plan.skipped,
+        errors=errors,
+        imported_by_action=by_action,
+        sources_in_file=legacy.sources_in_file,
+        new_sources=0 if errors else plan.new_sources,
+        first_effective_date=legacy.first_effective,
+        last_effective_date=legacy.last_effective,
+        after=None if errors else plan.after(),
+        import_id=import_id,
+        revision=revision,
+    )
+
+
+def import_history(
+    actor: Actor,
+    content: Content,
+    *,
+    file_name: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a prototype export (EDITOR or ADMIN). Raises ImportRefused on any problem.
+
+    `content` is the file: bytes, text, a binary file, or an iterable of byte chunks.
+    A dry run never raises for problems in the file: its report lists them.
+    `progress` is called from the calling thread as reading and writing advance.
+    """
+    org = actor.organization_id
+    with tenant_transaction(org, read_only=True) as conn:
+        authorize(conn, actor, Permission.WRITE_HISTORY)  # before reading a large file
+    digest = hashlib.sha256()
+    legacy = parse_export(_chunks(content, digest.update, progress), datetime.now(UTC))
+    sha256 = digest.hexdigest()
+    if progress:
+        progress(ImportPhase.CHECKING, legacy.entries_in_file, legacy.entries_in_file)
+    try:
+        with tenant_transaction(org, read_only=dry_run) as conn:
+            user = authorize(conn, actor, Permission.WRITE_HISTORY)
+            revision = None if dry_run else history.claim_transaction_revision(conn, org)
+            plan = _plan(conn, org, legacy)
+            report = _report(legacy, plan, dry_run=dry_run, file_name=file_name, sha256=sha256)
+            if dry_run:
+                return report
+            if not report.ok:
+                raise ImportRefused(report)
+            assert revision is not None
+            import_id = uuid.uuid4()
+            transfer.insert_import_log(
+                conn,
+                org,
+                import_id,
+                imported_by=user.id,
+                file_name=file_name,
+                content_sha256=sha256,
+                entries_in_file=legacy.entries_in_file,
+                imported_count=plan.imported,
+                skipped_count=plan.skipped,
+                revision=revision,
+            )
+            statements = _statements(plan, legacy.positions)
+            _write(conn, org, user.id, import_id, statements, progress)
+            _verify(conn, org, plan)
+    except DBAPIError as error:
+        translated = translate(error)
+        if translated is None:
+            raise
+        raise translated from error
+    return _report(
+        legacy,
+        plan,
+        dry_run=False,
+        file_name=file_name,
+        sha256=sha256,
+        import_id=import_id,
+        revision=revision,
+    )
