@@ -30,6 +30,7 @@ class TokenClaims:
     organization_id: UUID
     expires_at: int
     token_id: str
+    issued_at: int = 0
 
 
 def issue_token(user_id: UUID, organization_id: UUID, ttl_seconds: int) -> tuple[str, int]:
@@ -64,6 +65,7 @@ def verify_token(token: str) -> TokenClaims:
             organization_id=UUID(claims["org"]),
             expires_at=int(claims["exp"]),
             token_id=str(claims.get("jti", "")),
+            issued_at=int(claims["iat"]),
         )
     except jwt.ExpiredSignatureError:
         raise InvalidToken("Your session has expired; sign in again.") from None

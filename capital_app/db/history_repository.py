@@ -485,6 +485,8 @@ class HistoryFilter:
     action: Action | None = None
     start: datetime | None = None
     end: datetime | None = None
+    # "As known at": only entries recorded by then (a past view of the audit trail).
+    recorded_until: datetime | None = None
 
 
 def encode_cursor(order: str, entry: HistoryEntry) -> str:
@@ -539,6 +541,9 @@ def _where(org: UUID, flt: HistoryFilter) -> tuple[list[str], dict[str, Any]]:
     if flt.end is not None:
         clauses.append("h.effective_date <= :end")
         params["end"] = flt.end
+    if flt.recorded_until is not None:
+        clauses.append("h.created_at <= :recorded_until")
+        params["recorded_until"] = flt.recorded_until
     return clauses, params
 
 

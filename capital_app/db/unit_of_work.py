@@ -27,11 +27,15 @@ _SET = text("SELECT set_config(:name, :value, true)")
 
 
 @contextmanager
-def _transaction(read_only: bool, settings: dict[str, str]) -> Iterator[Connection]:
+def _transaction(
+    read_only: bool, settings: dict[str, str], snapshot: bool = False
+) -> Iterator[Connection]:
     try:
         with get_engine().connect() as conn:
             if read_only:
                 conn = conn.execution_options(postgresql_readonly=True)
+            if snapshot:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 for name, value in settings.items():
                     conn.execute(_SET, {"name": name, "value": value})
@@ -50,9 +54,16 @@ def _is_connection_error(error: DBAPIError) -> bool:
 
 
 @contextmanager
-def tenant_transaction(organization_id: UUID, *, read_only: bool = False) -> Iterator[Connection]:
-    """One unit of work inside one organization."""
-    with _transaction(read_only, {"app.org_id": str(organization_id)}) as conn:
+def tenant_transaction(
+    organization_id: UUID, *, read_only: bool = False, snapshot: bool = False
+) -> Iterator[Connection]:
+    """One unit of work inside one organization.
+
+    `snapshot`: every statement sees the same snapshot (REPEATABLE READ), so several
+    reads that must agree (a total and its rows, a revision and its data) do, even
+    while others commit.
+    """
+    with _transaction(read_only, {"app.org_id": str(organization_id)}, snapshot) as conn:
         yield conn
 
 

@@ -1,13 +1,435 @@
-"""The base state every page shares.
+"""The base state every page shares: who is signed in, their organization, the view.
 
-It will hold who is signed in, their organization and the as-of view; page states
-subclass it so those are one `self.` away in every handler.
+The browser keeps only the signed session token (localStorage, shared by the tabs
+of one browser). Every page load resumes the session through the service layer,
+which re-reads the user: the name, role and organization held here are for
+display only, and every service call re-checks the role itself. A forged event
+therefore gains nothing: the handlers act as the token's user, and the service
+refuses what that user may not do.
+
+Live updates (realtime/) reach a session by enqueuing `AppState.catch_up` for
+its client token; `SESSION_OBSERVERS` / `SESSION_ENDED` tell them which sessions
+belong to which organization. `catch_up` reloads whatever page the session shows,
+through that page's one `_fetch`, which reads the revision and the data in one
+snapshot.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import partial
+from typing import Any, TypeVar
+from uuid import UUID
+
 import reflex as rx
+
+from capital_app.domain.dates import (
+    end_of_local_day,
+    format_day,
+    local_today,
+    parse_day,
+    zone,
+)
+from capital_app.domain.errors import ErrorKind, LedgerError
+from capital_app.domain.values import Role
+from capital_app.service import sessions
+from capital_app.service.actor import Actor
+from capital_app.service.authentication import actor_from_token
+from capital_app.service.errors import InvalidToken, Unauthenticated
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Reads run under the session's state lock (Reflex's Redis lock expires after 10 s).
+LOAD_TIMEOUT_SECONDS = 8.0
+# Writes run in background tasks (no lock held while the database works).
+SAVE_TIMEOUT_SECONDS = 30.0
+
+LOGIN_ROUTE = "/login"
+HOME_ROUTE = "/"
+
+# (client token, organization id) of each session that loads a page, before the page
+# reads its data; the realtime layer registers here to know whom to push changes to.
+SESSION_OBSERVERS: list[Callable[[str, UUID], None]] = []
+# The client token of a session that signed out or whose sign-in ended.
+SESSION_ENDED: list[Callable[[str], None]] = []
+
+
+class ServiceTimeout(LedgerError):
+    kind = ErrorKind.UNAVAILABLE
+    title = "No answer in time"
+
+
+async def call_service(fn: Callable[..., T], *args: Any, timeout: float, **kwargs: Any) -> T:
+    """Run a (blocking) service function in a worker thread, never on the event loop.
+
+    Gives up waiting after `timeout` seconds with a message a person can act on:
+    nothing on screen waits forever. (The thread finishes on its own; a write that
+    commits late is announced like anyone else's and shows on the next reload.)
+    """
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(partial(fn, *args, **kwargs)), timeout)
+    except TimeoutError:
+        raise ServiceTimeout(
+            f"The ledger did not answer within {timeout:.0f} seconds. Try again in a moment."
+        ) from None
+
+
+def _notify(observers: list[Callable[..., None]], *args: Any) -> None:
+    for observe in observers:
+        try:
+            observe(*args)
+        except Exception:  # an observer's bug must not lock anyone out
+            logger.exception("session observer failed")
+
+
+def is_signed_out(error: LedgerError) -> bool:
+    return isinstance(error, InvalidToken | Unauthenticated)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEdit:
+    """An edit shown at once, before the ledger confirms it (optimistic).
+
+    Reconciled by `(source_id, sequence)`: the entry it will become is the
+    source's next sequence (1 for an addition, whose source id is only known once
+    saved: until then it matches by name). Once loaded data contains that entry,
+    the pending row gives way to it.
+    """
+
+    key: str  # also the command's idempotency key
+    kind: str  # add | amount | rate | remove
+    source_id: str
+    name: str
+    sequence: int
+    amount_cents: int | None = None
+    rate_text: str = ""  # the new rate, formatted
+    amount_text: str = ""  # the new amount, formatted
+
+    @property
+    def label(self) -> str:
+        return "Removing…" if self.kind == "remove" else "Saving…"
+
+
+def unconfirmed_change(
+    pending: list[PendingEdit], source_id: str, loaded_sequence: int
+) -> PendingEdit | None:
+    """The pending change of a source that the loaded data does not contain yet."""
+    return next(
+        (p for p in pending if p.source_id == source_id and p.sequence > loaded_sequence), None
+    )
+
+
+def unconfirmed_additions(pending: list[PendingEdit], active_names: set[str]) -> list[PendingEdit]:
+    """Pending additions whose source the loaded data does not show yet (names are unique
+    among active sources, ignoring case)."""
+    return [p for p in pending if p.kind == "add" and p.name.lower() not in active_names]
+
+
+@dataclass(frozen=True, slots=True)
+class EditTarget:
+    """An existing source as a page showed it: what a change dialog starts from."""
+
+    source_id: str
+    name: str
+    amount_cents: int
+    rate: Decimal
+    sequence: int
 
 
 class AppState(rx.State):
-    """Root of the app's states (grown by the UI work)."""
+    """Who is signed in, their organization, and which moment the pages show."""
+
+    # Kept by the browser: the signed session token, and its time zone (written
+    # before the app starts by a script in the page head, see capital_app.py).
+    session_token: str = rx.LocalStorage("", name="capital_session", sync=True)
+    time_zone: str = rx.LocalStorage("UTC", name="capital_tz")
+
+    # Display copies of what the last resume read (never trusted for access).
+    user_id: str = ""
+    user_name: str = ""
+    user_email: str = ""
+    user_role: str = ""
+    organization_id: str = ""
+    organization_name: str = ""
+    currency: str = "KES"
+    auth_message: str = ""  # why the login page is shown (expired, signed out, …)
+
+    # The view: "" means today / as known now.
+    as_of_day: str = ""
+    known_at_day: str = ""
+    show_known_at: bool = False
+    today: str = ""  # the viewer's today (YYYY-MM-DD), the date inputs' maximum
+
+    # Live updates: the organization revision the page last read, and whether a
+    # past view has been told that newer data exists.
+    revision: int = 0
+    newer_data: bool = False
+
+    _current_page: str = ""  # full name of the PageState the session shows
+    _pending: list[PendingEdit] = []
+
+    # --- derived -------------------------------------------------------------
+
+    @rx.var
+    def signed_in(self) -> bool:
+        return bool(self.user_id)
+
+    @rx.var
+    def is_past(self) -> bool:
+        return bool(self.as_of_day or self.known_at_day)
+
+    @rx.var
+    def can_edit(self) -> bool:
+        writer = self.user_role in (Role.EDITOR.value, Role.ADMIN.value)
+        return writer and not (self.as_of_day or self.known_at_day)
+
+    @rx.var
+    def is_writer(self) -> bool:
+        return self.user_role in (Role.EDITOR.value, Role.ADMIN.value)
+
+    @rx.var
+    def is_admin(self) -> bool:
+        return self.user_role == Role.ADMIN.value
+
+    @rx.var
+    def user_initials(self) -> str:
+        parts = [p for p in self.user_name.split() if p]
+        return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+    @rx.var
+    def past_view_text(self) -> str:
+        """'Viewing 31 Jan 2026 as known on 1 Mar 2026 — read-only'."""
+        as_of = parse_day(self.as_of_day)
+        known = parse_day(self.known_at_day)
+        seen = f"Viewing {format_day(as_of)}" if as_of else "Viewing today"
+        known_text = f" as known on {format_day(known)}" if known else " as known now"
+        return f"{seen}{known_text} — read-only"
+
+    # --- helpers for every state ----------------------------------------------
+
+    def _tz(self):
+        return zone(self.time_zone)
+
+    def _moment(self) -> tuple[datetime | None, datetime | None]:
+        """(as_of, known_at) of the view; None means now."""
+        tz = self._tz()
+        as_of = parse_day(self.as_of_day)
+        known = parse_day(self.known_at_day)
+        return (
+            end_of_local_day(as_of, tz) if as_of else None,
+            end_of_local_day(known, tz) if known else None,
+        )
+
+    def _actor(self) -> Actor:
+        """Who the token says acts (signature and expiry checked; role checked per call)."""
+        return actor_from_token(self.session_token)
+
+    def _client_address(self) -> str:
+        return self.router.session.client_ip or "unknown"
+
+    def _remember(self, signed_in: sessions.SignedIn) -> None:
+        user, org = signed_in.user, signed_in.organization
+        self.user_id = str(user.id)
+        self.user_name = user.name
+        self.user_email = user.email
+        self.user_role = user.role.value
+        self.organization_id = str(org.id)
+        self.organization_name = org.name
+        self.currency = org.currency
+        self.today = local_today(self._tz(), datetime.now(UTC)).isoformat()
+        _notify(SESSION_OBSERVERS, self.router.session.client_token, org.id)
+
+    def _forget(self, message: str) -> rx.event.EventSpec:
+        """Drop the session (token and display copies); go to the login page."""
+        self.session_token = ""
+        self.user_id = self.user_name = self.user_email = self.user_role = ""
+        self.organization_id = self.organization_name = ""
+        self._pending = []
+        self.auth_message = message or self.auth_message
+        _notify(SESSION_ENDED, self.router.session.client_token)
+        return rx.redirect(LOGIN_ROUTE, replace=True)
+
+    async def _resume(self) -> sessions.SignedIn | None:
+        """Re-read the session's user through the service; None if it is over."""
+        if not self.session_token:
+            return None
+        signed_in = await call_service(
+            sessions.resume, self.session_token, timeout=LOAD_TIMEOUT_SECONDS
+        )
+        self._remember(signed_in)
+        return signed_in
+
+    async def _page(self) -> PageState | None:
+        if not self._current_page:
+            return None
+        page = await self.get_state(rx.State.get_class_substate(self._current_page))
+        return page if isinstance(page, PageState) else None
+
+    async def _reload_page(self) -> None:
+        page = await self._page()
+        if page is not None:
+            await page._reload()
+
+    async def _render_page(self) -> None:
+        """Re-draw the page's rows from what it holds (e.g. a pending edit came or went)."""
+        page = await self._page()
+        if page is not None:
+            page._render()
+
+    # --- events -----------------------------------------------------------------
+
+    @rx.event
+    async def catch_up(self, revision: int | None = None, resync: bool = False):
+        """Live update: the organization is at `revision` now; show what changed.
+
+        Idempotent (a revision already seen is ignored unless `resync`), so
+        several listeners may announce one change. A past view keeps showing the
+        past and is only told that newer data exists.
+        """
+        if not self.user_id:
+            return None
+        if revision is not None and revision <= self.revision and not resync:
+            return None
+        if self.as_of_day or self.known_at_day:
+            self.newer_data = True
+            return None
+        page = await self._page()
+        if page is not None:
+            return await page._reload()
+        return None
+
+    def _view_changed(self):
+        self.newer_data = False
+        return type(self).reload_current_page
+
+    def _past_day(self, value: str) -> str:
+        """A picked day before the viewer's today, else "" (today: the present view)."""
+        day = parse_day(value)
+        today = local_today(self._tz(), datetime.now(UTC))
+        return day.isoformat() if day and day < today else ""
+
+    @rx.event
+    def set_as_of(self, value: str):
+        self.as_of_day = self._past_day(value)
+        return self._view_changed()
+
+    @rx.event
+    def set_known_at(self, value: str):
+        self.known_at_day = self._past_day(value)
+        return self._view_changed()
+
+    @rx.event
+    def toggle_known_at(self):
+        self.show_known_at = not self.show_known_at
+        if not self.show_known_at and self.known_at_day:
+            self.known_at_day = ""
+            return self._view_changed()
+        return None
+
+    @rx.event
+    def back_to_today(self):
+        self.as_of_day = ""
+        self.known_at_day = ""
+        return self._view_changed()
+
+    @rx.event
+    async def reload_current_page(self):
+        page = await self._page()
+        if page is not None:
+            return await page._reload(show_loading=True)
+        return None
+
+    @rx.event
+    async def sign_out(self):
+        token = self.session_token
+        try:
+            await call_service(
+                sessions.sign_out, token, self._client_address(), timeout=LOAD_TIMEOUT_SECONDS
+            )
+        except LedgerError:
+            logger.warning("sign-out could not be recorded", exc_info=True)
+        return self._forget("You have signed out.")
+
+
+class PageState(rx.State, mixin=True):
+    """A signed-in page: loads on arrival, reloads on live updates, shows its own status.
+
+    A mixin, used as `class XState(PageState, AppState)`: each page's state gets
+    its own copy of these vars and handlers, so `load` and `retry` run against
+    that page's state (its `_fetch`), and AppState stays its parent.
+
+    A page implements `_fetch(actor)` (read everything it shows, through the
+    service, via `call_service`) and `_render()` (turn what it holds into rows).
+    """
+
+    status: str = "loading"  # loading | ready | error
+    problem: str = ""
+    _targets: dict[str, EditTarget] = {}
+
+    async def _fetch(self, actor: Actor) -> int:
+        """Read the page's data; returns the organization revision it was read at."""
+        raise NotImplementedError
+
+    def _render(self) -> None:
+        """Derive what the page displays from what it holds."""
+
+    def _follow_up(self) -> Any:
+        """Events to run once the page's main data is on screen (e.g. a chart)."""
+        return None
+
+    def _reset_for_new_subject(self) -> bool:
+        """Whether the old data must not show while loading (e.g. another source)."""
+        return False
+
+    async def _reload(self, *, show_loading: bool = False):
+        """Fetch and render; on failure say what happened (with Retry), never spin."""
+        if show_loading or self._reset_for_new_subject():
+            self.status = "loading"
+        try:
+            actor = self._actor()
+            revision = await self._fetch(actor)
+        except LedgerError as error:
+            if is_signed_out(error):
+                return self._forget(error.message)
+            self.problem = error.message
+            self.status = "error"
+            return None
+        self.revision = max(self.revision, revision)
+        self.problem = ""
+        self.status = "ready"
+        self._render()
+        return self._follow_up()
+
+    @rx.event
+    async def load(self):
+        """on_load: resume the session, then read the page's data."""
+        self._current_page = type(self).get_full_name()
+        try:
+            signed_in = await self._resume()
+        except LedgerError as error:
+            if is_signed_out(error):
+                return self._forget(error.message)
+            self.problem = error.message
+            self.status = "error"
+            return None
+        if signed_in is None:
+            return self._forget("")
+        allowed = self._allowed(signed_in)
+        if allowed is not None:
+            return allowed
+        return await self._reload()
+
+    def _allowed(self, signed_in: sessions.SignedIn) -> rx.event.EventSpec | None:
+        """A redirect when the signed-in user may not see this page."""
+        return None
+
+    @rx.event
+    async def retry(self):
+        return await self._reload(show_loading=True)

@@ -27,7 +27,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
@@ -117,29 +117,34 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
     assert status == 0, f"capital-app run exited with {status} on Ctrl-C:\n{_log_tail()}"
 
 
-@pytest.fixture(scope="session")
-def app_url(database_url: str) -> Iterator[str]:
-    """Base URL of the running app; DATABASE_URL (set by `database_url`) is what it serves."""
-    port = _free_port()
-    base_url = f"http://localhost:{port}"
+def launch_app(port: int, log: BinaryIO) -> subprocess.Popen[bytes]:
+    """`capital-app run --port <port>` as `make run` starts it, with this folder's build."""
     env = {
         **os.environ,
         "REFLEX_WEB_WORKDIR": str(WEB_DIR),
         "REFLEX_STATES_WORKDIR": str(STATES_DIR),
     }
     command = [str(Path(sysconfig.get_path("scripts")) / "capital-app"), "run", "--port", str(port)]
+    return subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def app_url(database_url: str) -> Iterator[str]:
+    """Base URL of the running app; DATABASE_URL (set by `database_url`) is what it serves."""
+    port = _free_port()
+    base_url = f"http://localhost:{port}"
     with SESSION_LOCK.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         started = time.monotonic()
         with SERVER_LOG.open("wb") as log:
-            server = subprocess.Popen(
-                command,
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            server = launch_app(port, log)
             try:
                 _wait_until_serving(base_url, server)
                 _startup_seconds.append(time.monotonic() - started)

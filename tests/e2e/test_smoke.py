@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 from playwright.sync_api import Page, expect
 
-from capital_app.service.demo import DEMO_ORGANIZATION
 from capital_app.service.health import migration_head
-from capital_app.service.organizations import find_organization
 
 
-def test_home_page_shows_the_demo_organization_read_from_the_database(page: Page) -> None:
-    stored = find_organization(DEMO_ORGANIZATION)  # seeded by `capital-app run`, as for make run
-
+def test_signed_out_visitors_land_on_the_sign_in_page(page: Page) -> None:
     page.goto("/")
 
-    expect(page.locator("#organization-name")).to_have_text(stored.name, timeout=30_000)
-    expect(page.locator("#organization-currency")).to_have_text(
-        f"Reporting currency: {stored.currency}"
-    )
-    expect(page).to_have_title("Capital Ledger")
+    expect(page).to_have_url(re.compile(r"/login/?$"), timeout=30_000)
+    expect(page.locator("#login-email")).to_be_visible()
+    expect(page).to_have_title("Sign in · Capital Ledger")
 
 
 def test_rest_api_is_mounted_on_the_same_port(app_url: str) -> None:

@@ -1,0 +1,40 @@
+"""SQL for web UI sessions: signing out is recorded, and ends the user's earlier sessions.
+
+Sign-outs are auth events (the audit of sign-ins already lives there), so no
+separate table is needed: a session token issued before the user's latest
+sign-out is no longer accepted.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import Connection, text
+
+from capital_app.db import user_repository as users
+
+SIGNED_OUT = "signed out"
+
+
+def record_sign_out(conn: Connection, org: UUID, user_id: UUID, email: str, client: str) -> None:
+    users.record_auth_event(
+        conn,
+        email=email,
+        client_address=client,
+        succeeded=True,
+        reason=SIGNED_OUT,
+        user_id=user_id,
+        organization_id=org,
+    )
+
+
+def latest_sign_out(conn: Connection, org: UUID, user_id: UUID) -> datetime | None:
+    value = conn.execute(
+        text(
+            "SELECT max(occurred_at) FROM auth_event WHERE organization_id = :org"
+            " AND user_id = :user_id AND reason = :reason"
+        ),
+        {"org": org, "user_id": user_id, "reason": SIGNED_OUT},
+    ).scalar()
+    return value.astimezone(UTC) if value else None

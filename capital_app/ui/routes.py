@@ -1,0 +1,32 @@
+"""Every page of the web UI and what runs when it loads."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from capital_app.ui.layout import PRODUCT_NAME
+from capital_app.ui.navigation import SOURCES_ROUTE
+from capital_app.ui.pages.dashboard import DashboardState, dashboard
+from capital_app.ui.pages.history import HistoryState, history
+from capital_app.ui.pages.login import LoginState, login
+from capital_app.ui.pages.sources import SourceDetailState, SourcesState, source_detail, sources
+from capital_app.ui.pages.users import UsersState, users
+from capital_app.ui.state import LOGIN_ROUTE
+
+
+def _title(name: str) -> str:
+    return f"{name} · {PRODUCT_NAME}"
+
+
+def add_pages(app: rx.App) -> None:
+    app.add_page(login, route=LOGIN_ROUTE, title=_title("Sign in"), on_load=LoginState.load)
+    app.add_page(dashboard, route="/", title=_title("Dashboard"), on_load=DashboardState.load)
+    app.add_page(history, route="/history", title=_title("History"), on_load=HistoryState.load)
+    app.add_page(sources, route=SOURCES_ROUTE, title=_title("Sources"), on_load=SourcesState.load)
+    app.add_page(
+        source_detail,
+        route=f"{SOURCES_ROUTE}/[source_id]",
+        title=_title("Source"),
+        on_load=SourceDetailState.load,
+    )
+    app.add_page(users, route="/users", title=_title("Users"), on_load=UsersState.load)
