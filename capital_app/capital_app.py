@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from capital_app.api.app import create_api_app
+from capital_app.realtime.lifespan import listener_health
 from capital_app.ui.routes import add_pages
 
 # Runs before the app starts: the browser's time zone goes where the session state
@@ -16,7 +17,7 @@ TIME_ZONE_SCRIPT = (
 )
 
 app = rx.App(
-    api_transformer=create_api_app(),
+    api_transformer=create_api_app(listener_status=listener_health),
     head_components=[rx.script(TIME_ZONE_SCRIPT)],
     style={},
 )

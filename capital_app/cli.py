@@ -16,20 +16,16 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.exc import OperationalError
 
 from capital_app.domain.errors import LedgerError
-from capital_app.settings import PROJECT_ROOT
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def migrate_database() -> None:
     """alembic upgrade head (idempotent)."""
-    from alembic.config import Config
-
     from alembic import command
+    from capital_app.db.migrations import alembic_config
 
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
-    command.upgrade(config, "head")
+    command.upgrade(alembic_config(), "head")
 
 
 def _migrate(_: argparse.Namespace) -> int:

@@ -1,1 +1,1 @@
-"""The REST API (FastAPI), mounted on the Reflex backend through `api_transformer`."""
+"""The REST API (FastAPI), mounted on the Reflex backend under /api."""

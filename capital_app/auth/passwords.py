@@ -20,7 +20,8 @@ MAX_PASSWORD_LENGTH = 1000
 
 
 def _prehash(password: str) -> bytes:
-    return base64.b64encode(hashlib.sha256(password.encode("utf-8")).digest())
+    # surrogatepass: a JSON body can carry a lone surrogate; it must hash, not crash.
+    return base64.b64encode(hashlib.sha256(password.encode("utf-8", "surrogatepass")).digest())
 
 
 def check_password_rules(password: object, field: str = "password") -> str:

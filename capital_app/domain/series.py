@@ -33,10 +33,13 @@ def series_dates(start: date, end: date, interval: Interval) -> list[date]:
     points: list[date] = []
     step = 0
     while True:
-        if interval is Interval.MONTH:
-            point = _add_months(start, step)
-        else:
-            point = start + timedelta(days=step * (7 if interval is Interval.WEEK else 1))
+        try:
+            if interval is Interval.MONTH:
+                point = _add_months(start, step)
+            else:
+                point = start + timedelta(days=step * (7 if interval is Interval.WEEK else 1))
+        except (OverflowError, ValueError):  # past 9999-12-31: certainly past `end`
+            break
         if point > end:
             break
         points.append(point)

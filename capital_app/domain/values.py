@@ -23,9 +23,14 @@ MAX_NOTES_LENGTH = 2000
 MAX_ID_LENGTH = 100
 EARLIEST_DATE = datetime(1900, 1, 1, tzinfo=UTC)
 
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+MAX_SEQUENCE = 2**31 - 1  # capital_history.sequence is an INTEGER
+
 # Control characters have no place in names; notes may keep line breaks and tabs.
-_NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
-_NOTES_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone surrogates (JSON can spell "\ud800") are not text: PostgreSQL cannot store them.
+_NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_NOTES_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_IDEMPOTENCY_KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY_LENGTH}}}$")
 
 
 class Action(StrEnum):
@@ -114,10 +119,21 @@ def check_source_id(value: object, field: str = "sourceId") -> str:
     return value
 
 
+def check_idempotency_key(value: object, field: str = "Idempotency-Key") -> str:
+    """A client's retry key: 1–200 visible ASCII characters (a UUID is typical)."""
+    if not isinstance(value, str) or not _IDEMPOTENCY_KEY.match(value):
+        raise InvalidInput.one(
+            field,
+            f"Idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII "
+            "characters, such as a UUID.",
+        )
+    return value
+
+
 def check_expected_sequence(value: object, field: str = "expectedSequence") -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SEQUENCE:
         raise InvalidInput.one(field, "Expected sequence must be a positive whole number.")
     return value
 
@@ -156,7 +172,10 @@ def parse_instant(text: str, field: str, *, end_of_day: bool = False) -> datetim
         ) from None
     if parsed.tzinfo is None:
         raise InvalidInput.one(field, "Date-times must include a time zone offset (e.g. Z).")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise InvalidInput.one(field, "Date is out of range.") from None
 
 
 def end_of_day(day: date) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from capital_app.auth.passwords import burn_equal_time, verify_password
@@ -15,6 +16,9 @@ from capital_app.service.errors import AuthenticationFailed, TooManyAttempts
 from capital_app.settings import get_settings
 
 WRONG_CREDENTIALS = "Wrong email or password."
+
+# No stored email contains these, and PostgreSQL could not even compare with them.
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 def _record(
@@ -36,7 +40,12 @@ def authenticate(email: str, password: str, client_address: str) -> UserRecord:
     """The active user with these credentials, or AuthenticationFailed / TooManyAttempts."""
     settings = get_settings()
     email = (email or "").strip().lower()[:320]
-    client = (client_address or "unknown")[:100]
+    client = _UNSTORABLE.sub("?", client_address or "unknown")[:100]
+    if not email or _UNSTORABLE.search(email):
+        # No account has such an email, and the attempt cannot be recorded under it
+        # (the auth_event policy only admits rows for the email being tried).
+        burn_equal_time(password or "")
+        raise AuthenticationFailed(WRONG_CREDENTIALS)
     now = datetime.now(UTC)
     window = timedelta(seconds=settings.login_window_seconds)
     with login_transaction(email, client) as conn:

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from capital_app.db.engine import get_engine, owner_engine
-from capital_app.settings import PROJECT_ROOT
+from capital_app.db.migrations import alembic_config
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +31,9 @@ class DatabaseHealth:
 
 def migration_head() -> str | None:
     """The newest revision among the migration scripts shipped with the code."""
-    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def database_health() -> DatabaseHealth:

@@ -29,6 +29,7 @@ from capital_app.domain.values import (
     check_cents,
     check_effective_date,
     check_expected_sequence,
+    check_idempotency_key,
     check_notes,
     check_rate,
     check_source_id,
@@ -57,6 +58,8 @@ Work = Callable[[Connection, UserRecord, datetime], HistoryEntry]
 
 def _run(actor: Actor, idempotency: IdempotencyRequest | None, work: Work) -> CommandResult:
     org = actor.organization_id
+    if idempotency is not None:
+        check_idempotency_key(idempotency.key)
     with tenant_transaction(org) as conn:
         user = authorize(conn, actor, Permission.WRITE_HISTORY)
         if idempotency is not None:

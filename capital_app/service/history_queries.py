@@ -6,8 +6,11 @@ both are now, answers come straight from the projection.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from capital_app.db import history_repository as history
 from capital_app.db import user_repository as users
@@ -50,7 +53,13 @@ def list_history(
     cursor: str | None = None,
     limit: int = 100,
 ) -> HistoryPage:
-    """One page of the organization's history, with the cursor of the next page."""
+    """One page of the organization's history, with the cursor of the next page.
+
+    Filtering by a source that is not the caller's organization's is NotFound,
+    not an empty page, so a mistyped id is noticed.
+    """
+    if source_id is not None:
+        check_source_id(source_id)
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput.one("limit", f"Limit must be between 1 and {MAX_PAGE}.")
     if order not in history.ORDERS:
@@ -58,6 +67,11 @@ def list_history(
     flt = HistoryFilter(source_id=source_id, action=action, start=start, end=end)
     with tenant_transaction(actor.organization_id, read_only=True) as conn:
         authorize(conn, actor, Permission.READ)
+        if (
+            source_id is not None
+            and history.get_source(conn, actor.organization_id, source_id) is None
+        ):
+            raise NotFound("No capital source with this id exists in your organization.")
         entries, next_cursor = history.list_history(
             conn, actor.organization_id, flt, order=order, cursor=cursor, limit=limit
         )
@@ -99,10 +113,9 @@ def get_source(actor: Actor, source_id: str) -> SourceState:
     return state
 
 
-def active_sources(
-    actor: Actor, as_of: datetime | None = None, known_at: datetime | None = None
+def _active_sources(
+    actor: Actor, as_of: datetime, known_at: datetime, current: bool
 ) -> list[ActiveSource]:
-    as_of, known_at, current = _moments(as_of, known_at)
     with tenant_transaction(actor.organization_id, read_only=True) as conn:
         authorize(conn, actor, Permission.READ)
         if current:
@@ -112,13 +125,52 @@ def active_sources(
     return sorted(sources, key=lambda s: (-s.available_cents, s.name.lower(), s.source_id))
 
 
+def active_sources(
+    actor: Actor, as_of: datetime | None = None, known_at: datetime | None = None
+) -> list[ActiveSource]:
+    return _active_sources(actor, *_moments(as_of, known_at))
+
+
 def wacc(
     actor: Actor, as_of: datetime | None = None, known_at: datetime | None = None
 ) -> WaccAnswer:
-    as_of, known_at, _ = _moments(as_of, known_at)
-    sources = active_sources(actor, as_of, known_at)
+    # Decide "is this now?" once: re-deciding later would see a later now and take the
+    # as-of path (one probe per source) for what the projection answers directly.
+    as_of, known_at, current = _moments(as_of, known_at)
+    sources = _active_sources(actor, as_of, known_at, current)
     summary = wacc_of((s.available_cents, s.annual_rate) for s in sources)
     return WaccAnswer(as_of=as_of, known_at=known_at, summary=summary)
+
+
+class _SeriesCache:
+    """Series as known now, keyed by the organization's revision.
+
+    Every write transaction bumps the revision, so an answer stored under revision R
+    stays exact until the next write. The revision is read before the series in the
+    same transaction, so what is stored under R is never older than R.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], list[SeriesPoint]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> list[SeriesPoint] | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], points: list[SeriesPoint]) -> None:
+        with self._lock:
+            self._items[key] = points
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+_series_cache = _SeriesCache()
 
 
 def wacc_series(
@@ -128,13 +180,25 @@ def wacc_series(
     interval: Interval = Interval.MONTH,
     known_at: datetime | None = None,
 ) -> list[SeriesPoint]:
-    """Total capital and WACC at the end of each point's day, for charts."""
+    """Total capital and WACC at the end of each point's day, for charts.
+
+    As known now (no `known_at`), answers are cached per organization revision: a
+    chart re-requested before anyone writes costs one index probe, not one per
+    source, point and term.
+    """
     dates = series_dates(start, end, interval)
     moments = [end_of_day(d) for d in dates]
     known = known_at or datetime.now(UTC)
-    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+    org = actor.organization_id
+    with tenant_transaction(org, read_only=True) as conn:
         authorize(conn, actor, Permission.READ)
-        sums = history.series_sums(conn, actor.organization_id, moments, known)
+        key = None
+        if known_at is None:
+            key = (org, history.current_revision(conn, org), start, end, interval)
+            cached = _series_cache.get(key)
+            if cached is not None:
+                return list(cached)
+        sums = history.series_sums(conn, org, moments, known)
     points = []
     for day, moment in zip(dates, moments, strict=True):
         found = sums.get(moment)
@@ -151,7 +215,9 @@ def wacc_series(
                 source_count=summary.source_count,
             )
         )
-    return points
+    if key is not None:
+        _series_cache.put(key, points)
+    return list(points)
 
 
 def changes_since(actor: Actor, revision: int, limit: int = 1000) -> tuple[list[HistoryEntry], int]:

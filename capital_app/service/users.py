@@ -24,7 +24,9 @@ from capital_app.domain.values import Role, check_name
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.errors import InvalidInput, NameTaken, NotFound
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# No spaces or control characters (PostgreSQL cannot store NUL or lone surrogates).
+_NOT_IN_EMAIL = r"@\s\x00-\x1f\x7f\ud800-\udfff"
+_EMAIL = re.compile(rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^{_NOT_IN_EMAIL}]+$")
 
 
 def check_email(value: object, field: str = "email") -> str:

@@ -1,0 +1,62 @@
+"""What routes get injected: the signed-in actor, the client address, retry keys."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import OAuth2PasswordBearer
+from pydantic import BaseModel
+
+from capital_app.api import exact_json
+from capital_app.service.actor import Actor
+from capital_app.service.authentication import actor_from_token
+from capital_app.service.errors import Unauthenticated
+from capital_app.service.history_commands import IdempotencyRequest
+
+TOKEN_URL = "/api/auth/token"
+
+# OAuth2 password flow: documents the bearer scheme and lets /api/docs sign in.
+bearer_token = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False, scheme_name="bearer")
+
+
+async def current_actor(token: Annotated[str | None, Depends(bearer_token)]) -> Actor:
+    """Who is calling, from a verified token. Role and active flag are checked by the
+    service inside each call's own transaction, so changes apply at once."""
+    if not token:
+        raise Unauthenticated(
+            "Send an 'Authorization: Bearer <token>' header; get a token from POST /api/auth/token."
+        )
+    return actor_from_token(token)
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def client_address(request: Request) -> str:
+    """The peer address, for login throttling (the app is served directly, not proxied)."""
+    return request.client.host if request.client else "unknown"
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Makes a command safe to retry: the same key with the same body returns "
+        "the first answer and writes nothing; with a different body it answers 409.",
+    ),
+]
+
+
+def idempotency(key: str | None, command: str, body: BaseModel) -> IdempotencyRequest | None:
+    """The service's retry request: the key, and a fingerprint of command + canonical body.
+
+    The body is fingerprinted after validation, so key order, spacing or `2026-03-01`
+    versus `2026-03-01T00:00:00Z` do not make a retry look like a different request.
+    """
+    if key is None:
+        return None
+    canonical = exact_json.canonical(body.model_dump(by_alias=True))
+    fingerprint = hashlib.sha256(command.encode() + b"\n" + canonical).hexdigest()
+    return IdempotencyRequest(key=key, fingerprint=fingerprint)

@@ -1,0 +1,82 @@
+"""How the domain's read models are written as JSON (camelCase, exact values).
+
+Plain dicts, built directly: responses skip FastAPI's per-field re-validation,
+which costs more than the query for a page of entries. `schemas.py` documents
+the same shapes for OpenAPI, and the tests check each against its model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from capital_app.db.user_repository import UserRecord
+from capital_app.domain.events import HistoryEntry
+from capital_app.domain.views import ActiveSource, SeriesPoint
+from capital_app.service.history_commands import CommandResult
+from capital_app.service.history_queries import WaccAnswer
+
+
+def entry_body(entry: HistoryEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "organizationId": entry.organization_id,
+        "sourceId": entry.source_id,
+        "sequence": entry.sequence,
+        "effectiveDate": entry.effective_date,
+        "name": entry.name,
+        "annualRate": entry.annual_rate,
+        "availableCents": entry.available_cents,
+        "action": entry.action.value,
+        "previousRate": entry.previous_rate,
+        "previousAmount": entry.previous_amount,
+        "notes": entry.notes,
+        "createdAt": entry.created_at,
+        "createdBy": entry.created_by,
+    }
+
+
+def command_body(result: CommandResult) -> dict[str, Any]:
+    return {"sourceId": result.source_id, "entry": entry_body(result.entry)}
+
+
+def active_source_body(source: ActiveSource) -> dict[str, Any]:
+    return {
+        "sourceId": source.source_id,
+        "name": source.name,
+        "annualRate": source.annual_rate,
+        "availableCents": source.available_cents,
+        "sequence": source.sequence,
+        "addedDate": source.added_date,
+        "lastChangedDate": source.last_changed_date,
+    }
+
+
+def wacc_body(answer: WaccAnswer) -> dict[str, Any]:
+    return {
+        "asOf": answer.as_of,
+        "knownAt": answer.known_at,
+        "totalCents": answer.summary.total_cents,
+        "wacc": answer.summary.wacc,
+        "sourceCount": answer.summary.source_count,
+    }
+
+
+def series_point_body(point: SeriesPoint) -> dict[str, Any]:
+    return {"date": point.date, "totalCents": point.total_cents, "wacc": point.wacc}
+
+
+def user_body(user: UserRecord) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role.value,
+        "active": user.active,
+        "organizationId": user.organization_id,
+    }
+
+
+def me_body(user: UserRecord) -> dict[str, Any]:
+    body = user_body(user)
+    del body["active"]  # a signed-in user is active by definition
+    return body

@@ -1,0 +1,193 @@
+"""The capital history: read it (filtered, paged) and append to it (four commands)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Path, Query, Request
+from pydantic import WithJsonSchema
+from starlette.responses import Response
+
+from capital_app.api import representations as out
+from capital_app.api import schemas
+from capital_app.api.deps import CurrentActor, IdempotencyKey, idempotency
+from capital_app.api.routing import ExactJSONResponse, api_router, error_responses
+from capital_app.service import history_commands as commands
+from capital_app.service import history_queries as queries
+from capital_app.service.history_commands import CommandResult
+from capital_app.service.history_queries import MAX_PAGE
+
+router = api_router(tags=["capital history"])
+
+_COMMAND_ERRORS = error_responses(401, 403, 404, 409, 413, 422, 503)
+
+
+@router.get(
+    "/api/capital-history",
+    summary="The organization's history entries",
+    response_model=list[schemas.HistoryEntryOut],
+    responses=error_responses(401, 404, 422, 503),
+)
+def list_history(
+    request: Request,
+    actor: CurrentActor,
+    source_id: Annotated[
+        schemas.SourceIdFilter, Query(alias="sourceId", description="Only this source's entries.")
+    ] = None,
+    start_date: Annotated[
+        schemas.StartBound,
+        Query(alias="startDate", description="Effective on or after (a date: from its start)."),
+    ] = None,
+    end_date: Annotated[
+        schemas.EndBound,
+        Query(alias="endDate", description="Effective on or before (a date: to its end)."),
+    ] = None,
+    action: Annotated[
+        schemas.ActionFilter, Query(description="Only entries of this action.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")] = 100,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=500, description="From the `Link: rel=next` header."),
+        WithJsonSchema({"type": "string", "maxLength": 500}),
+    ] = None,
+) -> Response:
+    """Ordered by (`effectiveDate`, `sequence`). When more entries remain, the answer
+    has a `Link: <…>; rel="next"` header (RFC 8288) with the next page's URL."""
+    page = queries.list_history(
+        actor,
+        source_id=source_id,
+        action=action,
+        start=start_date,
+        end=end_date,
+        cursor=cursor,
+        limit=limit,
+    )
+    headers = {}
+    if page.next_cursor:
+        next_url = request.url.include_query_params(cursor=page.next_cursor)
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return ExactJSONResponse([out.entry_body(e) for e in page.entries], headers=headers)
+
+
+@router.get(
+    "/api/capital-history/{sourceId}",
+    summary="One source's entries",
+    response_model=list[schemas.HistoryEntryOut],
+    responses=error_responses(401, 404, 422, 503),
+)
+def source_history(
+    actor: CurrentActor, source_id: Annotated[str, Path(alias="sourceId", max_length=100)]
+) -> Response:
+    """Every entry of the source, in (`effectiveDate`, `sequence`) order; 404 unless the
+    source belongs to the caller's organization."""
+    entries = queries.source_history(actor, source_id)
+    return ExactJSONResponse([out.entry_body(e) for e in entries])
+
+
+def _created(result: CommandResult) -> Response:
+    headers = {"Location": f"/api/capital-history/{quote(result.source_id, safe='')}"}
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return ExactJSONResponse(out.command_body(result), status_code=201, headers=headers)
+
+
+@router.post(
+    "/api/capital-history/add-source",
+    summary="Add a capital source",
+    status_code=201,
+    response_model=schemas.CommandResponse,
+    responses=_COMMAND_ERRORS,
+)
+def add_source(
+    body: schemas.AddSourceRequest, actor: CurrentActor, key: IdempotencyKey = None
+) -> Response:
+    """EDITOR or ADMIN. The name must not be another active source's (ignoring case) → 409."""
+    result = commands.add_source(
+        actor,
+        name=body.source.name,
+        annual_rate=body.source.annual_rate,
+        available_cents=body.source.available_cents,
+        effective_date=body.effective_date,
+        notes=body.notes,
+        idempotency=idempotency(key, "add-source", body),
+    )
+    return _created(result)
+
+
+@router.post(
+    "/api/capital-history/update-amount",
+    summary="Change a source's amount",
+    status_code=201,
+    response_model=schemas.CommandResponse,
+    responses=_COMMAND_ERRORS,
+)
+def update_amount(
+    body: schemas.UpdateAmountRequest, actor: CurrentActor, key: IdempotencyKey = None
+) -> Response:
+    """EDITOR or ADMIN. A stale `expectedSequence` → 409 with the latest entry."""
+    result = commands.update_amount(
+        actor,
+        source_id=body.source_id,
+        available_cents=body.available_cents,
+        effective_date=body.effective_date,
+        notes=body.notes,
+        expected_sequence=body.expected_sequence,
+        idempotency=idempotency(key, "update-amount", body),
+    )
+    return _created(result)
+
+
+@router.post(
+    "/api/capital-history/update-rate",
+    summary="Change a source's rate",
+    status_code=201,
+    response_model=schemas.CommandResponse,
+    responses=_COMMAND_ERRORS,
+)
+def update_rate(
+    body: schemas.UpdateRateRequest, actor: CurrentActor, key: IdempotencyKey = None
+) -> Response:
+    """EDITOR or ADMIN. A stale `expectedSequence` → 409 with the latest entry."""
+    result = commands.update_rate(
+        actor,
+        source_id=body.source_id,
+        annual_rate=body.annual_rate,
+        effective_date=body.effective_date,
+        notes=body.notes,
+        expected_sequence=body.expected_sequence,
+        idempotency=idempotency(key, "update-rate", body),
+    )
+    return _created(result)
+
+
+def remove_source(
+    body: schemas.RemoveSourceRequest, actor: CurrentActor, key: IdempotencyKey = None
+) -> Response:
+    """EDITOR or ADMIN. Nothing may take effect after the removal's date."""
+    result = commands.remove_source(
+        actor,
+        source_id=body.source_id,
+        effective_date=body.effective_date,
+        notes=body.notes,
+        expected_sequence=body.expected_sequence,
+        idempotency=idempotency(key, "remove-source", body),
+    )
+    return _created(result)
+
+
+for _path, _operation_id in (
+    ("/api/capital-history/remove-source", "remove_source"),
+    ("/api/capital-history/remove", "remove_source_alias"),
+):
+    router.add_api_route(
+        _path,
+        remove_source,
+        methods=["POST"],
+        summary="Remove a source" + (" (alias)" if _path.endswith("/remove") else ""),
+        operation_id=_operation_id,
+        status_code=201,
+        response_model=schemas.CommandResponse,
+        responses=_COMMAND_ERRORS,
+    )

@@ -1,0 +1,92 @@
+"""What the history adds up to: active sources and WACC, now or as of any moment."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+from fastapi import Query
+from starlette.responses import Response
+
+from capital_app.api import representations as out
+from capital_app.api import schemas
+from capital_app.api.deps import CurrentActor
+from capital_app.api.routing import ExactJSONResponse, api_router, error_responses
+from capital_app.domain.series import Interval
+from capital_app.service import history_queries as queries
+
+router = api_router(tags=["sources and WACC"])
+
+_READ_ERRORS = error_responses(401, 422, 503)
+
+AsOf = Annotated[
+    schemas.EndBound,
+    Query(
+        alias="asOf",
+        description="Effective time: the state at this moment (a date: at its end). Default now.",
+    ),
+]
+KnownAt = Annotated[
+    schemas.EndBound,
+    Query(
+        alias="knownAt",
+        description="Recording time: only what had been recorded by then. Default now.",
+    ),
+]
+
+
+@router.get(
+    "/api/capital-sources/active",
+    summary="Active sources",
+    response_model=list[schemas.ActiveSourceOut],
+    responses=_READ_ERRORS,
+)
+def active_sources(actor: CurrentActor, as_of: AsOf = None, known_at: KnownAt = None) -> Response:
+    """The sources active as of `asOf`, as known at `knownAt`, largest first; each with the
+    `sequence` to send as `expectedSequence`."""
+    sources = queries.active_sources(actor, as_of, known_at)
+    return ExactJSONResponse([out.active_source_body(s) for s in sources])
+
+
+@router.get(
+    "/api/wacc",
+    summary="Weighted average cost of capital",
+    response_model=schemas.WaccOut,
+    responses=_READ_ERRORS,
+)
+def wacc(actor: CurrentActor, as_of: AsOf = None, known_at: KnownAt = None) -> Response:
+    """Σ(amount × rate) / Σ(amount) over the active sources, exact to 10 decimal places;
+    `wacc` is null when no source is active."""
+    return ExactJSONResponse(out.wacc_body(queries.wacc(actor, as_of, known_at)))
+
+
+DEFAULT_SPAN = timedelta(days=365)
+
+
+def _day(moment: datetime | None) -> date | None:
+    return moment.astimezone(UTC).date() if moment else None
+
+
+@router.get(
+    "/api/wacc/series",
+    summary="WACC and total capital over time",
+    response_model=list[schemas.SeriesPointOut],
+    responses=_READ_ERRORS,
+)
+def wacc_series(
+    actor: CurrentActor,
+    start_date: Annotated[
+        schemas.StartBound,
+        Query(alias="startDate", description="First day (UTC). Default: a year before endDate."),
+    ] = None,
+    end_date: Annotated[
+        schemas.StartBound, Query(alias="endDate", description="Last day (UTC). Default: today.")
+    ] = None,
+    interval: Annotated[Interval, Query(description="Spacing of the points.")] = Interval.MONTH,
+) -> Response:
+    """One point per interval from `startDate`, plus `endDate` itself; each point is the
+    state at the end of its day. At most 1,000 points."""
+    end = _day(end_date) or datetime.now(UTC).date()
+    start = _day(start_date) or (end - DEFAULT_SPAN if end - date.min > DEFAULT_SPAN else date.min)
+    points = queries.wacc_series(actor, start, end, interval)
+    return ExactJSONResponse([out.series_point_body(p) for p in points])

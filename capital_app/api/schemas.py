@@ -1,0 +1,497 @@
+"""Request and response shapes of the REST API (camelCase on the wire).
+
+Request models forbid unknown fields and validate each value with the same
+domain checks the service layer applies, so one 422 lists every bad field with
+the message a person would see in the UI. Response models document what
+`representations.py` writes (exact numbers: `annualRate` 0.1325, never a float).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from capital_app.auth.passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    check_password_rules,
+)
+from capital_app.domain.errors import InvalidInput
+from capital_app.domain.values import (
+    MAX_CENTS,
+    MAX_ID_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_NOTES_LENGTH,
+    MAX_SEQUENCE,
+    MIN_CENTS,
+    Action,
+    check_cents,
+    check_expected_sequence,
+    check_name,
+    check_notes,
+    check_rate,
+    check_source_id,
+    parse_instant,
+)
+from capital_app.service.users import check_active, check_email, check_role
+
+# --- field types: a domain check as the validator, an honest JSON schema -----
+
+
+def domain_check(check: Callable[[Any], Any], *, optional: bool = False) -> PlainValidator:
+    """Run a domain `check_*` as a Pydantic validator, keeping its message."""
+
+    def validate(value: Any) -> Any:
+        if optional and value is None:
+            return None
+        try:
+            return check(value)
+        except InvalidInput as error:
+            raise PydanticCustomError("invalid", error.errors[0].message) from None
+
+    return PlainValidator(validate)
+
+
+def _instant(end_of_day: bool) -> Callable[[Any], datetime]:
+    def parse(value: Any) -> datetime:
+        if not isinstance(value, str):
+            raise InvalidInput.one("date", "Date must be a string like 2026-03-01.")
+        return parse_instant(value, "date", end_of_day=end_of_day)
+
+    return parse
+
+
+_DATE_OR_DATETIME = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+    "examples": ["2026-03-01", "2026-03-01T09:00:00Z"],
+}
+_NUMBER = {"type": "number"}
+_NULLABLE_NUMBER = {"anyOf": [{"type": "number"}, {"type": "null"}]}
+_NULLABLE_INTEGER = {"anyOf": [{"type": "integer"}, {"type": "null"}]}
+_NULLABLE_STRING = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+_RATE_SCHEMA = {
+    "type": "number",
+    "minimum": 0,
+    "maximum": 1,
+    "description": "A decimal fraction with at most 6 decimal places: 0.1325 is 13.25 %.",
+    "examples": [0.1325],
+}
+_CENTS_SCHEMA = {
+    "type": "integer",
+    "minimum": MIN_CENTS,
+    "maximum": MAX_CENTS,
+    "description": "Whole minor units (cents). A fraction, a string or a boolean is refused.",
+    "examples": [250000000],
+}
+
+Name = Annotated[
+    str,
+    domain_check(check_name),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH}),
+]
+Rate = Annotated[Decimal, domain_check(check_rate), WithJsonSchema(_RATE_SCHEMA)]
+Cents = Annotated[int, domain_check(check_cents), WithJsonSchema(_CENTS_SCHEMA)]
+Notes = Annotated[
+    str | None,
+    domain_check(check_notes, optional=True),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "maxLength": MAX_NOTES_LENGTH}, {"type": "null"}]}
+    ),
+]
+SourceId = Annotated[
+    str,
+    domain_check(check_source_id),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH}),
+]
+ExpectedSequence = Annotated[
+    int | None,
+    domain_check(check_expected_sequence, optional=True),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_SEQUENCE}, {"type": "null"}],
+            "description": "The source's latest `sequence` as you last read it; "
+            "a different current sequence answers 409 with the latest entry.",
+        }
+    ),
+]
+EffectiveDate = Annotated[
+    datetime,
+    domain_check(_instant(end_of_day=False)),
+    WithJsonSchema(
+        {
+            **_DATE_OR_DATETIME,
+            "description": "When the change took effect (not in the future). "
+            "A bare date means the start of that day, UTC.",
+        }
+    ),
+]
+# Query bounds: a bare date as an upper bound means the end of that day.
+StartBound = Annotated[
+    datetime | None, domain_check(_instant(False), optional=True), WithJsonSchema(_DATE_OR_DATETIME)
+]
+EndBound = Annotated[
+    datetime | None, domain_check(_instant(True), optional=True), WithJsonSchema(_DATE_OR_DATETIME)
+]
+# Optional query parameters: absent means "no filter" (a query string has no null).
+SourceIdFilter = Annotated[
+    str | None,
+    domain_check(check_source_id, optional=True),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH}),
+]
+ActionFilter = Annotated[
+    Action | None, WithJsonSchema({"type": "string", "enum": [a.value for a in Action]})
+]
+Email = Annotated[
+    str,
+    domain_check(check_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 320}),
+]
+RoleName = Literal["ADMIN", "EDITOR", "VIEWER"]
+Role = Annotated[
+    RoleName, domain_check(check_role), WithJsonSchema({"enum": ["ADMIN", "EDITOR", "VIEWER"]})
+]
+OptionalRole = Annotated[
+    RoleName | None,
+    domain_check(check_role, optional=True),
+    WithJsonSchema({"anyOf": [{"enum": ["ADMIN", "EDITOR", "VIEWER"]}, {"type": "null"}]}),
+]
+OptionalName = Annotated[
+    str | None,
+    domain_check(check_name, optional=True),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
+OptionalActive = Annotated[
+    bool | None,
+    domain_check(check_active, optional=True),
+    WithJsonSchema({"anyOf": [{"type": "boolean"}, {"type": "null"}]}),
+]
+Password = Annotated[
+    str,
+    domain_check(check_password_rules),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": MIN_PASSWORD_LENGTH,
+            "maxLength": MAX_PASSWORD_LENGTH,
+            "format": "password",
+        }
+    ),
+]
+Text = Annotated[str, Field(strict=True)]
+
+# Response-only types: what the server writes.
+Decimal_ = Annotated[Decimal, WithJsonSchema(_NUMBER)]
+NullableDecimal = Annotated[Decimal | None, WithJsonSchema(_NULLABLE_NUMBER)]
+NullableInt = Annotated[int | None, WithJsonSchema(_NULLABLE_INTEGER)]
+NullableText = Annotated[str | None, WithJsonSchema(_NULLABLE_STRING)]
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, validate_by_alias=True, validate_by_name=False
+    )
+
+
+# --- requests ------------------------------------------------------------------
+
+
+class TokenRequest(ApiModel):
+    email: Text
+    password: Text
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"email": "editor@demo.capital-ledger.test", "password": "demo-editor-2026"}
+            ]
+        }
+    )
+
+
+class NewSourceTerms(ApiModel):
+    name: Name
+    annual_rate: Rate
+    available_cents: Cents
+
+
+class AddSourceRequest(ApiModel):
+    source: NewSourceTerms
+    effective_date: EffectiveDate
+    notes: Notes = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "source": {
+                        "name": "KCB term loan",
+                        "annualRate": 0.1325,
+                        "availableCents": 250000000,
+                    },
+                    "effectiveDate": "2026-03-01",
+                    "notes": "signed 28 Feb",
+                }
+            ]
+        }
+    )
+
+
+class UpdateAmountRequest(ApiModel):
+    source_id: SourceId
+    available_cents: Cents
+    effective_date: EffectiveDate
+    notes: Notes = None
+    expected_sequence: ExpectedSequence = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sourceId": "5f0c7a8e-3b1d-4c59-9d7e-2a6f1e0b9c41",
+                    "availableCents": 230000000,
+                    "effectiveDate": "2026-03-01",
+                    "notes": "partial repayment",
+                    "expectedSequence": 2,
+                }
+            ]
+        }
+    )
+
+
+class UpdateRateRequest(ApiModel):
+    source_id: SourceId
+    annual_rate: Rate
+    effective_date: EffectiveDate
+    notes: Notes = None
+    expected_sequence: ExpectedSequence = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sourceId": "5f0c7a8e-3b1d-4c59-9d7e-2a6f1e0b9c41",
+                    "annualRate": 0.14,
+                    "effectiveDate": "2026-03-01T00:00:00Z",
+                    "notes": "repriced",
+                    "expectedSequence": 3,
+                }
+            ]
+        }
+    )
+
+
+class RemoveSourceRequest(ApiModel):
+    source_id: SourceId
+    effective_date: EffectiveDate
+    notes: Notes = None
+    expected_sequence: ExpectedSequence = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sourceId": "5f0c7a8e-3b1d-4c59-9d7e-2a6f1e0b9c41",
+                    "effectiveDate": "2026-06-30",
+                    "notes": "repaid in full",
+                }
+            ]
+        }
+    )
+
+
+class CreateUserRequest(ApiModel):
+    email: Email
+    name: Name
+    role: Role
+    password: Password
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "jane@example.co.ke",
+                    "name": "Jane Mwangi",
+                    "role": "EDITOR",
+                    "password": "a long passphrase",
+                }
+            ]
+        }
+    )
+
+
+class UpdateUserRequest(ApiModel):
+    role: OptionalRole = None
+    active: OptionalActive = None
+    name: OptionalName = None
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"role": "VIEWER"}, {"active": False}]}
+    )
+
+
+# --- responses -------------------------------------------------------------------
+
+
+class TokenResponse(ApiModel):
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_in: int = Field(description="Seconds until the token expires.")
+    # Only in answers to the OAuth2 form, for RFC 6749 clients (and /api/docs' Authorize).
+    oauth2_access_token: str | None = Field(None, alias="access_token")
+    oauth2_token_type: Literal["bearer"] | None = Field(None, alias="token_type")
+    oauth2_expires_in: int | None = Field(None, alias="expires_in")
+
+
+class HistoryEntryOut(ApiModel):
+    id: str
+    organization_id: UUID
+    source_id: str
+    sequence: int
+    effective_date: datetime
+    name: str
+    annual_rate: Decimal_
+    available_cents: int
+    action: Action
+    previous_rate: NullableDecimal
+    previous_amount: NullableInt
+    notes: NullableText
+    created_at: datetime
+    created_by: NullableText
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0b6f9b0e-8a0e-4f5e-b1f3-3c2d9e7a1f20",
+                    "organizationId": "7d1b2c3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e",
+                    "sourceId": "5f0c7a8e-3b1d-4c59-9d7e-2a6f1e0b9c41",
+                    "sequence": 3,
+                    "effectiveDate": "2026-03-01T00:00:00Z",
+                    "name": "KCB term loan",
+                    "annualRate": 0.1325,
+                    "availableCents": 250000000,
+                    "action": "RATE_CHANGED",
+                    "previousRate": 0.14,
+                    "previousAmount": None,
+                    "notes": "repriced",
+                    "createdAt": "2026-03-02T09:14:07.123456Z",
+                    "createdBy": "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d",
+                }
+            ]
+        }
+    )
+
+
+class CommandResponse(ApiModel):
+    source_id: str
+    entry: HistoryEntryOut
+
+
+class ActiveSourceOut(ApiModel):
+    source_id: str
+    name: str
+    annual_rate: Decimal_
+    available_cents: int
+    sequence: int
+    added_date: datetime
+    last_changed_date: datetime
+
+
+class WaccOut(ApiModel):
+    as_of: datetime
+    known_at: datetime
+    total_cents: int
+    wacc: NullableDecimal = Field(description="null when no source is active")
+    source_count: int
+
+
+class SeriesPointOut(ApiModel):
+    date: date
+    total_cents: int
+    wacc: NullableDecimal
+
+
+class MeOut(ApiModel):
+    id: UUID
+    email: str
+    name: str
+    role: RoleName
+    organization_id: UUID
+
+
+class UserOut(ApiModel):
+    id: UUID
+    email: str
+    name: str
+    role: RoleName
+    active: bool
+    organization_id: UUID
+
+
+class DatabaseHealthOut(ApiModel):
+    reachable: bool
+    revision: NullableText = Field(description="The migration the database is at.")
+    head: NullableText = Field(description="The newest migration this code ships.")
+    up_to_date: bool
+
+
+class RealtimeHealthOut(BaseModel):
+    """This backend process's realtime listener, as capital_app.realtime reports it."""
+
+    model_config = ConfigDict(extra="allow")
+    state: str = Field(description="connected, connecting, reconnecting, stopped or not running")
+
+
+class HealthOut(ApiModel):
+    status: Literal["ok", "unavailable"]
+    database: DatabaseHealthOut
+    realtime: RealtimeHealthOut
+
+
+class FieldErrorOut(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; some problems add members (see the subclasses)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+class ValidationProblem(Problem):
+    errors: list[FieldErrorOut]
+
+
+class ConflictProblem(Problem):
+    """A 409. A stale `expectedSequence` adds the source's current latest entry."""
+
+    expectedSequence: int | None = None
+    currentSequence: int | None = None
+    latestEntry: HistoryEntryOut | None = None
+
+
+class ThrottledProblem(Problem):
+    retryAfter: int
+
+
+class ServerErrorProblem(Problem):
+    errorId: str
