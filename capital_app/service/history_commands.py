@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
@@ -114,21 +115,6 @@ def _as_of_effective(
     return replace(current, available_cents=cents, annual_rate=rate)
 
 
-def _with_latest_entry(conn: Connection, user: UserRecord, current: SourceState) -> Callable:
-    """Decorate a rules call so a sequence conflict carries the current latest entry."""
-
-    def call(plan: Callable[[], rules.PlannedEntry]) -> rules.PlannedEntry:
-        try:
-            return plan()
-        except SequenceMismatch as mismatch:
-            mismatch.latest_entry = history.get_entry(
-                conn, user.organization_id, current.latest_entry_id
-            )
-            raise
-
-    return call
-
-
 def add_source(
     actor: Actor,
     *,
@@ -168,6 +154,43 @@ def _change_fields(
     return clean_value, clean_source, effective, clean_notes, expected
 
 
+Plan = Callable[
+    [SourceState, SourceState, Any, datetime, str | None, int | None], rules.PlannedEntry
+]
+
+
+def _change_source(
+    actor: Actor,
+    idempotency: IdempotencyRequest | None,
+    *,
+    source_id: object,
+    value_check: Callable[[object], object],
+    value: object,
+    plan: Plan,
+    effective_date: datetime,
+    notes: object,
+    expected_sequence: object,
+) -> CommandResult:
+    """The shape every change of an existing source shares: validate, lock, plan, append."""
+
+    def work(conn: Connection, user: UserRecord, now: datetime) -> HistoryEntry:
+        clean_value, sid, effective, clean_notes, expected = _change_fields(
+            value_check, value, source_id, effective_date, notes, expected_sequence, now
+        )
+        current = _locked_source(conn, user, sid)
+        at_effective = _as_of_effective(conn, user, current, effective)
+        try:
+            planned = plan(current, at_effective, clean_value, effective, clean_notes, expected)
+        except SequenceMismatch as mismatch:  # show the caller what changed
+            mismatch.latest_entry = history.get_entry(
+                conn, user.organization_id, current.latest_entry_id
+            )
+            raise
+        return _append(conn, user, planned)
+
+    return _run(actor, idempotency, work)
+
+
 def update_amount(
     actor: Actor,
     *,
@@ -178,20 +201,17 @@ def update_amount(
     expected_sequence: object = None,
     idempotency: IdempotencyRequest | None = None,
 ) -> CommandResult:
-    def work(conn: Connection, user: UserRecord, now: datetime) -> HistoryEntry:
-        cents, sid, effective, clean_notes, expected = _change_fields(
-            check_cents, available_cents, source_id, effective_date, notes, expected_sequence, now
-        )
-        current = _locked_source(conn, user, sid)
-        at_effective = _as_of_effective(conn, user, current, effective)
-        planned = _with_latest_entry(conn, user, current)(
-            lambda: rules.plan_amount_change(
-                current, at_effective, cents, effective, clean_notes, expected
-            )
-        )
-        return _append(conn, user, planned)
-
-    return _run(actor, idempotency, work)
+    return _change_source(
+        actor,
+        idempotency,
+        source_id=source_id,
+        value_check=check_cents,
+        value=available_cents,
+        plan=rules.plan_amount_change,
+        effective_date=effective_date,
+        notes=notes,
+        expected_sequence=expected_sequence,
+    )
 
 
 def update_rate(
@@ -204,20 +224,28 @@ def update_rate(
     expected_sequence: object = None,
     idempotency: IdempotencyRequest | None = None,
 ) -> CommandResult:
-    def work(conn: Connection, user: UserRecord, now: datetime) -> HistoryEntry:
-        rate, sid, effective, clean_notes, expected = _change_fields(
-            check_rate, annual_rate, source_id, effective_date, notes, expected_sequence, now
-        )
-        current = _locked_source(conn, user, sid)
-        at_effective = _as_of_effective(conn, user, current, effective)
-        planned = _with_latest_entry(conn, user, current)(
-            lambda: rules.plan_rate_change(
-                current, at_effective, rate, effective, clean_notes, expected
-            )
-        )
-        return _append(conn, user, planned)
+    return _change_source(
+        actor,
+        idempotency,
+        source_id=source_id,
+        value_check=check_rate,
+        value=annual_rate,
+        plan=rules.plan_rate_change,
+        effective_date=effective_date,
+        notes=notes,
+        expected_sequence=expected_sequence,
+    )
 
-    return _run(actor, idempotency, work)
+
+def _plan_removal(
+    current: SourceState,
+    _at_effective: SourceState,
+    _value: object,
+    effective: datetime,
+    notes: str | None,
+    expected: int | None,
+) -> rules.PlannedEntry:
+    return rules.plan_removal(current, effective, notes, expected)
 
 
 def remove_source(
@@ -229,14 +257,14 @@ def remove_source(
     expected_sequence: object = None,
     idempotency: IdempotencyRequest | None = None,
 ) -> CommandResult:
-    def work(conn: Connection, user: UserRecord, now: datetime) -> HistoryEntry:
-        _, sid, effective, clean_notes, expected = _change_fields(
-            lambda v: v, None, source_id, effective_date, notes, expected_sequence, now
-        )
-        current = _locked_source(conn, user, sid)
-        planned = _with_latest_entry(conn, user, current)(
-            lambda: rules.plan_removal(current, effective, clean_notes, expected)
-        )
-        return _append(conn, user, planned)
-
-    return _run(actor, idempotency, work)
+    return _change_source(
+        actor,
+        idempotency,
+        source_id=source_id,
+        value_check=lambda value: value,
+        value=None,
+        plan=_plan_removal,
+        effective_date=effective_date,
+        notes=notes,
+        expected_sequence=expected_sequence,
+    )
