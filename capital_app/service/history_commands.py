@@ -59,11 +59,10 @@ Work = Callable[[Connection, UserRecord, datetime], HistoryEntry]
 
 def _run(actor: Actor, idempotency: IdempotencyRequest | None, work: Work) -> CommandResult:
     org = actor.organization_id
-    if idempotency is not None:
-        check_idempotency_key(idempotency.key)
     with tenant_transaction(org) as conn:
-        user = authorize(conn, actor, Permission.WRITE_HISTORY)
+        user = authorize(conn, actor, Permission.WRITE_HISTORY)  # who may act, before what
         if idempotency is not None:
+            check_idempotency_key(idempotency.key)
             stored = users.claim_idempotency_key(
                 conn, org, idempotency.key, user.id, idempotency.fingerprint
             )

@@ -318,6 +318,7 @@ class EditState(AppState):
             for field in FIELDS.get(self.kind, ()):
                 if form_data and isinstance(form_data.get(field), str):
                     setattr(self, field, form_data[field])
+            self._key = self._key or uuid.uuid4().hex  # a submit without an opened dialog
             command = self._command()
             if command is None:
                 self.attempted = True
