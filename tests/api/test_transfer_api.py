@@ -472,3 +472,17 @@ def test_the_general_limit_does_not_apply_to_the_import(api: Api, tenant: Tenant
     answer = post_import(api.as_user(tenant.editor), content, dry_run=True)
     assert answer.status_code == 200 and answer.json()["imported"] == 12000
     assert answer.headers["content-type"] != PROBLEM
+
+
+def test_lone_surrogates_are_problems_not_failures(api: Api, tenant: Tenant) -> None:
+    raw = load("demo-export.json")
+    text_in = dumps(raw).replace('"createdBy": "demo-user"', '"createdBy": "\\ud800"', 1)
+    text_in = text_in.replace('"hist_1705914000000_10epf"', '"hist_\\udc00"', 1)
+    text_in = text_in.replace('"action": "ADDED"', '"\\ud801": 1, "action": "ADDED"', 1)
+    for dry_run in (True, False):
+        answer = post_import(api.as_user(tenant.editor), text_in, dry_run=dry_run)
+        assert answer.status_code == (200 if dry_run else 422), answer.text
+        fields = {(e["index"], e["field"]) for e in answer.json()["errors"]}
+        assert {(0, "id"), (2, "createdBy")} <= fields
+        assert len(answer.json()["errors"]) >= 3
+    assert stored_rows(tenant.org_id) == (0, 0, 0)

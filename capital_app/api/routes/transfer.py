@@ -12,6 +12,7 @@ for a source id.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
@@ -40,9 +41,23 @@ router = api_router(tags=["migration and export"])
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _text(value: str | None) -> str | None:
+    """A file's unknown field name may hold a lone surrogate (JSON can spell "\\ud800"),
+    which no UTF-8 answer can carry: shown as U+FFFD instead."""
+    return None if value is None else _LONE_SURROGATE.sub("\ufffd", value)
+
+
 def _error_body(p: ImportProblem) -> dict[str, Any]:
     field = p.field or ("file" if p.index is None else "entry")
-    return {"index": p.index, "field": field, "message": p.message, "entryId": p.entry_id}
+    return {
+        "index": p.index,
+        "field": _text(field),
+        "message": _text(p.message),
+        "entryId": _text(p.entry_id),
+    }
 
 
 def report_body(report: ImportReport) -> dict[str, Any]:
