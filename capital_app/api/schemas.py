@@ -31,6 +31,7 @@ from capital_app.domain.values import (
     MAX_NOTES_LENGTH,
     MAX_SEQUENCE,
     MIN_CENTS,
+    RATE_QUANTUM,
     Action,
     check_cents,
     check_expected_sequence,
@@ -80,7 +81,8 @@ _RATE_SCHEMA = {
     "type": "number",
     "minimum": 0,
     "maximum": 1,
-    "description": "A decimal fraction with at most 6 decimal places: 0.1325 is 13.25 %.",
+    "description": "A decimal fraction with at most 6 decimal places: 0.1325 is 13.25 %. "
+    "A JavaScript double's rounding noise is forgiven (0.13250000000000001 is 0.1325).",
     "examples": [0.1325],
 }
 _CENTS_SCHEMA = {
@@ -96,7 +98,31 @@ Name = Annotated[
     domain_check(check_name),
     WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH}),
 ]
-Rate = Annotated[Decimal, domain_check(check_rate), WithJsonSchema(_RATE_SCHEMA)]
+JS_RATE_NOISE = Decimal("1e-9")
+
+
+def check_api_rate(value: Any) -> Decimal:
+    """`check_rate`, after forgiving a JavaScript client's float noise.
+
+    A browser computing 2.14 / 100 sends 0.021400000000000002; the prototype's own
+    client does (its stored exports are full of such rates). A number a double can
+    print (at most 17 significant digits, not underflowing) within 1e-9 of a 6-place
+    rate is that rate, the rule the importer applies to the prototype's files.
+    Anything else keeps check_rate's answer (1e-400 or 0.1234567 are still refused).
+    """
+    if isinstance(value, Decimal) and value.is_finite() and 0 < value <= 1:
+        nearest = value.quantize(RATE_QUANTUM)
+        if (
+            value != nearest
+            and abs(value - nearest) <= JS_RATE_NOISE
+            and len(value.as_tuple().digits) <= 17
+            and float(value) != 0.0
+        ):
+            value = nearest
+    return check_rate(value)
+
+
+Rate = Annotated[Decimal, domain_check(check_api_rate), WithJsonSchema(_RATE_SCHEMA)]
 Cents = Annotated[int, domain_check(check_cents), WithJsonSchema(_CENTS_SCHEMA)]
 Notes = Annotated[
     str | None,
