@@ -11,6 +11,12 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Properties are about results, not speed: on a shared 2-core machine an example can
+# take longer than Hypothesis's 200 ms default, which would fail a correct test.
+settings.register_profile("capital", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("capital")
 
 # Fast bcrypt and a private data folder for every process the tests start.
 os.environ.setdefault("CAPITAL_BCRYPT_ROUNDS", "4")
