@@ -95,11 +95,11 @@ def _size(text: str | bytes) -> str:
     return f"{count / 1_000_000:.1f} MB"
 
 
-def _too_large(count: int) -> str:
+def _too_large(count: int | None) -> str:
+    size = "This file is too large" if count is None else f"This is {count / 1_000_000:.1f} MB"
     return (
-        f"This is {count / 1_000_000:.1f} MB; the page takes files up to "
-        f"{MAX_IMPORT_BYTES // (1024 * 1024)} MB. Nothing was read or written. An administrator "
-        "can import larger files with `capital-app import` (see the guide)."
+        f"{size}: the page takes files up to {MAX_IMPORT_BYTES // (1024 * 1024)} MB. An "
+        "administrator can import larger files with `capital-app import` (see the guide)."
     )
 
 
@@ -236,7 +236,7 @@ class ImportState(PageState, AppState):
             return
         row = next((r for r in self.found if r.key == key), None)
         if len(copy["text"].encode()) > MAX_IMPORT_BYTES:
-            self.failure = _too_large(len(copy["text"].encode()))
+            self.failure = _too_large(len(copy["text"].encode())) + " Nothing was read or written."
             return
         self._take(
             "browser",
@@ -251,17 +251,16 @@ class ImportState(PageState, AppState):
     async def receive_file(self, files: list[rx.UploadFile]):
         if not self.is_writer or self.running:
             return
-        if not files:
-            self.failure = "No file arrived. Choose the file again."
+        if not files:  # the file was refused in the browser (see file_rejected)
             return
         file = files[0]
         name = file.name or "the file"
         if file.size is not None and file.size > MAX_IMPORT_BYTES:
-            self.failure = _too_large(file.size)
+            self.failure = _too_large(file.size) + " Nothing was read or written."
             return
         data = await file.read(MAX_IMPORT_BYTES + 1)
         if len(data) > MAX_IMPORT_BYTES:
-            self.failure = _too_large(len(data))
+            self.failure = _too_large(len(data)) + " Nothing was read or written."
             return
         try:
             text = data.decode("utf-8")
@@ -281,22 +280,24 @@ class ImportState(PageState, AppState):
         """react-dropzone refused the file (too large, not JSON, several files)."""
         reasons: list[str] = []
         for rejection in rejections or []:
-            file = rejection.get("file") or {}
-            for error in rejection.get("errors") or []:
-                code = error.get("code")
+            file = rejection.get("file") if isinstance(rejection, dict) else None
+            name = file.get("name") if isinstance(file, dict) else None
+            what = f"“{name}”" if isinstance(name, str) and name else "That file"
+            for error in rejection.get("errors") or [] if isinstance(rejection, dict) else []:
+                code = error.get("code") if isinstance(error, dict) else None
                 if code == "file-too-large":
-                    reasons.append(_too_large(int(file.get("size") or 0)))
+                    reasons.append(_too_large(None))
                 elif code == "file-invalid-type":
                     reasons.append(
-                        f"“{file.get('name', 'That file')}” is not a JSON file. The prototype's "
-                        "data and its backups end in .json."
+                        f"{what} is not a JSON file. The prototype's data and its backups end "
+                        "in .json."
                     )
                 elif code == "too-many-files":
                     reasons.append("Choose one file at a time.")
                 else:
-                    reasons.append(str(error.get("message") or "The file was refused."))
-        unique = list(dict.fromkeys(reasons)) or ["The file was refused."]
-        self.failure = " ".join(unique) + ("" if "Nothing" in unique[0] else " Nothing was read.")
+                    reasons.append(f"{what} was refused.")
+        unique = list(dict.fromkeys(reasons)) or ["That file was refused."]
+        self.failure = " ".join(unique) + " Nothing was read or written."
 
     @rx.event
     def toggle_paste(self):
@@ -311,7 +312,7 @@ class ImportState(PageState, AppState):
             self.failure = "Paste the prototype's data (its JSON text) first."
             return
         if len(text.encode()) > MAX_IMPORT_BYTES:
-            self.failure = _too_large(len(text.encode()))
+            self.failure = _too_large(len(text.encode())) + " Nothing was read or written."
             return
         self._take("paste", "pasted text", text)
         self.paste_open = False
