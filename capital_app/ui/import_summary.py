@@ -78,11 +78,13 @@ def report_view(report: ImportReport, currency: str, tz: tzinfo) -> ReportView:
     sources = plural(report.sources_in_file, "source")
     if report.ok:
         sources += f" ({report.new_sources:,} new here)"
+    # With problems nothing would be written, so there is nothing to count yet.
+    pending = "—" if not report.ok else None
     return ReportView(
         entries_in_file=f"{report.entries_in_file:,}",
-        imported=f"{report.imported:,}",
-        imported_by_action=by_action or "nothing new",
-        skipped=f"{report.skipped:,}",
+        imported=pending or f"{report.imported:,}",
+        imported_by_action="once the problems are fixed" if pending else by_action or "nothing new",
+        skipped=pending or f"{report.skipped:,}",
         sources=sources,
         date_span=span,
         total=format_money(after.total_cents, currency) if after else "—",

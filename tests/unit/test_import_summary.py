@@ -66,6 +66,7 @@ def test_problems_are_all_counted_the_first_ones_shown_and_all_downloadable() ->
     assert (view.problems[0].where, view.problems[0].field) == ("The file", "")
     assert (view.problems[1].where, view.problems[1].entry_id) == ("Entry 0", "hist_0")
     assert (view.total, view.wacc, view.sources) == ("—", "—", "41 sources")
+    assert (view.imported, view.skipped) == ("—", "—")  # nothing would be written
     rows = list(csv.reader(io.StringIO(problems_csv(problems))))
     assert rows[0] == ["entry", "entryId", "field", "message"]
     assert rows[1] == ["", "", "", 'The file is not valid JSON, says "x".']

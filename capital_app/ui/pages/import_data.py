@@ -83,6 +83,7 @@ class FoundCopy:
 
     key: str = ""
     entry_count: int = -1  # -1: not readable as a list of entries
+    count_text: str = ""  # "12,000 entries" or "not readable as entries"
     size: str = ""
 
 
@@ -93,6 +94,10 @@ def _size(text: str | bytes) -> str:
     if count < 1_000_000:
         return f"{count / 1000:.1f} KB"
     return f"{count / 1_000_000:.1f} MB"
+
+
+def _entries_text(count: int) -> str:
+    return plural(count, "entry", "entries") if count >= 0 else "not readable as entries"
 
 
 def _too_large(count: int | None) -> str:
@@ -121,7 +126,7 @@ class ImportState(PageState, AppState):
     origin_label: str = ""
     origin_key: str = ""  # the localStorage key, for data found in this browser
     origin_size: str = ""
-    origin_entries: int = -1
+    origin_count: str = ""  # "30 entries", for data found in this browser
     backup_taken: bool = False
     paste_open: bool = False
 
@@ -185,7 +190,8 @@ class ImportState(PageState, AppState):
         self.origin, self.origin_label, self._raw = origin, label, raw
         self.origin_key = browser.get("key", "")
         self._fingerprint = browser.get("fingerprint", "")
-        self.origin_entries = browser.get("entries", -1)
+        count = browser.get("entries", -1)
+        self.origin_count = _entries_text(count) if origin == "browser" else ""
         self.origin_size = _size(raw)
         self.backup_taken = False
         self.failure = ""
@@ -220,7 +226,14 @@ class ImportState(PageState, AppState):
             entries = item.get("entries")
             copies[key] = {"text": item["text"], "fingerprint": str(item.get("fingerprint", ""))}
             count = entries if isinstance(entries, int) else -1
-            rows.append(FoundCopy(key=key, entry_count=count, size=_size(item["text"])))
+            rows.append(
+                FoundCopy(
+                    key=key,
+                    entry_count=count,
+                    count_text=_entries_text(count),
+                    size=_size(item["text"]),
+                )
+            )
         self._found = copies
         self.found = rows
         if rows and self.origin in ("", "browser"):
@@ -540,11 +553,7 @@ def _found_copies() -> rx.Component:
                             rx.text(
                                 f.key,
                                 " — ",
-                                rx.cond(
-                                    f.entry_count >= 0,
-                                    f.entry_count.to_string() + " entries",
-                                    "unreadable",
-                                ),
+                                f.count_text,
                                 ", ",
                                 f.size,
                                 size="2",
@@ -575,8 +584,8 @@ def _data_in_hand() -> rx.Component:
                 " · ",
                 ImportState.origin_size,
                 rx.cond(
-                    ImportState.origin_entries >= 0,
-                    rx.text(" · ", ImportState.origin_entries.to_string(), " entries", as_="span"),
+                    ImportState.origin_count != "",
+                    rx.text(" · ", ImportState.origin_count, as_="span"),
                 ),
                 size="2",
                 id="data-origin",
@@ -703,7 +712,13 @@ def _step_backup() -> rx.Component:
 def _stat(label: str, key: str, note: Any = None) -> rx.Component:
     return rx.vstack(
         rx.text(label, size="1", color=rx.color("gray", 11), weight="medium"),
-        rx.text(ImportState.summary[key], size="4", weight="bold", style=TABULAR, id=f"stat-{key}"),
+        rx.text(
+            ImportState.summary[key],
+            size="4",
+            weight="bold",
+            style={**TABULAR, "white_space": "normal"},
+            id=f"stat-{key}",
+        ),
         rx.text(note, size="1", color=rx.color("gray", 10)) if note is not None else rx.fragment(),
         spacing="0",
         align="start",
@@ -1035,9 +1050,15 @@ def import_page() -> rx.Component:
         page_header(
             "Bring your data over",
             rx.link(
-                rx.button(rx.icon("book-open", size=16), "Read the guide", variant="soft"),
+                rx.button(
+                    rx.icon("book-open", size=16),
+                    "Read the guide",
+                    variant="soft",
+                    white_space="nowrap",
+                ),
                 href=GUIDE_ROUTE,
                 id="guide-link",
+                flex_shrink="0",
             ),
             subtitle="Move the capital history the browser prototype kept on this computer "
             "into Capital Ledger — nothing lost, nothing duplicated.",
