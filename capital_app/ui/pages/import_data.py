@@ -714,7 +714,7 @@ def _stat(label: str, key: str, note: Any = None) -> rx.Component:
         rx.text(label, size="1", color=rx.color("gray", 11), weight="medium"),
         rx.text(
             ImportState.summary[key],
-            size="4",
+            size="3",
             weight="bold",
             style={**TABULAR, "white_space": "normal"},
             id=f"stat-{key}",
