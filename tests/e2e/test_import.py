@@ -136,6 +136,10 @@ def test_bring_the_browser_copy_over_backup_dry_run_import_and_clear(page: Page)
     assert _local_storage(page, "other-app") == json.dumps({"theme": "dark"})
     assert _local_storage(page, "capital_session")  # still signed in
     assert entry_count(tenant.actor()) == len(entries)
+    page.goto("/import")  # the page no longer shows the cleared copy as data in hand
+    wait_ready(page)
+    expect(page.locator("#nothing-found")).to_be_visible(timeout=LOAD)
+    expect(page.locator("#data-origin")).to_have_count(0)
 
 
 def test_bad_input_shows_every_problem_and_imports_nothing(page: Page) -> None:

@@ -236,8 +236,12 @@ class ImportState(PageState, AppState):
             )
         self._found = copies
         self.found = rows
-        if rows and self.origin in ("", "browser"):
+        if self.running or self.origin not in ("", "browser"):
+            return  # keep the data in hand (a file, or a check or an import under way)
+        if rows:
             self._choose(rows[0].key)
+        elif self.origin == "browser":  # the copy shown before is gone (cleared, say)
+            self._take("", "", "")
 
     @rx.event
     def choose_copy(self, key: str):
