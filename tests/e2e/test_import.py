@@ -232,8 +232,20 @@ def test_the_large_sample_comes_from_local_storage_in_one_piece(page: Page) -> N
     with page.expect_download() as download:
         page.locator("#backup-download").click()
     assert Path(download.value.path()).read_text(encoding="utf-8") == text
+    page.evaluate(  # remember every progress line the page shows while it checks
+        """() => { window.__progress = [];
+        new MutationObserver(() => {
+            const line = document.querySelector('#import-progress-text');
+            if (line && !window.__progress.includes(line.textContent))
+                window.__progress.push(line.textContent);
+        }).observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
+    )
     page.locator("#dry-run").click()
     expect(page.locator("#stat-entries")).to_have_text(f"{len(entries):,}", timeout=LOAD)
+    expect(page.locator("#import-progress")).to_have_count(0)  # gone once the report is in
+    shown = page.evaluate("window.__progress")
+    assert shown and shown[0] == "Starting…", shown
+    assert all(line == "Starting…" or line.startswith(("Reading", "Checking")) for line in shown)
     expect(page.locator("#stat-imported")).to_have_text(f"{len(entries):,}")
     expect(page.locator("#stat-total")).to_have_text(format_money(total))
     expect(page.locator("#stat-wacc")).to_have_text(format_rate(wacc))
