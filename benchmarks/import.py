@@ -1,20 +1,28 @@
-"""Import benchmark: prototype exports through `capital-app import`, timed and measured.
+"""Import benchmark: prototype exports through the CLI and the REST API, timed and measured.
 
 Cases: the 12,000-entry sample (tests/fixtures/large-export.json) and generated
 100,000-entry exports (benchmarks/prototype_export.py) over 333 sources (the
 sample's shape, scaled) and over 40 sources (2,500 entries each: the hardest
-shape for the projection). Each case runs, in a fresh organization and each as
-its own `python -m capital_app` process: a dry run, the import, the same import
-again (everything skipped), and an export of the result. Peak memory is the
-process's maximum resident set (getrusage of that child alone).
+shape for the projection). Each case runs, in a fresh organization per round,
+a dry run, the import, the same import again (everything skipped), and an
+export of the result:
 
-    .venv/bin/python benchmarks/import.py                 # every case, 3 rounds each
-    .venv/bin/python benchmarks/import.py --case sample-12k
+- CLI path: each step its own `python -m capital_app` process; peak memory is
+  that process's maximum resident set (getrusage of that child alone).
+- API path: each step one HTTP request (`POST /api/capital-history/import`, the
+  file as the body; `GET /api/capital-history/export` read to the end) to the
+  API app served as `reflex run --env prod` serves its backend (Granian, one
+  worker), started fresh for each round; peak memory is the server processes'
+  high-water mark over that request (VmHWM, reset before each step).
+
+    .venv/bin/python benchmarks/import.py                 # every case, both paths, 3 rounds
+    .venv/bin/python benchmarks/import.py --case sample-12k --path api
     .venv/bin/python benchmarks/import.py --row-mode-baseline   # also: without bulk mode
 
 Database: a fresh database on BENCH_DATABASE_URL or TEST_DATABASE_URL's server
 (dropped afterwards), else the embedded server. Results go to
-benchmarks/results/import-<case>.json; a summary is printed.
+benchmarks/results/import-<case>.json (CLI) and import-<case>-api.json (API);
+a summary is printed.
 """
 
 from __future__ import annotations
@@ -158,6 +166,129 @@ def _once(path: Path, label: str) -> dict[str, dict[str, object]]:
     return runs
 
 
+# --- the API path ---------------------------------------------------------------------
+
+
+def _tree(pid: int) -> list[int]:
+    """The server process and its children (Granian runs the app in a worker process)."""
+    import psutil
+
+    process = psutil.Process(pid)
+    return [process.pid, *(child.pid for child in process.children(recursive=True))]
+
+
+def _reset_peaks(pids: list[int]) -> None:
+    for pid in pids:  # "5": reset the peak resident set (Linux, proc(5) clear_refs)
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def _status_mb(pids: list[int], key: str) -> float:
+    """The largest `key` (VmHWM: peak, VmRSS: now) among the server's processes, in MB."""
+    values = []
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{key}:"):
+                values.append(int(line.split()[1]))
+    return round(max(values) / 1024, 1)
+
+
+def _http_step(pids: list[int], send: object) -> dict[str, object]:
+    """One request: wall time (client side, upload and answer included) and server peak."""
+    import httpx
+
+    before = _status_mb(pids, "VmRSS")
+    _reset_peaks(pids)
+    started = time.perf_counter()
+    answer: httpx.Response = send()  # type: ignore[operator]
+    seconds = time.perf_counter() - started
+    summary = ""
+    if answer.headers.get("content-type", "").startswith(("application/json", "application/p")):
+        body = answer.json() if answer.request.method == "POST" else None
+        if isinstance(body, dict):
+            summary = f"imported {body.get('imported')}, skipped {body.get('skipped')}"
+            summary += f", {len(body.get('errors') or [])} errors"
+    return {
+        "seconds": round(seconds, 3),
+        "peakRssMb": _status_mb(pids, "VmHWM"),
+        "rssBeforeMb": before,  # what the server held already (Python keeps freed memory)
+        "status": answer.status_code,
+        "responseBytes": answer.num_bytes_downloaded,
+        "summary": summary,
+    }
+
+
+def _once_api(path: Path, label: str) -> dict[str, dict[str, object]]:
+    """Dry run, import, re-import and export over HTTP, against a freshly started server."""
+    import httpx
+
+    from tests.support.api_server import start_api_server
+
+    _, email = _organization(f"{label} api")
+    server = start_api_server()
+    try:
+        pids = _tree(server.process.pid)
+        with httpx.Client(base_url=server.base_url, timeout=600) as client:
+            signed_in = client.post(
+                "/api/auth/token", json={"email": email, "password": "bench-pass-123"}
+            )
+            signed_in.raise_for_status()
+            client.headers["Authorization"] = f"Bearer {signed_in.json()['accessToken']}"
+            content = path.read_bytes()
+
+            def post(dry_run: bool) -> object:
+                return lambda: client.post(
+                    "/api/capital-history/import",
+                    params={"dryRun": str(dry_run).lower(), "fileName": path.name},
+                    content=content,
+                    headers={"Content-Type": "application/json"},
+                )
+
+            def export() -> httpx.Response:
+                with client.stream("GET", "/api/capital-history/export") as answer:
+                    for _ in answer.iter_bytes():
+                        pass
+                return answer
+
+            runs = {
+                "dryRun": _http_step(pids, post(True)),
+                "import": _http_step(pids, post(False)),
+                "reimport": _http_step(pids, post(False)),
+                "export": _http_step(pids, export),
+            }
+    finally:
+        server.stop()
+    return runs
+
+
+def _medians(rounds: list[dict[str, dict[str, object]]], entries: int) -> dict[str, object]:
+    runs: dict[str, dict[str, object]] = {}
+    for label in rounds[0]:
+        ordered = sorted(rounds, key=lambda r: float(r[label]["seconds"]))  # type: ignore[arg-type]
+        median = dict(ordered[len(ordered) // 2][label])
+        median["allSeconds"] = [r[label]["seconds"] for r in rounds]
+        median["allPeakRssMb"] = [r[label]["peakRssMb"] for r in rounds]
+        median["bestSeconds"] = ordered[0][label]["seconds"]
+        median["entriesPerSecond"] = round(entries / float(median["seconds"]))  # type: ignore[arg-type]
+        runs[label] = median
+    return runs
+
+
+def run_case_api(case: Case, repeat: int) -> dict[str, object]:
+    """The API path: the median of `repeat` rounds, each against a fresh server."""
+    path = _file_of(case)
+    rounds = [_once_api(path, case.name) for _ in range(repeat)]
+    return {
+        "case": case.name,
+        "path": "api",
+        "entries": case.entries,
+        "sources": case.sources,
+        "fileBytes": path.stat().st_size,
+        "server": "granian --interface asgi --workers 1, capital_app.api.app:create_api_app "
+        "(as reflex run --env prod serves its backend without Redis)",
+        "runs": _medians(rounds, case.entries),
+    }
+
+
 def run_case(case: Case, repeat: int, row_mode_baseline: bool) -> dict[str, object]:
     """The median of `repeat` rounds (the machine is shared; single runs wander)."""
     path = _file_of(case)
@@ -215,8 +346,9 @@ def _environment() -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Import benchmark through the CLI.")
+    parser = argparse.ArgumentParser(description="Import benchmark through the CLI and the API.")
     parser.add_argument("--case", choices=sorted(CASES), action="append")
+    parser.add_argument("--path", choices=["cli", "api", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=3, help="rounds per case (median kept)")
     parser.add_argument("--row-mode-baseline", action="store_true")
     args = parser.parse_args()
@@ -235,6 +367,10 @@ def main() -> None:
         migrate_database()
         environment = _environment()
         for name in args.case or list(CASES):
+            if args.path in ("api", "both"):
+                _report_api(run_case_api(CASES[name], args.repeat), environment, args.repeat)
+            if args.path == "api":
+                continue
             result = run_case(CASES[name], args.repeat, args.row_mode_baseline)
             result["environment"] = environment
             result["loadAverageAtEnd"] = [round(x, 2) for x in os.getloadavg()]
@@ -263,6 +399,29 @@ def main() -> None:
     finally:
         reset_engines()
         drop_test_database(url)
+
+
+def _report_api(result: dict[str, object], environment: dict[str, object], repeat: int) -> None:
+    result["environment"] = environment
+    result["loadAverageAtEnd"] = [round(x, 2) for x in os.getloadavg()]
+    name = result["case"]
+    (RESULTS / f"import-{name}-api.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(
+        f"{name} through the API: {result['entries']:,} entries,"
+        f" {int(result['fileBytes']) / 1e6:.1f} MB (median of {repeat})"  # type: ignore[call-overload]
+    )
+    runs = result["runs"]
+    for label, run in runs.items():  # type: ignore[union-attr]
+        print(
+            f"  {label:<9} {run['seconds']:>7.2f} s (best {run['bestSeconds']:.2f})"
+            f"  {run['entriesPerSecond']:>8,} entries/s"
+            f"  server peak {run['peakRssMb']:>6.1f} MB (before {run['rssBeforeMb']:.1f})"
+            f"  HTTP {run['status']}  {run['summary']}"
+        )
+    if result["entries"] >= 100_000:  # type: ignore[operator]
+        seconds = runs["import"]["seconds"]  # type: ignore[index]
+        verdict = "within" if seconds < TARGET_SECONDS else "OVER"
+        print(f"  target: 100,000 entries in < {TARGET_SECONDS:.0f} s — {verdict}")
 
 
 if __name__ == "__main__":

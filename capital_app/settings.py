@@ -38,6 +38,9 @@ class Settings:
     login_max_failures_per_client: int
     login_window_seconds: int
     max_request_bytes: int
+    # POST /api/capital-history/import only: a prototype export is streamed, not held,
+    # and a 100,000-entry one is about 33 MB.
+    max_import_bytes: int
 
 
 def _jwt_secret(data_dir: Path) -> str:
@@ -84,4 +87,5 @@ def get_settings() -> Settings:
         login_max_failures_per_client=_int("CAPITAL_LOGIN_MAX_FAILURES_PER_CLIENT", 20),
         login_window_seconds=_int("CAPITAL_LOGIN_WINDOW_SECONDS", 15 * 60),
         max_request_bytes=_int("CAPITAL_MAX_REQUEST_BYTES", 1024 * 1024),
+        max_import_bytes=_int("CAPITAL_MAX_IMPORT_BYTES", 64 * 1024 * 1024),
     )

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from capital_app.api.limits import BodyLimit
 from capital_app.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from capital_app.api.routes import auth, health, history, sources, users
+from capital_app.api.routes import auth, health, history, sources, transfer, users
 from capital_app.api.routes.health import ListenerStatus, listener_not_running
 
 DESCRIPTION = """
@@ -40,6 +40,7 @@ _PROBLEM_SCHEMAS = {
     "ConflictProblem",
     "ThrottledProblem",
     "ServerErrorProblem",
+    "ImportRefusedProblem",
 }
 
 
@@ -55,12 +56,13 @@ def _problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-# Issue 6 (import/export, prototype compatibility): add routes/transfer.py's router
-# HERE, before history.router — GET /api/capital-history/export must be matched
-# before GET /api/capital-history/{sourceId} would take "export" for a source id.
+# transfer.router (import, export) before history.router: GET /api/capital-history/export
+# must be matched before GET /api/capital-history/{sourceId} would take "export" for a
+# source id.
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     auth.router,
+    transfer.router,
     history.router,
     sources.router,
     users.router,

@@ -8,6 +8,9 @@ out (up to a cap), because a server that answers and hangs up while the client i
 still sending makes most clients report a broken connection instead of the 413.
 
 Only /api paths: the Reflex backend mounted inside this app keeps its own rules.
+One route has a larger cap: `POST /api/capital-history/import` takes a whole
+prototype export (`max_import_bytes`, 64 MiB unless configured), which it
+streams into the parser rather than holding; see `body_limit_for`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from capital_app.api.problems import problem
 from capital_app.settings import get_settings
 
-DRAIN_FACTOR = 16  # read at most this many times the limit before hanging up
+DRAIN_FACTOR = 16  # read at most this many times the (general) limit before hanging up
+IMPORT_PATH = "/api/capital-history/import"
+
+
+def body_limit_for(path: str) -> int:
+    """The largest body accepted on `path`: the import's own cap, else the general one."""
+    settings = get_settings()
+    return settings.max_import_bytes if path == IMPORT_PATH else settings.max_request_bytes
 
 
 async def _drain(receive: Receive, budget: int) -> bool:
@@ -40,21 +50,22 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, prefix: str = "/api") -> None:
         self.app = app
         self.prefix = prefix
-        self.max_bytes = get_settings().max_request_bytes
+        self.drain_budget = DRAIN_FACTOR * get_settings().max_request_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            drained = int(declared) <= DRAIN_FACTOR * self.max_bytes and await _drain(
-                receive, DRAIN_FACTOR * self.max_bytes
+        limit = body_limit_for(scope["path"])
+        if declared.isdigit() and int(declared) > limit:
+            drained = int(declared) <= self.drain_budget and await _drain(
+                receive, self.drain_budget
             )
             response = problem(
                 413,
                 "Request body too large",
-                f"The request body is larger than the {self.max_bytes:,} bytes this API accepts.",
+                f"The request body is larger than the {limit:,} bytes this API accepts here.",
                 instance=Request(scope).url.path,
                 headers={} if drained else {"Connection": "close"},
             )
@@ -77,7 +88,7 @@ class BodyLimit:
                 and message["status"] == 413
                 and not body_done
             ):
-                body_done = await _drain(receive, DRAIN_FACTOR * self.max_bytes)
+                body_done = await _drain(receive, self.drain_budget)
             await send(message)
 
         await self.app(scope, tracking_receive, draining_send)

@@ -22,7 +22,6 @@ from capital_app.api import exact_json
 from capital_app.api.representations import entry_body
 from capital_app.domain.errors import ErrorKind, InvalidInput, LedgerError, SequenceMismatch
 from capital_app.service.errors import TooManyAttempts
-from capital_app.settings import get_settings
 
 logger = logging.getLogger("capital_app.api")
 
@@ -176,8 +175,10 @@ async def _http_error(request: Request, error: Exception) -> Response:
     if status == 404 and detail == "Not Found":
         detail = "There is no such endpoint; see /api/docs."
     if status == 413:
-        limit = get_settings().max_request_bytes
-        detail = f"The request body is larger than the {limit:,} bytes this API accepts."
+        from capital_app.api.limits import body_limit_for  # limits writes its 413s with problem()
+
+        limit = body_limit_for(request.url.path)
+        detail = f"The request body is larger than the {limit:,} bytes this API accepts here."
     return problem(
         status, title, detail, instance=request.url.path, headers=dict(error.headers or {})
     )

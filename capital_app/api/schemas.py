@@ -31,6 +31,7 @@ from capital_app.domain.values import (
     MAX_NOTES_LENGTH,
     MAX_SEQUENCE,
     MIN_CENTS,
+    RATE_QUANTUM,
     Action,
     check_cents,
     check_expected_sequence,
@@ -80,7 +81,8 @@ _RATE_SCHEMA = {
     "type": "number",
     "minimum": 0,
     "maximum": 1,
-    "description": "A decimal fraction with at most 6 decimal places: 0.1325 is 13.25 %.",
+    "description": "A decimal fraction with at most 6 decimal places: 0.1325 is 13.25 %. "
+    "A JavaScript double's rounding noise is forgiven (0.13250000000000001 is 0.1325).",
     "examples": [0.1325],
 }
 _CENTS_SCHEMA = {
@@ -96,7 +98,31 @@ Name = Annotated[
     domain_check(check_name),
     WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH}),
 ]
-Rate = Annotated[Decimal, domain_check(check_rate), WithJsonSchema(_RATE_SCHEMA)]
+JS_RATE_NOISE = Decimal("1e-9")
+
+
+def check_api_rate(value: Any) -> Decimal:
+    """`check_rate`, after forgiving a JavaScript client's float noise.
+
+    A browser computing 2.14 / 100 sends 0.021400000000000002; the prototype's own
+    client does (its stored exports are full of such rates). A number a double can
+    print (at most 17 significant digits, not underflowing) within 1e-9 of a 6-place
+    rate is that rate, the rule the importer applies to the prototype's files.
+    Anything else keeps check_rate's answer (1e-400 or 0.1234567 are still refused).
+    """
+    if isinstance(value, Decimal) and value.is_finite() and 0 < value <= 1:
+        nearest = value.quantize(RATE_QUANTUM)
+        if (
+            value != nearest
+            and abs(value - nearest) <= JS_RATE_NOISE
+            and len(value.as_tuple().digits) <= 17
+            and float(value) != 0.0
+        ):
+            value = nearest
+    return check_rate(value)
+
+
+Rate = Annotated[Decimal, domain_check(check_api_rate), WithJsonSchema(_RATE_SCHEMA)]
 Cents = Annotated[int, domain_check(check_cents), WithJsonSchema(_CENTS_SCHEMA)]
 Notes = Annotated[
     str | None,
@@ -495,3 +521,116 @@ class ThrottledProblem(Problem):
 
 class ServerErrorProblem(Problem):
     errorId: str
+
+
+# --- migration and export ------------------------------------------------------
+
+
+class ImportErrorOut(BaseModel):
+    """One problem in an import file: the entry's position (from 0; null for the file
+    as a whole), the field, a plain-words message, and the entry's id when it has one."""
+
+    index: int | None = None
+    field: str
+    message: str
+    entryId: str | None = None
+
+
+class ImportReportOut(BaseModel):
+    """What an import did, or (`dryRun`) would do. `totalCents`, `wacc` and
+    `activeSources` describe the organization after the import."""
+
+    dryRun: bool
+    imported: int = Field(description="Entries written (a dry run: that would be written).")
+    skipped: int = Field(description="Entries already stored (or repeated in the file).")
+    errors: list[ImportErrorOut] = Field(
+        description="Every problem found; an import with any answers 422 and writes nothing."
+    )
+    entriesInFile: int
+    importedByAction: dict[str, int]
+    sourcesInFile: int
+    newSources: int
+    firstEffectiveDate: datetime | None
+    lastEffectiveDate: datetime | None
+    totalCents: int | None
+    wacc: NullableDecimal
+    activeSources: int | None
+    importId: str | None = Field(description="The import log entry (null for a dry run).")
+    revision: int | None
+    fileName: str | None
+    contentSha256: str
+
+
+class ImportRefusedProblem(Problem):
+    """A 422 for an import: `errors` lists every problem (with `index` for the file's
+    entries); for a refused file the report's counts come along too."""
+
+    errors: list[ImportErrorOut]
+    dryRun: bool | None = None
+    imported: int | None = None
+    skipped: int | None = None
+    entriesInFile: int | None = None
+
+
+class ExportEntryOut(BaseModel):
+    """One exported entry: the prototype's shape plus `sequence` (re-importable)."""
+
+    id: str
+    sourceId: str
+    sequence: int
+    action: Action
+    effectiveDate: datetime
+    name: str
+    annualRate: Decimal_
+    availableCents: int
+    previousRate: NullableDecimal
+    previousAmount: NullableInt
+    notes: NullableText
+    createdAt: datetime
+    createdBy: NullableText
+
+
+_LEGACY_DATE = {"type": "string", "examples": ["2024-01-22T09:00:00.000Z"]}
+_LEGACY_ENTRY = {
+    "type": "object",
+    "description": "A browser-prototype history entry. Optional keys may be absent or null; "
+    "`annualRate` may carry JavaScript float noise (0.13250000000000001 is 0.1325).",
+    "required": [
+        "id",
+        "sourceId",
+        "action",
+        "effectiveDate",
+        "name",
+        "annualRate",
+        "availableCents",
+        "createdAt",
+    ],
+    "properties": {
+        "id": {"type": "string", "examples": ["hist_1737000000000_k3j9x"]},
+        "sourceId": {"type": "string", "examples": ["src_1737000000000_a81bz"]},
+        "sequence": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]},
+        "action": {"enum": [a.value for a in Action]},
+        "effectiveDate": _LEGACY_DATE,
+        "name": {"type": "string"},
+        "annualRate": {"type": "number", "minimum": 0, "maximum": 1},
+        "availableCents": {"type": "integer", "minimum": MIN_CENTS, "maximum": MAX_CENTS},
+        "previousRate": _NULLABLE_NUMBER,
+        "previousAmount": _NULLABLE_INTEGER,
+        "notes": _NULLABLE_STRING,
+        "createdAt": _LEGACY_DATE,
+        "createdBy": _NULLABLE_STRING,
+    },
+}
+IMPORT_BODY_SCHEMA: dict[str, Any] = {
+    "description": "A browser-prototype export, or this API's JSON export: a list of "
+    'entries, or {"entries": [...]}. Read as a stream; at most `CAPITAL_MAX_IMPORT_BYTES` '
+    "(64 MiB unless configured).",
+    "anyOf": [
+        {"type": "array", "items": _LEGACY_ENTRY},
+        {
+            "type": "object",
+            "required": ["entries"],
+            "properties": {"entries": {"type": "array", "items": _LEGACY_ENTRY}},
+        },
+    ],
+}

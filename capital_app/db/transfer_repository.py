@@ -28,10 +28,14 @@ def entries_with_ids(conn: Connection, org: UUID, ids: Sequence[str]) -> dict[st
     """The stored entries among `ids` (an import's entries that are already here)."""
     if not ids:
         return {}
+    # A join on the primary key, not `h.id = ANY(:ids)`: right after a large import,
+    # before autovacuum has analyzed the table, the planner took the organization's
+    # few rows by its statistics and filtered each one against all 5,000 ids in
+    # turn; re-importing 100,000 entries then took minutes instead of seconds.
     rows = conn.execute(
         text(
-            f"SELECT {ENTRY_COLUMNS} FROM capital_history h"
-            " WHERE h.organization_id = :org AND h.id = ANY(CAST(:ids AS text[]))"
+            f"SELECT {ENTRY_COLUMNS} FROM unnest(CAST(:ids AS text[])) AS wanted(id)"
+            " JOIN capital_history h ON h.organization_id = :org AND h.id = wanted.id"
         ),
         {"org": org, "ids": list(ids)},
     ).mappings()

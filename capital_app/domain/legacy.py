@@ -97,7 +97,8 @@ KNOWN_FIELDS = (
 )
 _KNOWN = frozenset(KNOWN_FIELDS)
 RATE_NOISE = Decimal("1e-9")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters, and lone surrogates (JSON can spell "\ud800"; PostgreSQL cannot store it).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 MAX_CREATED_BY_LENGTH = 320
 _ACTION_RANK = {
     Action.ADDED: 0,
