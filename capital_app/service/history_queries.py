@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+
+from sqlalchemy import Connection
 
 from capital_app.db import history_repository as history
 from capital_app.db import user_repository as users
@@ -58,24 +61,69 @@ def list_history(
     Filtering by a source that is not the caller's organization's is NotFound,
     not an empty page, so a mistyped id is noticed.
     """
-    if source_id is not None:
-        check_source_id(source_id)
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput.one("limit", f"Limit must be between 1 and {MAX_PAGE}.")
     if order not in history.ORDERS:
         raise InvalidInput.one("order", "Unknown order.")
-    flt = HistoryFilter(source_id=source_id, action=action, start=start, end=end)
+    flt = _history_filter(source_id, action, start, end)
     with tenant_transaction(actor.organization_id, read_only=True) as conn:
-        authorize(conn, actor, Permission.READ)
-        if (
-            source_id is not None
-            and history.get_source(conn, actor.organization_id, source_id) is None
-        ):
-            raise NotFound("No capital source with this id exists in your organization.")
+        _check_readable(conn, actor, flt)
         entries, next_cursor = history.list_history(
             conn, actor.organization_id, flt, order=order, cursor=cursor, limit=limit
         )
     return HistoryPage(entries=entries, next_cursor=next_cursor)
+
+
+def stream_history(
+    actor: Actor,
+    *,
+    source_id: str | None = None,
+    action: Action | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Iterator[HistoryEntry]:
+    """Every matching entry in (effective date, sequence) order, however many.
+
+    For readers that take the history as one array (the browser prototype's client
+    never pages). Access and the source filter are checked now, so a refusal comes
+    before the first entry; the entries then come from one snapshot, a page of
+    MAX_PAGE at a time, so nothing committed meanwhile tears the answer.
+    """
+    flt = _history_filter(source_id, action, start, end)
+    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+        _check_readable(conn, actor, flt)
+    return _all_pages(actor, flt)
+
+
+def _all_pages(actor: Actor, flt: HistoryFilter) -> Iterator[HistoryEntry]:
+    with tenant_transaction(actor.organization_id, read_only=True, snapshot=True) as conn:
+        _check_readable(conn, actor, flt)
+        cursor: str | None = None
+        while True:
+            entries, cursor = history.list_history(
+                conn, actor.organization_id, flt, cursor=cursor, limit=MAX_PAGE
+            )
+            yield from entries
+            if cursor is None:
+                return
+
+
+def _history_filter(
+    source_id: str | None, action: Action | None, start: datetime | None, end: datetime | None
+) -> HistoryFilter:
+    if source_id is not None:
+        check_source_id(source_id)
+    return HistoryFilter(source_id=source_id, action=action, start=start, end=end)
+
+
+def _check_readable(conn: Connection, actor: Actor, flt: HistoryFilter) -> None:
+    """The caller may read, and a source filter names one of its organization's sources
+    (NotFound rather than an empty answer, so a mistyped id is noticed)."""
+    authorize(conn, actor, Permission.READ)
+    if flt.source_id is not None and (
+        history.get_source(conn, actor.organization_id, flt.source_id) is None
+    ):
+        raise NotFound("No capital source with this id exists in your organization.")
 
 
 def count_history(

@@ -10,6 +10,7 @@ import pytest
 
 from capital_app.service import history_commands as commands
 from tests.api.helpers import assert_problem, seed_history
+from tests.support.bulk_history import seed_bulk_history
 from tests.support.factories import add_source
 
 ENTRY_FIELDS = {
@@ -216,3 +217,37 @@ def test_one_sources_history(api, tenant):
     assert all(e["sourceId"] == seeded.kiva for e in entries)
     assert_problem(client.get("/api/capital-history/src_1737000000000_nope"), 404)
     assert_problem(client.get(f"/api/capital-history/{'y' * 101}"), 422, "sourceId")
+
+
+def test_without_limit_the_whole_history_comes_as_one_array(api, tenant):
+    """The browser prototype's client reads GET /api/capital-history as one plain array
+    and never pages: past MAX_PAGE entries nothing may be cut off."""
+    written = seed_bulk_history(tenant.org_id, tenant.editor.id, sources=61, per_source=40)
+    assert written == 2440
+    client = api.as_user(tenant.viewer)
+    answer = client.get("/api/capital-history")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/json")
+    assert "link" not in answer.headers
+    everything = answer.json()
+    assert len(everything) == written
+    assert len({e["id"] for e in everything}) == written
+    paged, url = [], "/api/capital-history?limit=1000"
+    while url:
+        page = client.get(url)
+        paged.extend(page.json())
+        link = page.headers.get("link")
+        url = re.fullmatch(r"<([^>]+)>.*", link).group(1) if link else None
+    assert everything == paged
+    removals = client.get("/api/capital-history", params={"action": "REMOVED"}).json()
+    assert [e["action"] for e in removals] == ["REMOVED"] * 6
+
+
+def test_the_whole_history_refuses_before_streaming(api, tenant, other_tenant):
+    add_source(tenant.actor(), name="Only ours")
+    assert api.as_user(other_tenant.viewer).get("/api/capital-history").json() == []
+    unknown = api.as_user(tenant.viewer).get(
+        "/api/capital-history", params={"sourceId": "src_nobody"}
+    )
+    assert_problem(unknown, 404)
+    assert_problem(api.client().get("/api/capital-history"), 401)

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 from urllib.parse import quote
 
+import anyio
 from fastapi import Path, Query, Request
 from pydantic import WithJsonSchema
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
+from capital_app.api import exact_json, schemas
 from capital_app.api import representations as out
-from capital_app.api import schemas
 from capital_app.api.deps import CurrentActor, IdempotencyKey, idempotency
 from capital_app.api.routing import ExactJSONResponse, api_router, error_responses
+from capital_app.domain.events import HistoryEntry
 from capital_app.service import history_commands as commands
 from capital_app.service import history_queries as queries
 from capital_app.service.history_commands import CommandResult
 from capital_app.service.history_queries import MAX_PAGE
+
+# A `cursor` without `limit` (a hand-built next link) pages this many at a time.
+DEFAULT_PAGE = 100
 
 router = api_router(tags=["capital history"])
 
@@ -46,15 +53,31 @@ def list_history(
     action: Annotated[
         schemas.ActionFilter, Query(description="Only entries of this action.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")] = 100,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_PAGE,
+            description="Page size. Without `limit` and `cursor` the answer is every "
+            "matching entry, as one array (how the browser prototype's client reads it).",
+        ),
+        WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
+    ] = None,
     cursor: Annotated[
         str | None,
         Query(max_length=500, description="From the `Link: rel=next` header."),
         WithJsonSchema({"type": "string", "maxLength": 500}),
     ] = None,
 ) -> Response:
-    """Ordered by (`effectiveDate`, `sequence`). When more entries remain, the answer
-    has a `Link: <…>; rel="next"` header (RFC 8288) with the next page's URL."""
+    """Ordered by (`effectiveDate`, `sequence`). Paged when `limit` or `cursor` is
+    given: when more entries remain, the answer has a `Link: <…>; rel="next"` header
+    (RFC 8288) with the next page's URL. Without either, every matching entry, streamed
+    from one consistent snapshot."""
+    if limit is None and cursor is None:
+        entries = queries.stream_history(
+            actor, source_id=source_id, action=action, start=start_date, end=end_date
+        )
+        return StreamingResponse(_json_array(entries), media_type="application/json")
     page = queries.list_history(
         actor,
         source_id=source_id,
@@ -62,7 +85,7 @@ def list_history(
         start=start_date,
         end=end_date,
         cursor=cursor,
-        limit=limit,
+        limit=limit or DEFAULT_PAGE,
     )
     headers = {}
     if page.next_cursor:
@@ -191,3 +214,21 @@ for _path, _operation_id in (
         response_model=schemas.CommandResponse,
         responses=_COMMAND_ERRORS,
     )
+
+
+async def _json_array(entries: Iterator[HistoryEntry]) -> AsyncIterator[bytes]:
+    """The entries as one JSON array, read a batch at a time in a worker thread (the
+    reads block), and closed there too if the client goes away."""
+    first = True
+    try:
+        while batch := await anyio.to_thread.run_sync(_next_batch, entries):
+            body = b",".join(exact_json.dumps(out.entry_body(e)) for e in batch)
+            yield (b"[" if first else b",") + body
+            first = False
+        yield b"[]" if first else b"]"
+    finally:
+        await anyio.to_thread.run_sync(entries.close)  # type: ignore[attr-defined]
+
+
+def _next_batch(entries: Iterator[HistoryEntry], size: int = 500) -> list[HistoryEntry]:
+    return list(itertools.islice(entries, size))
