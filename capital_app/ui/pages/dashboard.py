@@ -26,6 +26,7 @@ from capital_app.domain.money import (
 from capital_app.domain.series import Interval
 from capital_app.domain.views import ActiveSource, SeriesPoint
 from capital_app.domain.wacc import WaccSummary
+from capital_app.realtime.shared_reads import PUSHED_REVISION
 from capital_app.service import history_queries as queries
 from capital_app.service import reports
 from capital_app.service.actor import Actor
@@ -57,7 +58,7 @@ from capital_app.ui.state import (
     AppState,
     EditTarget,
     PageState,
-    call_service,
+    call_shared,
     unconfirmed_additions,
     unconfirmed_change,
 )
@@ -154,8 +155,14 @@ class DashboardState(PageState, AppState):
 
     async def _fetch(self, actor: Actor) -> int:
         as_of, known_at = self._moment()
-        summary = await call_service(
-            reports.dashboard_summary, actor, as_of, known_at, timeout=LOAD_TIMEOUT_SECONDS
+        summary = await call_shared(
+            reports.dashboard_summary,
+            actor,
+            as_of,
+            known_at,
+            question=("dashboard_summary", as_of, known_at),
+            timeout=LOAD_TIMEOUT_SECONDS,
+            revision_of=lambda summary: summary.revision,
         )
         self._sources = summary.sources
         self._summary = summary.summary
@@ -173,7 +180,8 @@ class DashboardState(PageState, AppState):
 
     def _follow_up(self):
         # The chart comes second: the numbers people came for show without waiting for it.
-        return DashboardState.load_chart
+        pushed = PUSHED_REVISION.get()
+        return DashboardState.load_chart if pushed is None else DashboardState.load_chart(pushed)
 
     def _fill_kpis(self, summary: reports.DashboardSummary) -> None:
         now, then, cur = summary.summary, summary.earlier, self.currency
@@ -228,13 +236,14 @@ class DashboardState(PageState, AppState):
         start, interval = _chart_window(self.chart_range, end, starts)
         _, known_at = self._moment()
         try:
-            points = await call_service(
+            points = await call_shared(
                 queries.wacc_series,
                 actor,
                 start,
                 end,
                 interval,
                 known_at,
+                question=("wacc_series", start, end, interval, known_at),
                 timeout=LOAD_TIMEOUT_SECONDS,
             )
         except LedgerError as error:  # the rest of the dashboard stays useful
@@ -304,12 +313,19 @@ class DashboardState(PageState, AppState):
         self._render()
 
     @rx.event
-    async def load_chart(self):
+    async def load_chart(self, pushed: int = 0):
+        """`pushed`: the revision of the live push that reloaded the page (shared read)."""
         try:
             actor = self._actor()
         except LedgerError as error:
             return self._forget(error.message)
-        await self._fetch_chart(actor)
+        # Never beyond what this session has read: a forged number shares nothing stale.
+        shared = isinstance(pushed, int) and 0 < pushed <= self.revision
+        token = PUSHED_REVISION.set(pushed if shared else None)
+        try:
+            await self._fetch_chart(actor)
+        finally:
+            PUSHED_REVISION.reset(token)
         return None
 
     @rx.event
