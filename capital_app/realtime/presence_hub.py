@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -57,6 +58,7 @@ class PresenceHub:
         self._app: Any = None
         self._event_name = ""
         self._here: dict[str, tuple[UUID, Viewer]] = {}  # client token → (org, entry)
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def running(self) -> bool:
@@ -127,12 +129,27 @@ class PresenceHub:
             await self._store.sweep(org)  # type: ignore[union-attr]
 
     async def _push(self, organization_id: UUID) -> None:
+        """Announced (by any worker): tell this worker's sessions of the organization.
+
+        Runs as a task of its own, in an empty context: in memory the announcement
+        comes from inside a session's event, and Reflex would give events enqueued
+        from there that session's router data (whose client token it is).
+        """
+        task = asyncio.get_running_loop().create_task(
+            self._push_now(organization_id), context=contextvars.Context()
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _push_now(self, organization_id: UUID) -> None:
         tokens = self._registry.tokens(organization_id)
         if not tokens or self._store is None:
             return
-        viewers = [asdict(v) for v in await self._store.viewers(organization_id)]
-        processor = self._app.event_processor
-        for token in tokens:
-            await processor.enqueue(
-                token, Event(name=self._event_name, payload={"viewers": viewers})
-            )
+        try:
+            viewers = [asdict(v) for v in await self._store.viewers(organization_id)]
+            processor = self._app.event_processor
+            for token in tokens:
+                event = Event(name=self._event_name, payload={"viewers": viewers})
+                await processor.enqueue(token, event)
+        except Exception:
+            logger.warning("presence could not be pushed", exc_info=True)

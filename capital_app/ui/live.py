@@ -67,6 +67,7 @@ class LiveState(AppState):
     others: list[OtherViewer] = []
     worker_pid: int = 0
     _page_path: str = ""
+    _client_token: str = ""
 
     @rx.var
     def others_text(self) -> str:
@@ -82,9 +83,14 @@ class LiveState(AppState):
     @rx.event
     def presence_changed(self, viewers: list[dict[str, Any]]):
         """Pushed by this worker's presence hub when someone of the org arrives or leaves."""
-        if not self.user_id or not isinstance(viewers, list):
+        if not self.user_id or not self._page_path or not isinstance(viewers, list):
             return
         page = self._page_path or self.router.url.path
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "DBG changed %s %s %s %s", self.router.session.client_token, page, self.user_id, viewers
+        )
         self.others = others_on_page(viewers, page, self.router.session.client_token, self.user_id)
 
 
@@ -93,6 +99,7 @@ async def _page_loaded(state: AppState) -> None:
     live = await state.get_state(LiveState)
     live.worker_pid = os.getpid()
     live._page_path = state.router.url.path
+    live._client_token = state.router.session.client_token
     if not state.user_id or not state.organization_id:
         return
     viewer = Viewer(
@@ -111,18 +118,24 @@ def _signed_out(client_token: str) -> None:
 
 def presence_avatars() -> rx.Component:
     """Initials of the others on this page; the worker pid for tests (hidden)."""
-    avatar = lambda other: rx.tooltip(  # noqa: E731
-        rx.avatar(
-            fallback=other.initials,
-            size="1",
-            radius="full",
-            variant="solid",
-            color_scheme="iris",
-            class_name="presence-avatar",
-            custom_attrs={"data-user-id": other.user_id, "data-name": other.name},
-        ),
-        content=other.name,
-    )
+
+    def avatar(other: rx.Var) -> rx.Component:
+        return rx.tooltip(
+            rx.el.span(
+                rx.avatar(
+                    fallback=other.initials,
+                    size="1",
+                    radius="full",
+                    variant="solid",
+                    color_scheme="iris",
+                ),
+                class_name="presence-avatar",
+                custom_attrs={"data-user-id": other.user_id, "data-name": other.name},
+                line_height="0",
+            ),
+            content=other.name,
+        )
+
     return rx.hstack(
         rx.foreach(LiveState.others[:MAX_AVATARS], avatar),
         rx.cond(

@@ -181,7 +181,7 @@ class DashboardState(PageState, AppState):
     def _follow_up(self):
         # The chart comes second: the numbers people came for show without waiting for it.
         pushed = PUSHED_REVISION.get()
-        return DashboardState.load_chart if pushed is None else DashboardState.load_chart(pushed)
+        return DashboardState.load_chart if pushed is None else DashboardState.refresh_chart(pushed)
 
     def _fill_kpis(self, summary: reports.DashboardSummary) -> None:
         now, then, cur = summary.summary, summary.earlier, self.currency
@@ -313,20 +313,25 @@ class DashboardState(PageState, AppState):
         self._render()
 
     @rx.event
-    async def load_chart(self, pushed: int = 0):
-        """`pushed`: the revision of the live push that reloaded the page (shared read)."""
+    async def load_chart(self):
         try:
             actor = self._actor()
         except LedgerError as error:
             return self._forget(error.message)
+        await self._fetch_chart(actor)
+        return None
+
+    @rx.event
+    async def refresh_chart(self, pushed: int):
+        """The chart after a live push to revision `pushed` (one shared read per process)."""
         # Never beyond what this session has read: a forged number shares nothing stale.
-        shared = isinstance(pushed, int) and 0 < pushed <= self.revision
-        token = PUSHED_REVISION.set(pushed if shared else None)
+        if not (isinstance(pushed, int) and 0 < pushed <= self.revision):
+            return await self.load_chart()
+        token = PUSHED_REVISION.set(pushed)
         try:
-            await self._fetch_chart(actor)
+            return await self.load_chart()
         finally:
             PUSHED_REVISION.reset(token)
-        return None
 
     @rx.event
     async def set_range(self, value: str | list[str]):
