@@ -64,7 +64,8 @@ def others_on_page(
 class LiveState(AppState):
     """Who else views this page, and which worker holds this session."""
 
-    others: list[OtherViewer] = []
+    others: list[OtherViewer] = []  # the first MAX_AVATARS of them (small deltas)
+    others_count: int = 0
     worker_pid: int = 0
     _page_path: str = ""
     _client_token: str = ""
@@ -74,11 +75,12 @@ class LiveState(AppState):
         names = [o.name for o in self.others]
         if not names:
             return ""
-        return "Also here: " + ", ".join(names)
+        more = f" and {self.more_count} more" if self.more_count else ""
+        return "Also here: " + ", ".join(names) + more
 
     @rx.var
     def more_count(self) -> int:
-        return max(0, len(self.others) - MAX_AVATARS)
+        return max(0, self.others_count - len(self.others))
 
     @rx.event
     def presence_changed(self, viewers: list[dict[str, Any]]):
@@ -137,7 +139,7 @@ def presence_avatars() -> rx.Component:
         )
 
     return rx.hstack(
-        rx.foreach(LiveState.others[:MAX_AVATARS], avatar),
+        rx.foreach(LiveState.others, avatar),
         rx.cond(
             LiveState.more_count > 0,
             rx.text("+", LiveState.more_count, size="1", color=rx.color("gray", 11)),
