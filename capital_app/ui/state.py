@@ -144,6 +144,9 @@ class PendingEdit:
     amount_cents: int | None = None
     rate_text: str = ""  # the new rate, formatted
     amount_text: str = ""  # the new amount, formatted
+    # The page already showed `sequence` (someone else's entry, pushed live) when this
+    # was submitted: that entry is not this one, so it stays pending until answered.
+    stale: bool = False
 
     @property
     def label(self) -> str:
@@ -155,7 +158,12 @@ def unconfirmed_change(
 ) -> PendingEdit | None:
     """The pending change of a source that the loaded data does not contain yet."""
     return next(
-        (p for p in pending if p.source_id == source_id and p.sequence > loaded_sequence), None
+        (
+            p
+            for p in pending
+            if p.source_id == source_id and (p.sequence > loaded_sequence or p.stale)
+        ),
+        None,
     )
 
 
