@@ -7,6 +7,7 @@ are merged into the rows until the loaded data contains them.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -126,6 +127,25 @@ def chart_point(point: SeriesPoint, currency: str, long_span: bool) -> dict[str,
     }
 
 
+# The last chart formatted in this process, by the very series object it came from:
+# after a live push every session shares one series read (call_shared), so the
+# hundreds of points are formatted once, not once per session.
+_formatted_chart: tuple[object, str, bool, list[dict[str, object]]] | None = None
+
+
+_formatted_activity: tuple[object, tuple[str, str], float, list[ActivityRow]] | None = None
+
+
+def chart_points(points: list[SeriesPoint], currency: str, long_span: bool) -> list[dict]:
+    global _formatted_chart
+    cached = _formatted_chart
+    if cached is not None and cached[0] is points and cached[1:3] == (currency, long_span):
+        return list(cached[3])
+    formatted = [chart_point(p, currency, long_span) for p in points]
+    _formatted_chart = (points, currency, long_span, formatted)
+    return list(formatted)
+
+
 class DashboardState(PageState, AppState):
     kpi_total: str = "—"
     kpi_total_exact: str = ""
@@ -176,12 +196,15 @@ class DashboardState(PageState, AppState):
         }
         self._fill_kpis(summary)
         self._fill_activity(summary.recent, summary.names)
+        if PUSHED_REVISION.get() is not None:
+            # A live push: the chart in the same delta (one shared read per process),
+            # not in a second event per session.
+            await self._fetch_chart(actor)
         return summary.revision
 
     def _follow_up(self):
         # The chart comes second: the numbers people came for show without waiting for it.
-        pushed = PUSHED_REVISION.get()
-        return DashboardState.load_chart if pushed is None else DashboardState.refresh_chart(pushed)
+        return DashboardState.load_chart if PUSHED_REVISION.get() is None else None
 
     def _fill_kpis(self, summary: reports.DashboardSummary) -> None:
         now, then, cur = summary.summary, summary.earlier, self.currency
@@ -210,6 +233,18 @@ class DashboardState(PageState, AppState):
             self.kpi_delta_note = f"From {format_rate(then.wacc)} 30 days ago"
 
     def _fill_activity(self, entries: list[HistoryEntry], names: dict[str, str]) -> None:
+        global _formatted_activity
+        key = (self.time_zone, self.currency)
+        cached = _formatted_activity
+        # The same shared read (a live push) within a second: the same rows.
+        if (
+            cached is not None
+            and cached[0] is entries
+            and cached[1] == key
+            and time.monotonic() - cached[2] < 1.0
+        ):
+            self.activity = list(cached[3])
+            return
         now, tz = datetime.now(UTC), self._tz()
         rows = []
         for entry in entries:
@@ -227,7 +262,8 @@ class DashboardState(PageState, AppState):
                     href=source_href(entry.source_id),
                 )
             )
-        self.activity = rows
+        _formatted_activity = (entries, key, time.monotonic(), rows)
+        self.activity = list(rows)
 
     async def _fetch_chart(self, actor: Actor) -> None:
         tz = self._tz()
@@ -251,7 +287,7 @@ class DashboardState(PageState, AppState):
             self.chart_status = "error"
             return
         long_span = interval is Interval.MONTH or (end - start).days > 200
-        self.chart = [chart_point(p, self.currency, long_span) for p in points]
+        self.chart = chart_points(points, self.currency, long_span)
         self.chart_status = "ready"
 
     def _render(self) -> None:
@@ -320,18 +356,6 @@ class DashboardState(PageState, AppState):
             return self._forget(error.message)
         await self._fetch_chart(actor)
         return None
-
-    @rx.event
-    async def refresh_chart(self, pushed: int):
-        """The chart after a live push to revision `pushed` (one shared read per process)."""
-        # Never beyond what this session has read: a forged number shares nothing stale.
-        if not (isinstance(pushed, int) and 0 < pushed <= self.revision):
-            return await self.load_chart()
-        token = PUSHED_REVISION.set(pushed)
-        try:
-            return await self.load_chart()
-        finally:
-            PUSHED_REVISION.reset(token)
 
     @rx.event
     async def set_range(self, value: str | list[str]):
