@@ -87,13 +87,9 @@ class LiveState(AppState):
         """Pushed by this worker's presence hub when someone of the org arrives or leaves."""
         if not self.user_id or not self._page_path or not isinstance(viewers, list):
             return
-        page = self._page_path or self.router.url.path
-        import logging
-
-        logging.getLogger(__name__).warning(
-            "DBG changed %s %s %s %s", self.router.session.client_token, page, self.user_id, viewers
-        )
-        self.others = others_on_page(viewers, page, self.router.session.client_token, self.user_id)
+        others = others_on_page(viewers, self._page_path, self._client_token, self.user_id)
+        self.others_count = len(others)
+        self.others = others[:MAX_AVATARS]
 
 
 async def _page_loaded(state: AppState) -> None:
