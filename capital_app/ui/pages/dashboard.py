@@ -65,6 +65,7 @@ from capital_app.ui.state import (
 )
 
 RANGES = ("3M", "1Y", "All")
+CHART_TAIL = 7  # points sent again on every refresh; the rest only when they change
 
 
 @dataclass
@@ -164,7 +165,11 @@ class DashboardState(PageState, AppState):
     sort_desc: bool = True
 
     chart_range: str = "1Y"
-    chart: list[dict[str, object]] = []
+    # The chart's points in two parts, joined in the browser (`chart_data`): a live
+    # push usually changes only the last days, so only the tail travels again.
+    chart_head: list[dict[str, object]] = []
+    chart_tail: list[dict[str, object]] = []
+    _chart_head_shown: list[dict[str, object]] = []
     chart_status: str = "loading"
     chart_problem: str = ""
 
@@ -287,8 +292,15 @@ class DashboardState(PageState, AppState):
             self.chart_status = "error"
             return
         long_span = interval is Interval.MONTH or (end - start).days > 200
-        self.chart = chart_points(points, self.currency, long_span)
+        self._show_chart(chart_points(points, self.currency, long_span))
         self.chart_status = "ready"
+
+    def _show_chart(self, points: list[dict[str, object]]) -> None:
+        head, tail = points[:-CHART_TAIL], points[-CHART_TAIL:]
+        if head != self._chart_head_shown or not head:
+            self._chart_head_shown = head
+            self.chart_head = head
+        self.chart_tail = tail
 
     def _render(self) -> None:
         """Rows from the loaded sources, sorted, with pending edits merged in."""
@@ -638,7 +650,7 @@ def _chart() -> rx.Component:
             }
         ),
         rx.recharts.legend(vertical_align="top", height=28),
-        data=DashboardState.chart,
+        data=DashboardState.chart_head + DashboardState.chart_tail,
         margin={"top": 8, "right": 8, "left": 8, "bottom": 0},
         width="100%",
         height=280,
