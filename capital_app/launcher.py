@@ -33,6 +33,9 @@ STOP_TIMEOUT_SECONDS = 20
 REFLEX_ENVIRONMENT = {
     "REFLEX_USE_NPM": "1",
     "REFLEX_CHECK_LATEST_VERSION": "false",
+    # Largest WebSocket message (Reflex's default is 1 MB): the import page sends the
+    # prototype's localStorage data (up to about 5 MB, JSON-escaped) in one event.
+    "REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE": str(16 * 1024 * 1024),
 }
 
 

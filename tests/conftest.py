@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 # Fast bcrypt and a private data folder for every process the tests start.
 os.environ.setdefault("CAPITAL_BCRYPT_ROUNDS", "4")
@@ -20,6 +21,11 @@ from capital_app.db.engine import reset_engines
 from capital_app.settings import get_settings
 from tests.support.database import create_test_database, drop_test_database
 from tests.support.factories import Tenant, make_tenant
+
+# Properties are about results, not speed: on a shared 2-core machine an example can
+# take longer than Hypothesis's 200 ms default, which would fail a correct test.
+settings.register_profile("capital", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("capital")
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
+from reflex.config import get_config
 
 from capital_app.api import exact_json
 from capital_app.service.actor import Actor
@@ -35,8 +36,28 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
 def client_address(request: Request) -> str:
-    """The peer address, for login throttling (the app is served directly, not proxied)."""
-    return request.client.host if request.client else "unknown"
+    """The caller's address, for login throttling.
+
+    Behind reverse proxies every peer is a proxy, and one client's failures would lock
+    out everyone; so, as Reflex does for the web UI's sessions, `X-Forwarded-For` is
+    believed for exactly `REFLEX_TRUSTED_PROXY_HOPS` proxies (0, the default: never).
+    """
+    peer = request.client.host if request.client else "unknown"
+    return address_behind_proxies(
+        peer, request.headers.get("x-forwarded-for", ""), get_config().trusted_proxy_hops
+    )
+
+
+def address_behind_proxies(peer: str, forwarded_for: str, trusted_hops: int) -> str:
+    """The address the last trusted proxy saw; the peer itself when none is trusted.
+
+    Only the rightmost `trusted_hops` entries were written by our proxies: anything to
+    their left is the client's own claim and is never believed.
+    """
+    if trusted_hops <= 0:
+        return peer
+    hops = [part.strip() for part in forwarded_for.split(",") if part.strip()]
+    return hops[-trusted_hops] if len(hops) >= trusted_hops else peer
 
 
 IdempotencyKey = Annotated[

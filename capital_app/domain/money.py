@@ -35,12 +35,20 @@ def format_rate(rate: Decimal | None) -> str:
 
 
 def format_basis_points(delta: Decimal) -> str:
-    """A change in rate as basis points with an arrow: '▲ 12.5 bp'."""
-    bp = (delta * 10000).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
+    """A change in rate as basis points with an arrow: '▲ 12.5 bp'.
+
+    Below one basis point the figure keeps two decimals, so a real (if tiny) move
+    never reads as "0 bp" beside an arrow-coloured card.
+    """
+    bp = delta * 10000
     if bp == 0:
         return "0 bp"
     arrow = "▲" if bp > 0 else "▼"
-    return f"{arrow} {abs(bp).normalize():f} bp"
+    places = Decimal("0.1") if abs(bp) >= 1 else Decimal("0.01")
+    shown = abs(bp).quantize(places, rounding=ROUND_HALF_EVEN)
+    if shown == 0:
+        return f"{arrow} < 0.01 bp"
+    return f"{arrow} {shown.normalize():f} bp"
 
 
 def decimal_text(value: Decimal) -> str:

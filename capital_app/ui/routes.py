@@ -8,6 +8,8 @@ from capital_app.ui.layout import PRODUCT_NAME
 from capital_app.ui.navigation import SOURCES_ROUTE
 from capital_app.ui.pages.dashboard import DashboardState, dashboard
 from capital_app.ui.pages.history import HistoryState, history
+from capital_app.ui.pages.import_data import GUIDE_ROUTE, IMPORT_ROUTE, ImportState, import_page
+from capital_app.ui.pages.import_guide import GuideState, import_guide
 from capital_app.ui.pages.login import LoginState, login
 from capital_app.ui.pages.sources import SourceDetailState, SourcesState, source_detail, sources
 from capital_app.ui.pages.users import UsersState, users
@@ -30,3 +32,13 @@ def add_pages(app: rx.App) -> None:
         on_load=SourceDetailState.load,
     )
     app.add_page(users, route="/users", title=_title("Users"), on_load=UsersState.load)
+    app.add_page(
+        import_page,
+        route=IMPORT_ROUTE,
+        title=_title("Bring your data over"),
+        # The browser's copy is looked for once the session is resumed (the role known).
+        on_load=[ImportState.load, ImportState.scan_browser],
+    )
+    app.add_page(
+        import_guide, route=GUIDE_ROUTE, title=_title("Import guide"), on_load=GuideState.load
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
+import httpx
 import jwt
 import psycopg
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from capital_app.auth.tokens import issue_token
 from capital_app.settings import get_settings
 from tests.api.helpers import assert_problem, day
+from tests.support.api_server import start_api_server
 from tests.support.factories import PASSWORD
 
 
@@ -270,3 +272,37 @@ def test_role_change_applies_at_once(api, tenant):
     assert editor.get("/api/me").json()["role"] == "VIEWER"
     assert admin.patch(f"/api/users/{tenant.editor.id}", json={"role": "EDITOR"}).status_code == 200
     assert editor.post("/api/capital-history/add-source", json=body).status_code == 201
+
+
+def test_behind_a_trusted_proxy_failures_count_per_forwarded_client(api, tenant):
+    """With REFLEX_TRUSTED_PROXY_HOPS=1 every request arrives from the proxy: one client's
+    failures throttle that client (as the proxy saw it), not everyone behind the proxy,
+    and a forged X-Forwarded-For entry to the left of the proxy's changes nothing."""
+    server = start_api_server({"REFLEX_TRUSTED_PROXY_HOPS": "1"})
+    try:
+        proxy = httpx.Client(base_url=server.base_url, timeout=30)
+        limit = get_settings().login_max_failures_per_client
+        attacker = {"x-forwarded-for": "203.0.113.66"}
+        for n in range(limit):
+            forged = {"x-forwarded-for": f"198.51.100.{n}, 203.0.113.66"}
+            answer = proxy.post(
+                "/api/auth/token",
+                json={"email": f"guess{n}@example.test", "password": "guess"},
+                headers=forged if n % 2 else attacker,
+            )
+            assert answer.status_code == 401
+        throttled = proxy.post(
+            "/api/auth/token",
+            json={"email": tenant.admin.email, "password": PASSWORD},
+            headers=attacker,
+        )
+        assert_problem(throttled, 429)
+        colleague = proxy.post(
+            "/api/auth/token",
+            json={"email": tenant.admin.email, "password": PASSWORD},
+            headers={"x-forwarded-for": "203.0.113.10"},
+        )
+        assert colleague.status_code == 200
+        proxy.close()
+    finally:
+        server.stop()

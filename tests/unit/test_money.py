@@ -38,6 +38,11 @@ def test_basis_points():
     assert format_basis_points(Decimal("0.00125")) == "▲ 12.5 bp"
     assert format_basis_points(Decimal("-0.0075")) == "▼ 75 bp"
     assert format_basis_points(Decimal("0")) == "0 bp"
+    # Under one basis point: two decimals, never a bare "0 bp" for a real move.
+    assert format_basis_points(Decimal("0.000004")) == "▲ 0.04 bp"
+    assert format_basis_points(Decimal("-0.00000004")) == "▼ < 0.01 bp"
+    assert format_basis_points(Decimal("0.0001")) == "▲ 1 bp"
+    assert format_basis_points(Decimal("0.00100")) == "▲ 10 bp"
 
 
 def test_decimal_text_is_plain_and_exact():

@@ -27,7 +27,7 @@ def kpi_card(
             rx.hstack(
                 rx.text(label, size="2", color=rx.color("gray", 11), weight="medium"),
                 rx.spacer(),
-                rx.cond(icon != "", rx.icon(icon, size=16, color=rx.color("gray", 9))),
+                *([rx.icon(icon, size=16, color=rx.color("gray", 9))] if icon else []),
                 width="100%",
                 align="center",
             ),

@@ -1,0 +1,124 @@
+"""An import report (service/history_import) as the Bring-your-data-over page shows it.
+
+Pure: report in, display texts out, in the domain's one format per kind (money,
+rate, date), so the page and its tests read the same words.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from capital_app.domain.dates import format_date
+from capital_app.domain.legacy import ImportProblem
+from capital_app.domain.money import format_money, format_rate
+from capital_app.domain.values import Action
+from capital_app.service.history_import import ImportPhase, ImportReport
+
+# Problems rendered on the page at once; all of them are in the downloadable list.
+PROBLEMS_SHOWN = 200
+
+ACTION_LABELS = {
+    Action.ADDED: "added",
+    Action.AMOUNT_CHANGED: "amount changed",
+    Action.RATE_CHANGED: "rate changed",
+    Action.REMOVED: "removed",
+}
+
+
+@dataclass
+class ProblemRow:
+    """One problem: where (entry position, its id), which field, what is wrong."""
+
+    where: str = ""  # "Entry 12" or "The file"
+    entry_id: str = ""
+    field: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportView:
+    entries_in_file: str
+    imported: str
+    imported_by_action: str
+    skipped: str
+    sources: str
+    date_span: str
+    total: str
+    wacc: str
+    active_sources: str
+    problem_count: int
+    problems: list[ProblemRow]
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
+def problem_row(problem: ImportProblem) -> ProblemRow:
+    return ProblemRow(
+        where="The file" if problem.index is None else f"Entry {problem.index}",
+        entry_id=problem.entry_id or "",
+        field=problem.field or "",
+        message=problem.message,
+    )
+
+
+def report_view(report: ImportReport, currency: str, tz: tzinfo) -> ReportView:
+    by_action = ", ".join(
+        f"{count:,} {ACTION_LABELS[action]}"
+        for action, count in report.imported_by_action.items()
+        if count
+    )
+    first, last = report.first_effective_date, report.last_effective_date
+    span = f"{format_date(first, tz)} – {format_date(last, tz)}" if first and last else "—"
+    after = report.after
+    sources = plural(report.sources_in_file, "source")
+    if report.ok:
+        sources += f" ({report.new_sources:,} new here)"
+    # With problems nothing would be written, so there is nothing to count yet.
+    pending = "—" if not report.ok else None
+    return ReportView(
+        entries_in_file=f"{report.entries_in_file:,}",
+        imported=pending or f"{report.imported:,}",
+        imported_by_action="once the problems are fixed" if pending else by_action or "nothing new",
+        skipped=pending or f"{report.skipped:,}",
+        sources=sources,
+        date_span=span,
+        total=format_money(after.total_cents, currency) if after else "—",
+        wacc=format_rate(after.wacc) if after else "—",
+        active_sources=f"{after.source_count:,}" if after else "—",
+        problem_count=len(report.errors),
+        problems=[problem_row(p) for p in report.errors[:PROBLEMS_SHOWN]],
+    )
+
+
+def problems_csv(problems: list[ImportProblem]) -> str:
+    """Every problem, for a spreadsheet: entry (position in the file), id, field, message."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["entry", "entryId", "field", "message"])
+    for p in problems:
+        writer.writerow(
+            ["" if p.index is None else p.index, p.entry_id or "", p.field or "", p.message]
+        )
+    return out.getvalue()
+
+
+def progress_text(phase: ImportPhase, done: int, total: int) -> str:
+    """'Reading 1.2 MB of 3.9 MB', 'Checking 12,000 entries', 'Writing 5,000 of 12,000 entries'."""
+    if phase is ImportPhase.READING:
+        size = f"{done / 1e6:.1f} MB" + (f" of {total / 1e6:.1f} MB" if total else "")
+        return f"Reading the data: {size}"
+    if phase is ImportPhase.CHECKING:
+        return f"Checking {plural(total, 'entry', 'entries')} against the ledger"
+    return f"Writing {done:,} of {plural(total, 'entry', 'entries')}"
+
+
+def progress_percent(phase: ImportPhase, done: int, total: int) -> int:
+    """Reading is the first third, checking the second, writing the last."""
+    base = {ImportPhase.READING: 0, ImportPhase.CHECKING: 33, ImportPhase.WRITING: 66}[phase]
+    share = done / total if total else 0
+    return min(100, base + int(33 * share))
