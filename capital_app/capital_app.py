@@ -5,8 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from capital_app.api.app import create_api_app
-from capital_app.realtime.lifespan import listener_health
+from capital_app.realtime.lifespan import listener_health, realtime_lifespan
+from capital_app.ui import live
 from capital_app.ui.routes import add_pages
+from capital_app.ui.state import AppState
 
 # Runs before the app starts: the browser's time zone goes where the session state
 # reads it (`AppState.time_zone`, localStorage "capital_tz"), so dates are shown in
@@ -21,5 +23,10 @@ app = rx.App(
     head_components=[rx.script(TIME_ZONE_SCRIPT)],
     style={},
 )
+
+# Live collaboration (docs/realtime.md): each worker LISTENs for committed changes and
+# pushes them into the sessions it holds; presence shows who else is on each page.
+live.install()
+app.register_lifespan_task(realtime_lifespan(AppState.catch_up, live.LiveState.presence_changed))
 
 add_pages(app)

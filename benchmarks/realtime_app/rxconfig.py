@@ -1,4 +1,4 @@
-"""A minimal Reflex app for benchmarks/realtime.py (not the product's UI)."""
+"""A minimal Reflex app for benchmarks/realtime_mechanisms.py (not the product's UI)."""
 
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin

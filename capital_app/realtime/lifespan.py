@@ -19,12 +19,14 @@ catch-up through `SHARED_READS`; see docs/realtime.md.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from uuid import UUID
 
 from capital_app.db.engine import libpq_url, owner_database_url
 from capital_app.realtime.listener import ChangeListener, ListenerState
+from capital_app.realtime.presence_hub import PresenceHub
 from capital_app.realtime.sessions import SessionPusher, SessionRegistry, held_by_this_process
 from capital_app.realtime.shared_reads import SharedReads
 
@@ -42,6 +44,7 @@ def _held_here(token: str) -> bool:
 
 SESSIONS = SessionRegistry(_held_here)
 SHARED_READS = SharedReads()
+PRESENCE = PresenceHub(SESSIONS)
 
 
 def get_listener() -> ChangeListener:
@@ -62,13 +65,17 @@ def unregister_session(client_token: str) -> None:
     SESSIONS.unregister(client_token)
 
 
-def realtime_lifespan(catch_up: Any) -> Callable[..., contextlib.AbstractAsyncContextManager]:
+def realtime_lifespan(
+    catch_up: Any, presence_changed: Any = None
+) -> Callable[..., contextlib.AbstractAsyncContextManager]:
     """The lifespan task: this process's listener, pushing into its sessions.
 
     `catch_up` is the UI's event handler (or its full name) that each session of
     the organization gets, with `revision` (int | None) and `resync` (bool).
+    `presence_changed` (optional) gets `viewers` (the organization's open tabs)
+    whenever someone of the organization arrives, moves or leaves.
     """
-    event_name = catch_up if isinstance(catch_up, str) else _full_name(catch_up)
+    event_name = _name(catch_up)
 
     @contextlib.asynccontextmanager
     async def realtime(app: Any) -> AsyncIterator[None]:
@@ -77,7 +84,11 @@ def realtime_lifespan(catch_up: Any) -> Callable[..., contextlib.AbstractAsyncCo
             listener.subscribe(SessionPusher(app, SESSIONS, event_name))
             await listener.start()
             try:
-                yield
+                if presence_changed is None:
+                    yield
+                else:
+                    async with PRESENCE.running_in(app, _name(presence_changed)):
+                        yield
             finally:
                 await listener.stop()
 
@@ -95,14 +106,21 @@ def bound_app(app: Any) -> Iterator[None]:
         _app = None
 
 
-def _full_name(handler: Any) -> str:
+def _name(handler: Any) -> str:
+    if isinstance(handler, str):
+        return handler
     from reflex_base.utils.format import format_event_handler
 
     return format_event_handler(handler)
 
 
 def listener_health() -> dict[str, Any]:
-    """The listener's state for GET /api/health ("stopped" when none runs here)."""
+    """The listener's state for GET /api/health ("stopped" when none runs here).
+
+    Per worker: `worker_pid` says which worker answered, `sessions` how many
+    sessions it holds, `presence` whether its presence hub runs.
+    """
+    here = {"sessions": len(SESSIONS), "worker_pid": os.getpid(), "presence": PRESENCE.running}
     if _listener is None:
-        return {"state": str(ListenerState.STOPPED), "sessions": len(SESSIONS)}
-    return {**_listener.status().as_json(), "sessions": len(SESSIONS)}
+        return {"state": str(ListenerState.STOPPED), **here}
+    return {**_listener.status().as_json(), **here}

@@ -21,6 +21,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -54,9 +55,20 @@ class SharedReads:
         self.reader_checks = 0
 
     async def read(
-        self, actor: Actor, at_least: int, question: Hashable, fn: Callable[..., T], *args: Any
+        self,
+        actor: Actor,
+        at_least: int,
+        question: Hashable,
+        fn: Callable[..., T],
+        *args: Any,
+        revision_of: Callable[[T], int] | None = None,
     ) -> T:
-        """`fn(actor, *args)` seeing at least revision `at_least`, shared with equal askers."""
+        """`fn(actor, *args)` seeing at least revision `at_least`, shared with equal askers.
+
+        `revision_of` (when the answer carries its revision): an answer older than
+        `at_least` (a number nobody committed yet, e.g. sent by a forged event) is
+        not kept for later askers.
+        """
         key = (actor.organization_id, at_least, question)
         now = time.monotonic()
         self._expire(now)
@@ -79,6 +91,8 @@ class SharedReads:
             future.exception()  # retrieved: waiters fall back to their own read
             raise
         future.set_result(result)
+        if revision_of is not None and revision_of(result) < at_least:
+            self._memo.pop(key, None)
         return result
 
     async def changes_since(
@@ -130,3 +144,8 @@ class SharedReads:
             if not too_many and (now - created < self.ttl_seconds or not future.done()):
                 break
             self._memo.popitem(last=False)
+
+
+# The organization revision a live push announced to the session now handling it
+# (set by the UI's catch-up around its page reload; None for any other read).
+PUSHED_REVISION: ContextVar[int | None] = ContextVar("pushed_revision", default=None)

@@ -324,6 +324,10 @@ class EditState(AppState):
                 self.attempted = True
                 return None
             run, args, pending = command
+            page = await self._page()
+            shown = page._targets.get(pending.source_id) if page is not None else None
+            if shown is not None and shown.sequence >= pending.sequence:
+                pending = _with(pending, stale=True)  # a live update got there first
             idempotency = IdempotencyRequest(self._key, self._fingerprint())
             token, kind, tz = self.session_token, self.kind, self._tz()
             self._pending = [*self._pending, pending]

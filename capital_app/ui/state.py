@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -37,6 +37,7 @@ from capital_app.domain.dates import (
 )
 from capital_app.domain.errors import ErrorKind, LedgerError
 from capital_app.domain.values import Role
+from capital_app.realtime.shared_reads import PUSHED_REVISION
 from capital_app.service import sessions
 from capital_app.service.actor import Actor
 from capital_app.service.authentication import actor_from_token
@@ -59,6 +60,8 @@ HOME_ROUTE = "/"
 SESSION_OBSERVERS: list[Callable[[str, UUID], None]] = []
 # The client token of a session that signed out or whose sign-in ended.
 SESSION_ENDED: list[Callable[[str], None]] = []
+# Awaited with the page's state once a signed-in page may show (presence, worker pid).
+PAGE_LOADED: list[Callable[[AppState], Awaitable[None]]] = []
 
 
 class ServiceTimeout(LedgerError):
@@ -75,6 +78,36 @@ async def call_service(fn: Callable[..., T], *args: Any, timeout: float, **kwarg
     """
     try:
         return await asyncio.wait_for(asyncio.to_thread(partial(fn, *args, **kwargs)), timeout)
+    except TimeoutError:
+        raise ServiceTimeout(
+            f"The ledger did not answer within {timeout:.0f} seconds. Try again in a moment."
+        ) from None
+
+
+async def call_shared(
+    fn: Callable[..., T],
+    actor: Actor,
+    *args: Any,
+    question: Any,
+    timeout: float,
+    revision_of: Callable[[T], int] | None = None,
+) -> T:
+    """`fn(actor, *args)` like `call_service`; during a live push, one read per process.
+
+    After a push every open session of the organization asks the same question at
+    once: for reads that depend only on the organization and `question` (which
+    must hold every argument), the sessions of this process share one read that
+    sees at least the pushed revision (realtime/shared_reads.py; each asker is
+    still authorized).
+    """
+    pushed = PUSHED_REVISION.get()
+    if pushed is None:
+        return await call_service(fn, actor, *args, timeout=timeout)
+    from capital_app.realtime.lifespan import SHARED_READS
+
+    try:
+        shared = SHARED_READS.read(actor, pushed, question, fn, *args, revision_of=revision_of)
+        return await asyncio.wait_for(shared, timeout)
     except TimeoutError:
         raise ServiceTimeout(
             f"The ledger did not answer within {timeout:.0f} seconds. Try again in a moment."
@@ -111,6 +144,9 @@ class PendingEdit:
     amount_cents: int | None = None
     rate_text: str = ""  # the new rate, formatted
     amount_text: str = ""  # the new amount, formatted
+    # The page already showed `sequence` (someone else's entry, pushed live) when this
+    # was submitted: that entry is not this one, so it stays pending until answered.
+    stale: bool = False
 
     @property
     def label(self) -> str:
@@ -122,7 +158,12 @@ def unconfirmed_change(
 ) -> PendingEdit | None:
     """The pending change of a source that the loaded data does not contain yet."""
     return next(
-        (p for p in pending if p.source_id == source_id and p.sequence > loaded_sequence), None
+        (
+            p
+            for p in pending
+            if p.source_id == source_id and (p.sequence > loaded_sequence or p.stale)
+        ),
+        None,
     )
 
 
@@ -301,9 +342,13 @@ class AppState(rx.State):
             self.newer_data = True
             return None
         page = await self._page()
-        if page is not None:
+        if page is None:
+            return None
+        pushed = PUSHED_REVISION.set(None if resync else revision)
+        try:
             return await page._reload()
-        return None
+        finally:
+            PUSHED_REVISION.reset(pushed)
 
     def _view_changed(self):
         self.newer_data = False
@@ -424,6 +469,11 @@ class PageState(rx.State, mixin=True):
         allowed = self._allowed(signed_in)
         if allowed is not None:
             return allowed
+        for loaded in PAGE_LOADED:
+            try:
+                await loaded(self)
+            except Exception:  # presence is a courtesy: the page loads anyway
+                logger.exception("page-load hook failed")
         return await self._reload()
 
     def _allowed(self, signed_in: sessions.SignedIn) -> rx.event.EventSpec | None:

@@ -75,9 +75,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _log_tail(lines: int = 40) -> str:
+def _log_tail(lines: int = 40, log: Path = SERVER_LOG) -> str:
     try:
-        return "\n".join(SERVER_LOG.read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no server log)"
 
@@ -90,21 +90,23 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _wait_until_serving(base_url: str, server: subprocess.Popen[bytes]) -> None:
+def _wait_until_serving(
+    base_url: str, server: subprocess.Popen[bytes], log: Path = SERVER_LOG
+) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
             pytest.fail(
                 f"capital-app run exited with {server.returncode} before serving; "
-                f"end of {SERVER_LOG}:\n{_log_tail()}"
+                f"end of {log}:\n{_log_tail(log=log)}"
             )
         if _answers(f"{base_url}/api/health") and _answers(f"{base_url}/"):
             return
         time.sleep(0.5)
-    pytest.fail(f"the app did not serve within {START_TIMEOUT_SECONDS} s:\n{_log_tail()}")
+    pytest.fail(f"the app did not serve within {START_TIMEOUT_SECONDS} s:\n{_log_tail(log=log)}")
 
 
-def _stop(server: subprocess.Popen[bytes]) -> None:
+def _stop(server: subprocess.Popen[bytes], log: Path = SERVER_LOG) -> None:
     """Ctrl-C, as a user would; `capital-app run` passes it on to Reflex and exits 0."""
     if server.poll() is None:
         os.killpg(server.pid, signal.SIGINT)
@@ -114,16 +116,25 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
         pytest.fail(f"capital-app run ignored Ctrl-C for {STOP_TIMEOUT_SECONDS} s")
-    assert status == 0, f"capital-app run exited with {status} on Ctrl-C:\n{_log_tail()}"
+    assert status == 0, f"capital-app run exited with {status} on Ctrl-C:\n{_log_tail(log=log)}"
 
 
-def launch_app(port: int, log: BinaryIO) -> subprocess.Popen[bytes]:
-    """`capital-app run --port <port>` as `make run` starts it, with this folder's build."""
+def launch_app(
+    port: int, log: BinaryIO, *, web_dir: Path = WEB_DIR, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`capital-app run --port <port>` as `make run` starts it, with this folder's build.
+
+    `extra_env` e.g. runs several workers with Redis (GRANIAN_WORKERS, REFLEX_REDIS_URL);
+    such a server needs its own `web_dir` (the build bakes the port in).
+    """
     env = {
         **os.environ,
-        "REFLEX_WEB_WORKDIR": str(WEB_DIR),
-        "REFLEX_STATES_WORKDIR": str(STATES_DIR),
+        "REFLEX_WEB_WORKDIR": str(web_dir),
+        "REFLEX_STATES_WORKDIR": str(web_dir.with_name(web_dir.name + "-states")),
+        **(extra_env or {}),
     }
+    if web_dir == WEB_DIR:
+        env["REFLEX_STATES_WORKDIR"] = str(STATES_DIR)
     command = [str(Path(sysconfig.get_path("scripts")) / "capital-app"), "run", "--port", str(port)]
     return subprocess.Popen(
         command,
@@ -151,6 +162,31 @@ def app_url(database_url: str) -> Iterator[str]:
                 yield base_url
             finally:
                 _stop(server)
+
+
+# The two-worker server (tests of live updates across workers): Redis database
+# number of its own, so its keys stay apart from anything else on this Redis.
+WORKERS_WEB_DIR = E2E_DIR / ".web-workers"
+WORKERS_LOCK = E2E_DIR / ".workers.lock"
+WORKERS_LOG = E2E_DIR / "server-workers.log"
+WORKERS_REDIS_URL = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379/11")
+
+
+@pytest.fixture(scope="session")
+def two_worker_url(database_url: str) -> Iterator[str]:
+    """Base URL of a second server: `capital-app run` with 2 Granian workers and Redis."""
+    port = _free_port()
+    base_url = f"http://localhost:{port}"
+    extra = {"GRANIAN_WORKERS": "2", "REFLEX_REDIS_URL": WORKERS_REDIS_URL}
+    with WORKERS_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with WORKERS_LOG.open("wb") as log:
+            server = launch_app(port, log, web_dir=WORKERS_WEB_DIR, extra_env=extra)
+            try:
+                _wait_until_serving(base_url, server, WORKERS_LOG)
+                yield base_url
+            finally:
+                _stop(server, WORKERS_LOG)
 
 
 @pytest.fixture(scope="session")

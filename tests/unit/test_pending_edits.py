@@ -18,6 +18,12 @@ def test_a_change_is_pending_until_the_loaded_source_reaches_its_sequence():
     assert _pending("remove").label == "Removing…"
 
 
+def test_a_change_submitted_over_someone_elses_entry_stays_pending_until_answered():
+    """The page showed sequence 3 (pushed live) before this edit of sequence 3 was sent."""
+    late = PendingEdit(key="k", kind="rate", source_id="s1", name="KCB", sequence=3, stale=True)
+    assert unconfirmed_change([late], "s1", loaded_sequence=3) is late
+
+
 def test_an_addition_is_pending_until_an_active_source_has_its_name():
     added = _pending("add", source_id="", sequence=1, name="Stanbic Overdraft")
     assert unconfirmed_additions([added], {"kcb term loan"}) == [added]

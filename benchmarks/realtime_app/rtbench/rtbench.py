@@ -10,7 +10,7 @@ Chosen at start-up with RTBENCH_MODE:
 - shared: one `app.modify_state(BaseStateToken("org<hex>", OrgShared))` per
   change; Reflex fans the delta out to every session linked with `_link_to`.
 
-The benchmark client (benchmarks/realtime.py) speaks Reflex's Socket.IO protocol.
+The benchmark client (benchmarks/realtime_mechanisms.py) speaks Reflex's Socket.IO protocol.
 """
 
 from __future__ import annotations

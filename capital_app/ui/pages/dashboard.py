@@ -7,6 +7,7 @@ are merged into the rows until the loaded data contains them.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -26,6 +27,7 @@ from capital_app.domain.money import (
 from capital_app.domain.series import Interval
 from capital_app.domain.views import ActiveSource, SeriesPoint
 from capital_app.domain.wacc import WaccSummary
+from capital_app.realtime.shared_reads import PUSHED_REVISION
 from capital_app.service import history_queries as queries
 from capital_app.service import reports
 from capital_app.service.actor import Actor
@@ -57,12 +59,13 @@ from capital_app.ui.state import (
     AppState,
     EditTarget,
     PageState,
-    call_service,
+    call_shared,
     unconfirmed_additions,
     unconfirmed_change,
 )
 
 RANGES = ("3M", "1Y", "All")
+CHART_TAIL = 7  # points sent again on every refresh; the rest only when they change
 
 
 @dataclass
@@ -125,6 +128,25 @@ def chart_point(point: SeriesPoint, currency: str, long_span: bool) -> dict[str,
     }
 
 
+# The last chart formatted in this process, by the very series object it came from:
+# after a live push every session shares one series read (call_shared), so the
+# hundreds of points are formatted once, not once per session.
+_formatted_chart: tuple[object, str, bool, list[dict[str, object]]] | None = None
+
+
+_formatted_activity: tuple[object, tuple[str, str], float, list[ActivityRow]] | None = None
+
+
+def chart_points(points: list[SeriesPoint], currency: str, long_span: bool) -> list[dict]:
+    global _formatted_chart
+    cached = _formatted_chart
+    if cached is not None and cached[0] is points and cached[1:3] == (currency, long_span):
+        return list(cached[3])
+    formatted = [chart_point(p, currency, long_span) for p in points]
+    _formatted_chart = (points, currency, long_span, formatted)
+    return list(formatted)
+
+
 class DashboardState(PageState, AppState):
     kpi_total: str = "—"
     kpi_total_exact: str = ""
@@ -143,7 +165,11 @@ class DashboardState(PageState, AppState):
     sort_desc: bool = True
 
     chart_range: str = "1Y"
-    chart: list[dict[str, object]] = []
+    # The chart's points in two parts, joined in the browser (`chart_data`): a live
+    # push usually changes only the last days, so only the tail travels again.
+    chart_head: list[dict[str, object]] = []
+    chart_tail: list[dict[str, object]] = []
+    _chart_head_shown: list[dict[str, object]] = []
     chart_status: str = "loading"
     chart_problem: str = ""
 
@@ -154,8 +180,14 @@ class DashboardState(PageState, AppState):
 
     async def _fetch(self, actor: Actor) -> int:
         as_of, known_at = self._moment()
-        summary = await call_service(
-            reports.dashboard_summary, actor, as_of, known_at, timeout=LOAD_TIMEOUT_SECONDS
+        summary = await call_shared(
+            reports.dashboard_summary,
+            actor,
+            as_of,
+            known_at,
+            question=("dashboard_summary", as_of, known_at),
+            timeout=LOAD_TIMEOUT_SECONDS,
+            revision_of=lambda summary: summary.revision,
         )
         self._sources = summary.sources
         self._summary = summary.summary
@@ -169,11 +201,15 @@ class DashboardState(PageState, AppState):
         }
         self._fill_kpis(summary)
         self._fill_activity(summary.recent, summary.names)
+        if PUSHED_REVISION.get() is not None:
+            # A live push: the chart in the same delta (one shared read per process),
+            # not in a second event per session.
+            await self._fetch_chart(actor)
         return summary.revision
 
     def _follow_up(self):
         # The chart comes second: the numbers people came for show without waiting for it.
-        return DashboardState.load_chart
+        return DashboardState.load_chart if PUSHED_REVISION.get() is None else None
 
     def _fill_kpis(self, summary: reports.DashboardSummary) -> None:
         now, then, cur = summary.summary, summary.earlier, self.currency
@@ -202,6 +238,18 @@ class DashboardState(PageState, AppState):
             self.kpi_delta_note = f"From {format_rate(then.wacc)} 30 days ago"
 
     def _fill_activity(self, entries: list[HistoryEntry], names: dict[str, str]) -> None:
+        global _formatted_activity
+        key = (self.time_zone, self.currency)
+        cached = _formatted_activity
+        # The same shared read (a live push) within a second: the same rows.
+        if (
+            cached is not None
+            and cached[0] is entries
+            and cached[1] == key
+            and time.monotonic() - cached[2] < 1.0
+        ):
+            self.activity = list(cached[3])
+            return
         now, tz = datetime.now(UTC), self._tz()
         rows = []
         for entry in entries:
@@ -219,7 +267,8 @@ class DashboardState(PageState, AppState):
                     href=source_href(entry.source_id),
                 )
             )
-        self.activity = rows
+        _formatted_activity = (entries, key, time.monotonic(), rows)
+        self.activity = list(rows)
 
     async def _fetch_chart(self, actor: Actor) -> None:
         tz = self._tz()
@@ -228,13 +277,14 @@ class DashboardState(PageState, AppState):
         start, interval = _chart_window(self.chart_range, end, starts)
         _, known_at = self._moment()
         try:
-            points = await call_service(
+            points = await call_shared(
                 queries.wacc_series,
                 actor,
                 start,
                 end,
                 interval,
                 known_at,
+                question=("wacc_series", start, end, interval, known_at),
                 timeout=LOAD_TIMEOUT_SECONDS,
             )
         except LedgerError as error:  # the rest of the dashboard stays useful
@@ -242,8 +292,15 @@ class DashboardState(PageState, AppState):
             self.chart_status = "error"
             return
         long_span = interval is Interval.MONTH or (end - start).days > 200
-        self.chart = [chart_point(p, self.currency, long_span) for p in points]
+        self._show_chart(chart_points(points, self.currency, long_span))
         self.chart_status = "ready"
+
+    def _show_chart(self, points: list[dict[str, object]]) -> None:
+        head, tail = points[:-CHART_TAIL], points[-CHART_TAIL:]
+        if head != self._chart_head_shown or not head:
+            self._chart_head_shown = head
+            self.chart_head = head
+        self.chart_tail = tail
 
     def _render(self) -> None:
         """Rows from the loaded sources, sorted, with pending edits merged in."""
@@ -593,7 +650,7 @@ def _chart() -> rx.Component:
             }
         ),
         rx.recharts.legend(vertical_align="top", height=28),
-        data=DashboardState.chart,
+        data=DashboardState.chart_head + DashboardState.chart_tail,
         margin={"top": 8, "right": 8, "left": 8, "bottom": 0},
         width="100%",
         height=280,

@@ -1,0 +1,155 @@
+"""Presence in a running worker: record who views which page, refresh it, tell the sessions.
+
+The stores (presence.py) say who is where; this hub drives them from the app:
+
+- `arrive` (a page load of a signed-in session, on the worker holding its socket)
+  records the session's page at once;
+- a heartbeat refreshes the sessions this worker still holds, and drops at once
+  those whose socket closed here (a closed tab is gone within one beat; a crashed
+  worker's sessions expire with the store's TTL);
+- whenever any worker announces a change for an organization, this worker reads
+  its viewers once and enqueues the UI's presence handler into each session of
+  that organization it holds, with the list (the session keeps the others on its
+  own page).
+
+With `REFLEX_REDIS_URL` the store is Redis (shared by every worker), else memory
+(one worker). The hub never raises into a page load: presence is a courtesy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import os
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from typing import Any
+from uuid import UUID
+
+from reflex.event import Event
+
+from capital_app.realtime.presence import MemoryPresence, RedisPresence, Viewer
+from capital_app.realtime.sessions import SessionRegistry
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5.0
+TTL_SECONDS = 20.0
+
+
+def presence_store() -> MemoryPresence | RedisPresence:
+    """Redis when the app runs with REFLEX_REDIS_URL (several workers), else memory."""
+    url = os.environ.get("REFLEX_REDIS_URL", "").strip()
+    if not url:
+        return MemoryPresence(ttl_seconds=TTL_SECONDS)
+    import redis.asyncio
+
+    return RedisPresence(redis.asyncio.from_url(url), ttl_seconds=TTL_SECONDS)
+
+
+class PresenceHub:
+    """This worker's side of presence: its sessions' entries and their push."""
+
+    def __init__(self, registry: SessionRegistry) -> None:
+        self._registry = registry
+        self._store: MemoryPresence | RedisPresence | None = None
+        self._app: Any = None
+        self._event_name = ""
+        self._here: dict[str, tuple[UUID, Viewer]] = {}  # client token → (org, entry)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def running(self) -> bool:
+        return self._store is not None
+
+    async def arrive(self, organization_id: UUID, viewer: Viewer) -> None:
+        """A session shows `viewer.page` now (called on every page load)."""
+        if self._store is None:
+            return
+        previous = self._here.get(viewer.client_token)
+        self._here[viewer.client_token] = (organization_id, viewer)
+        try:
+            if previous is not None and previous[0] != organization_id:
+                await self._store.leave(previous[0], viewer.client_token)
+            await self._store.touch(organization_id, viewer)
+        except Exception:
+            logger.warning("presence could not be recorded", exc_info=True)
+
+    def depart(self, client_token: str) -> None:
+        """A session signed out (sync: called from the UI's SESSION_ENDED hook)."""
+        found = self._here.pop(client_token, None)
+        if found is not None and self._store is not None:
+            asyncio.get_running_loop().create_task(self._leave(found[0], client_token))
+
+    async def _leave(self, organization_id: UUID, client_token: str) -> None:
+        try:
+            await self._store.leave(organization_id, client_token)  # type: ignore[union-attr]
+        except Exception:
+            logger.warning("presence could not be cleared", exc_info=True)
+
+    @contextlib.asynccontextmanager
+    async def running_in(self, app: Any, event_name: str) -> AsyncIterator[None]:
+        """Open the store, follow every worker's announcements, beat until shutdown."""
+        self._store, self._app, self._event_name = presence_store(), app, event_name
+        try:
+            async with self._store.subscribe(self._push):
+                beat = asyncio.get_running_loop().create_task(self._heartbeat())
+                try:
+                    yield
+                finally:
+                    beat.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await beat
+        finally:
+            store, self._store = self._store, None
+            self._here.clear()
+            if isinstance(store, RedisPresence):
+                await store.redis.aclose()
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                await self.beat()
+            except Exception:
+                logger.warning("presence heartbeat failed", exc_info=True)
+
+    async def beat(self) -> None:
+        """Refresh the entries of sessions held here; drop those whose socket is gone."""
+        held = set(self._registry.tokens(None))
+        for token, (org, viewer) in list(self._here.items()):
+            if token in held:
+                await self._store.touch(org, viewer)  # type: ignore[union-attr]
+            else:
+                del self._here[token]
+                await self._store.leave(org, token)  # type: ignore[union-attr]
+        for org in {org for org, _ in self._here.values()}:
+            await self._store.sweep(org)  # type: ignore[union-attr]
+
+    async def _push(self, organization_id: UUID) -> None:
+        """Announced (by any worker): tell this worker's sessions of the organization.
+
+        Runs as a task of its own, in an empty context: in memory the announcement
+        comes from inside a session's event, and Reflex would give events enqueued
+        from there that session's router data (whose client token it is).
+        """
+        task = asyncio.get_running_loop().create_task(
+            self._push_now(organization_id), context=contextvars.Context()
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _push_now(self, organization_id: UUID) -> None:
+        tokens = self._registry.tokens(organization_id)
+        if not tokens or self._store is None:
+            return
+        try:
+            viewers = [asdict(v) for v in await self._store.viewers(organization_id)]
+            processor = self._app.event_processor
+            for token in tokens:
+                event = Event(name=self._event_name, payload={"viewers": viewers})
+                await processor.enqueue(token, event)
+        except Exception:
+            logger.warning("presence could not be pushed", exc_info=True)

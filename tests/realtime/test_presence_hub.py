@@ -1,0 +1,107 @@
+"""The presence hub of a worker: its sessions' entries, their refresh, and the push.
+
+The Reflex app is replaced by the attributes the hub uses (the token manager's
+socket records, the event processor's enqueue), as in test_lifespan; the browser
+test (tests/e2e/test_live.py) covers the real thing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from types import SimpleNamespace
+from uuid import uuid4
+
+import pytest
+
+from capital_app.realtime import presence_hub
+from capital_app.realtime.presence import Viewer
+from capital_app.realtime.presence_hub import PresenceHub
+from capital_app.realtime.sessions import SessionRegistry, held_by_this_process
+
+pytestmark = pytest.mark.anyio
+
+PRESENCE_CHANGED = "state.live_state.presence_changed"
+ROUTER = contextvars.ContextVar("router", default="none")
+
+
+class _Processor:
+    def __init__(self) -> None:
+        self.enqueued: list[tuple[str, str, dict, str]] = []
+
+    async def enqueue(self, token, event) -> None:
+        self.enqueued.append((token, event.name, event.payload, ROUTER.get()))
+
+
+def _app(connected: dict[str, str]) -> SimpleNamespace:
+    records = {t: SimpleNamespace(instance_id=i, sid=t) for t, i in connected.items()}
+    manager = SimpleNamespace(instance_id="me", token_to_socket=records)
+    return SimpleNamespace(
+        event_namespace=SimpleNamespace(_token_manager=manager), event_processor=_Processor()
+    )
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+
+
+async def test_arrivals_reach_every_session_of_the_org_here_in_a_clean_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("REFLEX_REDIS_URL", raising=False)
+    org, other_org = uuid4(), uuid4()
+    app = _app({"a": "me", "b": "me", "c": "me", "far": "other-worker"})
+    registry = SessionRegistry(held_by_this_process(app))
+    for token, organization in (("a", org), ("b", org), ("c", other_org), ("far", org)):
+        registry.register(token, organization)
+    hub = PresenceHub(registry)
+    async with hub.running_in(app, PRESENCE_CHANGED):
+        ROUTER.set("session b's event")  # an arrival runs inside a session's own event
+        await hub.arrive(org, Viewer("a", "user-a", "Ann", "/"))
+        await hub.arrive(org, Viewer("b", "user-b", "Ben", "/history"))
+        await _settle()
+        last = [e for e in app.event_processor.enqueued if e[0] in ("a", "b")][-2:]
+        assert sorted(t for t, *_ in last) == ["a", "b"]
+        for _token, name, payload, router in last:
+            assert name == PRESENCE_CHANGED
+            assert [(v["name"], v["page"]) for v in payload["viewers"]] == [
+                ("Ann", "/"),
+                ("Ben", "/history"),
+            ]
+            assert router == "none", "pushed with the arriving session's context"
+        tokens = {t for t, *_ in app.event_processor.enqueued}
+        assert "c" not in tokens and "far" not in tokens  # other org; another worker's socket
+
+        # A closed tab (gone from the token manager) leaves at the next beat.
+        app.event_processor.enqueued.clear()
+        del app.event_namespace._token_manager.token_to_socket["b"]
+        await hub.beat()
+        await _settle()
+        assert [
+            (t, [v["name"] for v in p["viewers"]]) for t, _, p, _ in app.event_processor.enqueued
+        ] == [("a", ["Ann"])]
+
+        # Sign-out leaves at once.
+        app.event_processor.enqueued.clear()
+        hub.depart("a")
+        await _settle()
+        assert hub._store is not None and await hub._store.viewers(org) == []
+    assert not hub.running
+
+
+async def test_a_hub_that_is_not_running_ignores_arrivals() -> None:
+    hub = PresenceHub(SessionRegistry(lambda token: True))
+    await hub.arrive(uuid4(), Viewer("a", "u", "Ann", "/"))
+    hub.depart("a")
+    assert not hub.running
+
+
+async def test_with_redis_the_store_is_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REFLEX_REDIS_URL", "redis://127.0.0.1:6379/12")
+    store = presence_hub.presence_store()
+    try:
+        assert type(store).__name__ == "RedisPresence"
+        assert store.ttl_seconds == presence_hub.TTL_SECONDS
+    finally:
+        await store.redis.aclose()
