@@ -39,8 +39,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # also runnable as a plain script
     sys.path.insert(0, str(ROOT))
@@ -53,6 +51,7 @@ from benchmarks.realtime_mechanisms import (  # noqa: E402
     create_database,
     drop_database,
     free_port,
+    process_tree_cpu_seconds,
 )
 from benchmarks.reflex_client import ReflexSession  # noqa: E402
 
@@ -87,17 +86,7 @@ class Server:
             return json.load(response)
 
     def cpu_seconds(self) -> float:
-        try:
-            root = psutil.Process(self.process.pid)
-            processes = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return 0.0
-        total = 0.0
-        for p in processes:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                t = p.cpu_times()
-                total += t.user + t.system
-        return total
+        return process_tree_cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
         """Ctrl-C, as `make run` is stopped; SIGKILL if it lingers."""

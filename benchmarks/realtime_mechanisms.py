@@ -144,19 +144,22 @@ class Server:
             return json.load(response)
 
     def cpu_seconds(self) -> float:
-        try:
-            root = psutil.Process(self.process.pid)
-            processes = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return 0.0
-        total = 0.0
-        for p in processes:
-            try:
-                t = p.cpu_times()
-                total += t.user + t.system
-            except psutil.NoSuchProcess:
-                pass
-        return total
+        return process_tree_cpu_seconds(self.process.pid)
+
+
+def process_tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its descendants (0 once it is gone)."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
 
     def stop(self) -> None:
         if self.process.poll() is None:

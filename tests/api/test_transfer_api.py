@@ -23,10 +23,10 @@ from tests.api.conftest import Api
 from tests.api.helpers import PROBLEM, assert_problem, seed_history, snapshot
 from tests.support.api_server import start_api_server
 from tests.support.factories import Tenant, add_source
+from tests.support.imported import assert_stored_as_folded, probe_moments
 from tests.support.prototype import (
     FIXTURES,
     dumps,
-    independent_state,
     independent_wacc,
     js_noise,
     load,
@@ -76,23 +76,9 @@ def export(client: httpx.Client, fmt: str = "json") -> httpx.Response:
 def assert_matches_independent_fold(api: Api, tenant: Tenant, raw: list[dict]) -> None:
     """Counts per action, each source's final state, and WACC (over HTTP) at several
     dates, all equal to an independent fold of the raw file."""
-    actor = tenant.actor("VIEWER")
-    counts = Counter(e["action"] for e in raw)
-    for action in Action:
-        assert queries.count_history(actor, action=action) == counts.get(action.value, 0)
-    for source_id, want in independent_state(raw).items():
-        state = queries.get_source(actor, source_id)
-        assert (state.name, state.available_cents, state.annual_rate, state.active) == (
-            want["name"],
-            want["cents"],
-            want["rate"],
-            want["active"],
-        )
+    assert_stored_as_folded(tenant, raw)
     client = api.as_user(tenant.viewer)
-    dates = sorted({parse_iso(e["effectiveDate"]) for e in raw})
-    moments = [dates[0], dates[len(dates) // 3], dates[len(dates) // 2] - timedelta(seconds=1)]
-    moments += [dates[-1], datetime.now(UTC) - timedelta(seconds=1)]
-    moments += [parse_iso(e["effectiveDate"]) for e in raw if e["action"] == "REMOVED"][:2]
+    moments = probe_moments(raw, datetime.now(UTC) - timedelta(seconds=1))
     for moment in moments:
         answer = client.get("/api/wacc", params={"asOf": moment.isoformat()})
         assert answer.status_code == 200, answer.text

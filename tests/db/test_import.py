@@ -29,10 +29,10 @@ from capital_app.service.history_import import ImportRefused, ImportReport, impo
 from capital_app.service.projections import rebuild_projections
 from capital_app.service.users import update_user
 from tests.support.factories import Tenant, add_source, make_tenant
+from tests.support.imported import assert_stored_as_folded, probe_moments
 from tests.support.prototype import (
     FIXTURES,
     dumps,
-    independent_state,
     independent_wacc,
     js_noise,
     load,
@@ -67,23 +67,9 @@ def export_text(tenant: Tenant, fmt: str = "json") -> str:
 
 
 def assert_matches_independent_fold(tenant: Tenant, raw: list[dict]) -> None:
+    assert_stored_as_folded(tenant, raw)
     actor = tenant.actor("VIEWER")
-    counts = Counter(e["action"] for e in raw)
-    for action in Action:
-        assert queries.count_history(actor, action=action) == counts.get(action.value, 0)
-    for source_id, want in independent_state(raw).items():
-        state = queries.get_source(actor, source_id)
-        assert (state.name, state.available_cents, state.annual_rate, state.active) == (
-            want["name"],
-            want["cents"],
-            want["rate"],
-            want["active"],
-        )
-    dates = sorted({parse_iso(e["effectiveDate"]) for e in raw})
-    moments = [dates[0], dates[len(dates) // 3], dates[len(dates) // 2] - timedelta(seconds=1)]
-    moments += [dates[-1], datetime.now(UTC)]
-    moments += [parse_iso(e["effectiveDate"]) for e in raw if e["action"] == "REMOVED"][:2]
-    for moment in moments:
+    for moment in probe_moments(raw, datetime.now(UTC)):
         answer = queries.wacc(actor, as_of=moment)
         total, wacc = independent_wacc(raw, moment)
         assert (answer.summary.total_cents, answer.summary.wacc) == (total, wacc), moment
