@@ -31,7 +31,6 @@ from capital_app.domain.values import (
     MAX_NOTES_LENGTH,
     MAX_SEQUENCE,
     MIN_CENTS,
-    RATE_QUANTUM,
     Action,
     check_cents,
     check_expected_sequence,
@@ -40,6 +39,7 @@ from capital_app.domain.values import (
     check_rate,
     check_source_id,
     parse_instant,
+    rate_meant,
 )
 from capital_app.service.users import check_active, check_email, check_role
 
@@ -98,7 +98,6 @@ Name = Annotated[
     domain_check(check_name),
     WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH}),
 ]
-JS_RATE_NOISE = Decimal("1e-9")
 
 
 def check_api_rate(value: Any) -> Decimal:
@@ -110,15 +109,15 @@ def check_api_rate(value: Any) -> Decimal:
     rate is that rate, the rule the importer applies to the prototype's files.
     Anything else keeps check_rate's answer (1e-400 or 0.1234567 are still refused).
     """
-    if isinstance(value, Decimal) and value.is_finite() and 0 < value <= 1:
-        nearest = value.quantize(RATE_QUANTUM)
-        if (
-            value != nearest
-            and abs(value - nearest) <= JS_RATE_NOISE
-            and len(value.as_tuple().digits) <= 17
-            and float(value) != 0.0
-        ):
-            value = nearest
+    if (
+        isinstance(value, Decimal)
+        and value.is_finite()
+        and 0 < value <= 1
+        and len(value.as_tuple().digits) <= 17
+        and float(value) != 0.0
+    ):
+        meant = rate_meant(value)
+        value = value if meant is None else meant  # 0 is a rate too
     return check_rate(value)
 
 

@@ -69,7 +69,6 @@ from capital_app.domain.money import format_money, format_rate
 from capital_app.domain.values import (
     EARLIEST_DATE,
     MAX_ID_LENGTH,
-    RATE_QUANTUM,
     Action,
     check_cents,
     check_effective_date,
@@ -78,6 +77,7 @@ from capital_app.domain.values import (
     check_rate,
     check_source_id,
     parse_instant,
+    rate_meant,
 )
 
 KNOWN_FIELDS = (
@@ -96,7 +96,6 @@ KNOWN_FIELDS = (
     "createdBy",
 )
 _KNOWN = frozenset(KNOWN_FIELDS)
-RATE_NOISE = Decimal("1e-9")
 # Control characters, and lone surrogates (JSON can spell "\ud800"; PostgreSQL cannot store it).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 MAX_CREATED_BY_LENGTH = 320
@@ -275,15 +274,14 @@ def _rate(value: object, field_name: str) -> Decimal:
             f"Rate {value} is above 100 %. Rates are fractions: 0.1325 means 13.25 %.",
         )
     if isinstance(value, Decimal) and value.is_finite() and 0 <= value <= 1:
-        nearest = value.quantize(RATE_QUANTUM)
-        if value != nearest:
-            if abs(value - nearest) > RATE_NOISE:
-                raise InvalidInput.one(
-                    field_name,
-                    f"Rate {value} has more than 6 decimal places; the ledger keeps rates "
-                    "to 6 places (4 in percent).",
-                )
-            value = nearest
+        meant = rate_meant(value)
+        if meant is None:
+            raise InvalidInput.one(
+                field_name,
+                f"Rate {value} has more than 6 decimal places; the ledger keeps rates "
+                "to 6 places (4 in percent).",
+            )
+        value = meant
     rate = check_rate(value, field_name)
     return rate.copy_abs() if rate == 0 else rate  # no "-0"
 

@@ -70,6 +70,18 @@ def check_rate(value: object, field: str = "annualRate") -> Decimal:
     return rate.quantize(RATE_QUANTUM)
 
 
+# A JavaScript double meant a 6-place rate when it is this close to one: 2.14 / 100
+# prints as 0.021400000000000002. The prototype's files and client are full of them.
+FLOAT_NOISE = Decimal("1e-9")
+
+
+def rate_meant(value: Decimal) -> Decimal | None:
+    """The 6-place rate a float-noisy `value` (0 ≤ value ≤ 1) stands for, or None when
+    it is no closer than FLOAT_NOISE to one (then its extra places are real)."""
+    nearest = value.quantize(RATE_QUANTUM)
+    return nearest if abs(value - nearest) <= FLOAT_NOISE else None
+
+
 def check_cents(value: object, field: str = "availableCents") -> int:
     """A whole number of cents, 1 ≤ cents ≤ 10^15; never a float, string or bool."""
     if isinstance(value, bool) or not isinstance(value, int):

@@ -18,6 +18,7 @@ from capital_app.domain.values import (
     parse_instant,
     parse_money,
     parse_percent,
+    rate_meant,
 )
 
 
@@ -133,3 +134,19 @@ def test_money_input_as_people_type_it():
         parse_money("0")
     with pytest.raises(InvalidInput, match="like 1,250,000.00"):
         parse_money("lots")
+
+
+@pytest.mark.parametrize(
+    ("value", "meant"),
+    [
+        ("0.021400000000000002", "0.0214"),  # 2.14 / 100 in JavaScript
+        ("0.13249999999999998", "0.1325"),
+        ("0.1325", "0.1325"),
+        ("0.0000000005", "0"),  # noise around zero means zero
+        ("0.1234567", None),  # a real seventh place, not noise
+        ("0.100000002", None),  # 2e-9 away: more than noise
+    ],
+)
+def test_float_noise_is_read_as_the_rate_it_stands_for(value, meant):
+    got = rate_meant(Decimal(value))
+    assert got == (None if meant is None else Decimal(meant))
