@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 from urllib.parse import quote
 
-import anyio
 from fastapi import Path, Query, Request
 from pydantic import WithJsonSchema
 from starlette.responses import Response, StreamingResponse
@@ -16,6 +14,7 @@ from capital_app.api import exact_json, schemas
 from capital_app.api import representations as out
 from capital_app.api.deps import CurrentActor, IdempotencyKey, idempotency
 from capital_app.api.routing import ExactJSONResponse, api_router, error_responses
+from capital_app.api.streaming import in_worker_thread
 from capital_app.domain.events import HistoryEntry
 from capital_app.service import history_commands as commands
 from capital_app.service import history_queries as queries
@@ -217,18 +216,10 @@ for _path, _operation_id in (
 
 
 async def _json_array(entries: Iterator[HistoryEntry]) -> AsyncIterator[bytes]:
-    """The entries as one JSON array, read a batch at a time in a worker thread (the
-    reads block), and closed there too if the client goes away."""
+    """The entries as one JSON array, 500 at a time."""
     first = True
-    try:
-        while batch := await anyio.to_thread.run_sync(_next_batch, entries):
-            body = b",".join(exact_json.dumps(out.entry_body(e)) for e in batch)
-            yield (b"[" if first else b",") + body
-            first = False
-        yield b"[]" if first else b"]"
-    finally:
-        await anyio.to_thread.run_sync(entries.close)  # type: ignore[attr-defined]
-
-
-def _next_batch(entries: Iterator[HistoryEntry], size: int = 500) -> list[HistoryEntry]:
-    return list(itertools.islice(entries, size))
+    async for batch in in_worker_thread(entries, batch=500):
+        body = b",".join(exact_json.dumps(out.entry_body(e)) for e in batch)
+        yield (b"[" if first else b",") + body
+        first = False
+    yield b"[]" if first else b"]"

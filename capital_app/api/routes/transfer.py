@@ -29,6 +29,7 @@ from capital_app.api.deps import CurrentActor
 from capital_app.api.limits import IMPORT_PATH
 from capital_app.api.problems import problem, problem_type
 from capital_app.api.routing import ExactJSONResponse, api_router, error_responses
+from capital_app.api.streaming import in_worker_thread
 from capital_app.domain.export_format import ExportFormat
 from capital_app.domain.legacy import ImportProblem
 from capital_app.service import history_export, history_import
@@ -235,10 +236,7 @@ def export_history(
 
 
 async def _encoded(chunks: Iterator[str]) -> AsyncIterator[bytes]:
-    """The export's text as UTF-8, each chunk produced in a worker thread (it reads
-    the database), then closed there too if the client goes away."""
-    try:
-        while (chunk := await anyio.to_thread.run_sync(next, chunks, None)) is not None:
+    """The export's text as UTF-8, each chunk produced in a worker thread."""
+    async for batch in in_worker_thread(chunks):
+        for chunk in batch:
             yield chunk.encode()
-    finally:
-        await anyio.to_thread.run_sync(chunks.close)  # type: ignore[attr-defined]
