@@ -59,7 +59,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 TMP = RESULTS / "tmp"
 APP_STATE = "capital_app___ui___state____app_state"
 LOGIN_STATE = "capital_app___ui___pages___login____login_state"
-DASHBOARD_STATE = "capital_app___ui___pages___dashboard____dashboard_state"
+DASHBOARD_STATE = "capital_app___ui___pages___dashboard___state____dashboard_state"
 LIVE_STATE = "capital_app___ui___live____live_state"
 ROOT_STATE = "reflex___state____state"
 
@@ -199,6 +199,7 @@ async def measure_round(
         with contextlib.suppress(TimeoutError):
             await _all_reach(boards, revision, 20)
     await asyncio.sleep(1)
+    heard = [len(b.session.packets) for b in boards]
     cpu_before, wall_before = server.cpu_seconds(), time.perf_counter()
     for _ in range(commits):
         cents += 1
@@ -217,6 +218,7 @@ async def measure_round(
         await asyncio.sleep(interval)
     wall = time.perf_counter() - wall_before
     cpu = server.cpu_seconds() - cpu_before
+    sizes = [size for b, n in zip(boards, heard, strict=True) for size, _ in b.session.packets[n:]]
     pids: dict[str, int] = {}
     for b in boards:
         pids[str(b.pid)] = pids.get(str(b.pid), 0) + 1
@@ -229,6 +231,8 @@ async def measure_round(
         "backend_cpu_seconds": round(cpu, 3),
         "backend_cpu_percent_of_one_core": round(100 * cpu / wall, 1),
         "backend_cpu_ms_per_commit": round(1000 * cpu / commits, 1),
+        "backend_cpu_ms_per_commit_per_session": round(1000 * cpu / commits / len(boards), 3),
+        "packet_bytes_per_session_and_commit": _summary([float(x) for x in sizes]),
         "worker_pids": pids,
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
@@ -280,7 +284,9 @@ def _line(workers: int, r: dict[str, Any]) -> str:
     return (
         f"real app {workers}w {r['sessions']:4} sessions | commit→session p50 "
         f"{d.get('p50', '-'):>7} p95 {d.get('p95', '-'):>7} max {d.get('max', '-'):>7} | "
-        f"missed {r['missed']} | cpu {r['backend_cpu_ms_per_commit']} ms/commit | "
+        f"missed {r['missed']} | cpu {r['backend_cpu_ms_per_commit']} ms/commit "
+        f"({r['backend_cpu_ms_per_commit_per_session']} per session) | "
+        f"bytes p50 {r['packet_bytes_per_session_and_commit'].get('p50', '-')} | "
         f"pids {sorted(r['worker_pids'].values())} | load {r['load_average'][0]}"
     )
 
@@ -308,7 +314,13 @@ def main() -> None:
     parser.add_argument(
         "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
     )
+    parser.add_argument("--label", default="", help="suffix of the result files (e.g. before)")
+    parser.add_argument(
+        "--dashboard-state", default=DASHBOARD_STATE, help="the dashboard state's name suffix"
+    )
     args = parser.parse_args()
+    global DASHBOARD_STATE
+    DASHBOARD_STATE = args.dashboard_state
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     levels = sorted(int(n) for n in args.sessions.split(","))
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -322,7 +334,8 @@ def main() -> None:
             ]
             result = {**runs[-1], "runs": [r["rounds"] for r in runs]}
             del result["rounds"]
-            path = RESULTS / f"realtime-app-{workers}w.json"
+            label = f"-{args.label}" if args.label else ""
+            path = RESULTS / f"realtime-app-{workers}w{label}.json"
             path.write_text(json.dumps(result, indent=2) + "\n")
             print(f"wrote {path.relative_to(ROOT)}", flush=True)
     finally:

@@ -20,6 +20,7 @@ reflex/app.py):
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -43,6 +44,8 @@ class ReflexSession:
         self.token = str(uuid.uuid4())
         self.values: dict[str, dict[str, Any]] = {}
         self.watchers: list[Watcher] = []
+        # Every update received: (bytes as JSON, the update), for delta sizes.
+        self.packets: list[tuple[int, dict[str, Any]]] = []
         self._changed = asyncio.Condition()
         self.sio = socketio.AsyncClient(reconnection=False)
         self.sio.on("event", self._on_event, namespace=NAMESPACE)
@@ -92,6 +95,7 @@ class ReflexSession:
 
     async def _on_event(self, update: dict[str, Any]) -> None:
         arrived = time.perf_counter()
+        self.packets.append((len(json.dumps(update, separators=(",", ":"))), update))
         for state, changes in (update.get("delta") or {}).items():
             plain = {k.removesuffix(VAR_SUFFIX): v for k, v in changes.items()}
             self.values.setdefault(state, {}).update(plain)

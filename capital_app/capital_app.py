@@ -7,6 +7,7 @@ import reflex as rx
 from capital_app.api.app import create_api_app
 from capital_app.realtime.lifespan import listener_health, realtime_lifespan
 from capital_app.ui import live
+from capital_app.ui.pages.dashboard import live as dashboard_live
 from capital_app.ui.routes import add_pages
 from capital_app.ui.state import AppState
 
@@ -27,6 +28,11 @@ app = rx.App(
 # Live collaboration (docs/realtime.md): each worker LISTENs for committed changes and
 # pushes them into the sessions it holds; presence shows who else is on each page.
 live.install()
-app.register_lifespan_task(realtime_lifespan(AppState.catch_up, live.LiveState.presence_changed))
+app.add_middleware(dashboard_live.LiveRoomSync())
+app.register_lifespan_task(
+    realtime_lifespan(
+        AppState.catch_up, live.LiveState.presence_changed, rooms_first=dashboard_live.broadcast
+    )
+)
 
 add_pages(app)

@@ -27,7 +27,13 @@ from uuid import UUID
 from capital_app.db.engine import libpq_url, owner_database_url
 from capital_app.realtime.listener import ChangeListener, ListenerState
 from capital_app.realtime.presence_hub import PresenceHub
-from capital_app.realtime.sessions import SessionPusher, SessionRegistry, held_by_this_process
+from capital_app.realtime.rooms import ROOMS
+from capital_app.realtime.sessions import (
+    RoomPush,
+    SessionPusher,
+    SessionRegistry,
+    held_by_this_process,
+)
 from capital_app.realtime.shared_reads import SharedReads
 
 _listener: ChangeListener | None = None
@@ -63,10 +69,11 @@ def register_session(client_token: str, organization_id: UUID) -> None:
 def unregister_session(client_token: str) -> None:
     """Call on sign-out (closed tabs drop out by themselves)."""
     SESSIONS.unregister(client_token)
+    ROOMS.leave(client_token)
 
 
 def realtime_lifespan(
-    catch_up: Any, presence_changed: Any = None
+    catch_up: Any, presence_changed: Any = None, rooms_first: RoomPush | None = None
 ) -> Callable[..., contextlib.AbstractAsyncContextManager]:
     """The lifespan task: this process's listener, pushing into its sessions.
 
@@ -74,14 +81,17 @@ def realtime_lifespan(
     the organization gets, with `revision` (int | None) and `resync` (bool).
     `presence_changed` (optional) gets `viewers` (the organization's open tabs)
     whenever someone of the organization arrives, moves or leaves.
+    `rooms_first` (optional) serves the sessions sitting in live rooms
+    (realtime/rooms.py) with one emit per room before the per-session pushes.
     """
     event_name = _name(catch_up)
 
     @contextlib.asynccontextmanager
     async def realtime(app: Any) -> AsyncIterator[None]:
         with bound_app(app):
+            ROOMS.server = app.sio
             listener = get_listener()
-            listener.subscribe(SessionPusher(app, SESSIONS, event_name))
+            listener.subscribe(SessionPusher(app, SESSIONS, event_name, rooms_first))
             await listener.start()
             try:
                 if presence_changed is None:
@@ -91,6 +101,7 @@ def realtime_lifespan(
                         yield
             finally:
                 await listener.stop()
+                ROOMS.server = None
 
     return realtime
 
@@ -120,7 +131,13 @@ def listener_health() -> dict[str, Any]:
     Per worker: `worker_pid` says which worker answered, `sessions` how many
     sessions it holds, `presence` whether its presence hub runs.
     """
-    here = {"sessions": len(SESSIONS), "worker_pid": os.getpid(), "presence": PRESENCE.running}
+    here = {
+        "sessions": len(SESSIONS),
+        "room_members": len(ROOMS),
+        "room_emits": ROOMS.emits,
+        "worker_pid": os.getpid(),
+        "presence": PRESENCE.running,
+    }
     if _listener is None:
         return {"state": str(ListenerState.STOPPED), **here}
     return {**_listener.status().as_json(), **here}

@@ -16,7 +16,7 @@ drop out by themselves.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +27,8 @@ from capital_app.realtime.changes import OrganizationChange
 logger = logging.getLogger(__name__)
 
 IsLocal = Callable[[str], bool]
+# Serves the sessions sitting in live rooms (one emit per room); returns their tokens.
+RoomPush = Callable[[OrganizationChange, IsLocal], Awaitable[set[str]]]
 
 
 def held_by_this_process(app: Any) -> IsLocal:
@@ -55,6 +57,9 @@ class SessionRegistry:
         self._is_local = is_local
         self._org_of: dict[str, UUID] = {}
         self._tokens: dict[UUID, set[str]] = {}
+
+    def is_local(self, token: str) -> bool:
+        return self._is_local(token)
 
     def register(self, token: str, organization_id: UUID) -> None:
         """Remember a session (again after a reconnect: same token, maybe a new org)."""
@@ -97,15 +102,30 @@ class SessionPusher:
     `revision` (the organization's latest, or None) and `resync`.
     """
 
-    def __init__(self, app: Any, registry: SessionRegistry, event_name: str) -> None:
+    def __init__(
+        self,
+        app: Any,
+        registry: SessionRegistry,
+        event_name: str,
+        rooms_first: RoomPush | None = None,
+    ) -> None:
         self._app = app
         self._registry = registry
         self._event_name = event_name
+        self._rooms_first = rooms_first
         self.pushed = 0
 
     async def __call__(self, change: OrganizationChange) -> None:
+        served: set[str] = set()
+        if self._rooms_first is not None:
+            try:
+                served = await self._rooms_first(change, self._registry.is_local)
+            except Exception:  # the per-session path below still reaches everyone
+                logger.exception("live room push failed")
         payload = {"revision": change.revision, "resync": change.resync}
         processor = self._app.event_processor
         for token in self._registry.tokens(change.organization_id):
+            if token in served:
+                continue
             await processor.enqueue(token, Event(name=self._event_name, payload=payload))
             self.pushed += 1

@@ -311,7 +311,10 @@ class AppState(rx.State):
         if not self._current_page:
             return None
         page = await self.get_state(rx.State.get_class_substate(self._current_page))
-        return page if isinstance(page, PageState) else None
+        if not isinstance(page, PageState):
+            return None
+        page._sync_live()  # a background task sees what a live room sent, too
+        return page
 
     async def _reload_page(self) -> None:
         page = await self._page()
@@ -424,6 +427,9 @@ class PageState(rx.State, mixin=True):
 
     def _render(self) -> None:
         """Derive what the page displays from what it holds."""
+
+    def _sync_live(self) -> None:
+        """Bring the held data up to what a live room sent the browser (dashboard)."""
 
     def _follow_up(self) -> Any:
         """Events to run once the page's main data is on screen (e.g. a chart)."""

@@ -1,0 +1,385 @@
+"""The dashboard's state: what it holds, how it loads, and how it joins its live room.
+
+Everything but the chart comes from one read (service.reports.dashboard_summary),
+so the KPIs, the rows and the activity always agree. The rows travel as a base
+list plus PATCH_SLOTS one-row patches keyed by source id; the browser merges,
+sorts and computes shares (components/sources.py), so a change to one source
+sends one row. A live view without pending edits sits in a room (live.py): a
+change is computed once per worker and variant and sent with one emit; before
+the session's next own event its server-side copy is brought up to date
+(`_sync_live`), so nothing it sends later undoes what the browser shows.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import reflex as rx
+
+from capital_app.auth.tokens import verify_token
+from capital_app.domain.dates import local_today
+from capital_app.domain.errors import LedgerError
+from capital_app.domain.views import ActiveSource
+from capital_app.domain.wacc import WaccSummary
+from capital_app.realtime.rooms import ROOMS, Member
+from capital_app.realtime.shared_reads import PUSHED_REVISION
+from capital_app.service import history_queries as queries
+from capital_app.service import reports
+from capital_app.service.actor import Actor
+from capital_app.ui.pages.dashboard import presenters as present
+from capital_app.ui.pages.dashboard.presenters import ActivityRow, Kpis, SourceRow
+from capital_app.ui.state import (
+    LOAD_TIMEOUT_SECONDS,
+    AppState,
+    EditTarget,
+    PageState,
+    call_shared,
+)
+
+CHART_TAIL = 2  # points sent again on every refresh; the rest only when they change
+PATCH_SLOTS = 8  # one-row patches over the base before the base is sent again
+KPI_FIELDS = tuple(f"kpi_{name}" for name in Kpis.__dataclass_fields__)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveView:
+    """Everything a live dashboard of one variant shows, computed once per worker and change."""
+
+    revision: int
+    epoch: int  # which base the patches apply to
+    base: list[SourceRow]
+    patches: tuple[SourceRow | None, ...]
+    kpis: Kpis
+    total_cents: str
+    activity: list[ActivityRow]
+    activity_new: list[ActivityRow]
+    chart_head: list[dict[str, object]]
+    chart_tail: list[dict[str, object]]
+    chart_status: str
+    chart_problem: str
+    # What the handlers (edit dialogs, the chart) work from.
+    sources: list[ActiveSource]
+    summary: WaccSummary
+    history_starts: datetime | None
+    targets: dict[str, EditTarget]
+
+    def rows(self) -> list[SourceRow]:
+        return present.apply_rows(self.base, list(self.patches))
+
+
+def targets_of(sources: list[ActiveSource]) -> dict[str, EditTarget]:
+    return {
+        s.source_id: EditTarget(s.source_id, s.name, s.available_cents, s.annual_rate, s.sequence)
+        for s in sources
+    }
+
+
+class DashboardState(PageState, AppState):
+    kpi_total: str = "—"
+    kpi_total_exact: str = ""
+    kpi_total_note: str = ""
+    kpi_wacc: str = "—"
+    kpi_wacc_note: str = ""
+    kpi_count: str = "—"
+    kpi_count_note: str = ""
+    kpi_delta: str = "—"
+    kpi_delta_tone: str = "flat"  # up | down | flat
+    kpi_delta_note: str = ""
+    total_cents: str = "0"  # the shares' denominator (the browser divides)
+
+    rows_base: list[SourceRow] = []
+    patch_0: SourceRow | None = None
+    patch_1: SourceRow | None = None
+    patch_2: SourceRow | None = None
+    patch_3: SourceRow | None = None
+    patch_4: SourceRow | None = None
+    patch_5: SourceRow | None = None
+    patch_6: SourceRow | None = None
+    patch_7: SourceRow | None = None
+    activity: list[ActivityRow] = []  # the base …
+    activity_new: list[ActivityRow] = []  # … and the newest rows a push put on top
+    sort_key: str = "amount"
+    sort_desc: bool = True
+
+    chart_range: str = "1Y"
+    # The chart's points in two parts, joined in the browser: a live push usually
+    # changes only the last days, so only the tail travels again.
+    chart_head: list[dict[str, object]] = []
+    chart_tail: list[dict[str, object]] = []
+    _chart_head_shown: list[dict[str, object]] = []
+    chart_status: str = "loading"
+    chart_problem: str = ""
+
+    _sources: list[ActiveSource] = []
+    _summary: WaccSummary | None = None
+    _history_starts: datetime | None = None
+    _as_of: datetime | None = None
+    _epoch: int = -1  # the live room base the browser holds (-1: this session's own)
+
+    # --- reading ---------------------------------------------------------------
+
+    async def _fetch(self, actor: Actor) -> int:
+        self._leave_live()  # recomputed below; rejoined once the browser has it
+        as_of, known_at = self._moment()
+        summary = await call_shared(
+            reports.dashboard_summary,
+            actor,
+            as_of,
+            known_at,
+            question=("dashboard_summary", as_of, known_at),
+            timeout=LOAD_TIMEOUT_SECONDS,
+            revision_of=lambda summary: summary.revision,
+        )
+        self._sources = summary.sources
+        self._summary = summary.summary
+        self._history_starts = summary.history_starts
+        self._as_of = summary.moment.as_of
+        self._targets = targets_of(summary.sources)
+        self._show_kpis(present.kpis_of(summary.summary, summary.earlier, self.currency))
+        self.total_cents = str(summary.summary.total_cents)
+        self.activity = present.activity_rows(
+            summary.recent, summary.names, datetime.now(UTC), self._tz(), self.currency
+        )
+        if self.get_value("activity_new"):
+            self.activity_new = []
+        if PUSHED_REVISION.get() is not None:
+            # A per-session push (pending edits, or not in a room yet): the chart in
+            # the same delta, one shared read per process.
+            await self._fetch_chart(actor)
+        return summary.revision
+
+    def _follow_up(self) -> Any:
+        # The chart comes second: the numbers people came for show without waiting.
+        # Then the session joins its live room (after this delta has gone out).
+        if PUSHED_REVISION.get() is None:
+            return DashboardState.load_chart
+        return DashboardState.join_live
+
+    def _show_kpis(self, kpis: Kpis) -> None:
+        for name in Kpis.__dataclass_fields__:
+            value = getattr(kpis, name)
+            if getattr(self, f"kpi_{name}") != value:
+                setattr(self, f"kpi_{name}", value)
+
+    async def _fetch_chart(self, actor: Actor) -> None:
+        tz = self._tz()
+        end = local_today(tz, self._as_of or datetime.now(UTC))
+        starts = local_today(tz, self._history_starts) if self._history_starts else None
+        start, interval = present.chart_window(self.chart_range, end, starts)
+        _, known_at = self._moment()
+        try:
+            points = await call_shared(
+                queries.wacc_series,
+                actor,
+                start,
+                end,
+                interval,
+                known_at,
+                question=("wacc_series", start, end, interval, known_at),
+                timeout=LOAD_TIMEOUT_SECONDS,
+            )
+        except LedgerError as error:  # the rest of the dashboard stays useful
+            self.chart_problem = error.message
+            self.chart_status = "error"
+            return
+        long = present.long_span(start, end, interval)
+        self._show_chart(present.chart_points(points, self.currency, long))
+        self.chart_status = "ready"
+
+    def _show_chart(self, points: list[dict[str, object]]) -> None:
+        head, tail = present.split_chart(points, self._chart_head_shown, CHART_TAIL)
+        if head is not self._chart_head_shown:
+            self._chart_head_shown = head
+            self.chart_head = head
+        self.chart_tail = tail
+
+    def _render(self) -> None:
+        """Rows from the loaded sources with pending edits merged in (the browser sorts)."""
+        if self._pending:
+            self._leave_live()  # this session's rows differ from its colleagues' now
+        rows = present.source_rows(
+            self._sources, self._pending, self.currency, datetime.now(UTC), self._tz()
+        )
+        self._show_rows(rows, [None] * PATCH_SLOTS, -1)
+
+    def _show_rows(
+        self, base: list[SourceRow], patches: list[SourceRow | None], epoch: int
+    ) -> None:
+        if self._epoch != epoch or epoch == -1:
+            self.rows_base = base
+        self._epoch = epoch
+        for i, patch in enumerate(patches):
+            if getattr(self, f"patch_{i}") != patch:
+                setattr(self, f"patch_{i}", patch)
+
+    # --- the live room ---------------------------------------------------------
+
+    def _live_room(self) -> tuple[object, ...] | None:
+        """The room this session belongs in now, or None (past view, pending edits, …)."""
+        eligible = (
+            self.user_id
+            and self.organization_id
+            and not (self.as_of_day or self.known_at_day)
+            and not self._pending
+            and self.status == "ready"
+            and self.chart_status == "ready"
+            and self._current_page == type(self).get_full_name()
+        )
+        if not eligible:
+            return None
+        return ("dash", self.organization_id, self.time_zone, self.chart_range, self.currency)
+
+    def _leave_live(self) -> None:
+        ROOMS.leave(self.router.session.client_token)
+
+    def _adopt(self, view: LiveView) -> None:
+        """Hold (and show) what the room sent: the same numbers the browser has."""
+        self._sources = view.sources
+        self._summary = view.summary
+        self._history_starts = view.history_starts
+        self._as_of = None
+        self._targets = view.targets
+        self._show_kpis(view.kpis)
+        if self.get_value("total_cents") != view.total_cents:
+            self.total_cents = view.total_cents
+        self._show_rows(view.base, list(view.patches), view.epoch)
+        for name in ("activity", "activity_new"):
+            if self.get_value(name) != getattr(view, name):
+                setattr(self, name, getattr(view, name))
+        for name in ("chart_head", "chart_tail", "chart_status", "chart_problem"):
+            if self.get_value(name) != getattr(view, name):
+                setattr(self, name, getattr(view, name))
+        self._chart_head_shown = view.chart_head
+        if self.revision != view.revision:
+            self.revision = view.revision
+
+    def _sync_live(self) -> None:
+        """Bring this session's server-side copy up to what its room sent it."""
+        member = ROOMS.member(self.router.session.client_token)
+        if member is None or member.held >= member.shown:
+            return
+        room = ROOMS.existing(member.room)
+        if room is not None and isinstance(room.snapshot, LiveView):
+            self._adopt(room.snapshot)
+        member.held = member.shown
+
+    @rx.event
+    async def join_live(self):
+        """Enter the live room once the browser holds this session's own data."""
+        key = self._live_room()
+        if key is None:
+            return
+        try:
+            claims_expiry = _expiry(self.session_token)
+        except LedgerError:
+            return
+        while True:
+            room = ROOMS.existing(key)
+            view = room.snapshot if room is not None else None
+            if not isinstance(view, LiveView) or view.revision < self.revision:
+                break  # the room is behind: its next push brings this session the base
+            if view.revision == self.revision and view.epoch == self._epoch:
+                break
+            self._adopt(view)
+            yield  # this delta goes out before any packet of the room
+            if self._live_room() != key:
+                return
+        room = ROOMS.room(key, _uuid(self.organization_id))
+        if not isinstance(room.snapshot, LiveView) or room.snapshot.revision < self.revision:
+            # The room has nothing this new: what this browser was just sent becomes
+            # the room's base (members holding an older one get everything next time).
+            room.epoch += 1
+            room.snapshot = self._live_view(room.epoch)
+            room.revision = self.revision
+        ROOMS.join(
+            Member(
+                token=self.router.session.client_token,
+                sid=self.router.session.session_id,
+                user_id=_uuid(self.user_id),
+                organization_id=_uuid(self.organization_id),
+                room=key,
+                expires_at=claims_expiry,
+                held=self.revision,
+                shown=self.revision,
+                epoch=self._epoch,
+            )
+        )
+
+    def _plain(self, name: str) -> Any:
+        """A copy of a var's value, free of Reflex's mutation proxies (shared by a room)."""
+        return copy.deepcopy(self.get_value(name))
+
+    def _live_view(self, epoch: int) -> LiveView:
+        """This session's data as a room snapshot (its browser holds exactly this)."""
+        assert self._summary is not None
+        self._epoch = epoch
+        return LiveView(
+            revision=self.revision,
+            epoch=epoch,
+            base=self._plain("rows_base"),
+            patches=tuple(self._plain(f"patch_{i}") for i in range(PATCH_SLOTS)),
+            kpis=Kpis(**{name: getattr(self, f"kpi_{name}") for name in Kpis.__dataclass_fields__}),
+            total_cents=self.total_cents,
+            activity=self._plain("activity"),
+            activity_new=self._plain("activity_new"),
+            chart_head=self._plain("chart_head"),
+            chart_tail=self._plain("chart_tail"),
+            chart_status=self.chart_status,
+            chart_problem=self.chart_problem,
+            sources=self._sources,
+            summary=self._summary,
+            history_starts=self._history_starts,
+            targets=dict(self._targets),
+        )
+
+    # --- events ------------------------------------------------------------------
+
+    @rx.event
+    def sort_by(self, key: str):
+        if key not in present.SORT_KEYS:
+            return
+        if self.sort_key == key:
+            self.sort_desc = not self.sort_desc
+        else:
+            self.sort_key = key
+            self.sort_desc = key != "name"
+
+    @rx.event
+    async def load_chart(self):
+        try:
+            actor = self._actor()
+        except LedgerError as error:
+            yield self._forget(error.message)
+            return
+        await self._fetch_chart(actor)
+        yield DashboardState.join_live
+
+    @rx.event
+    async def set_range(self, value: str | list[str]):
+        value = value[0] if isinstance(value, list) and value else value
+        if value not in present.RANGES or value == self.chart_range:
+            return
+        self._leave_live()
+        self.chart_range = value
+        self.chart_status = "loading"
+        yield
+        try:
+            actor = self._actor()
+        except LedgerError as error:
+            yield self._forget(error.message)
+            return
+        await self._fetch_chart(actor)
+        yield DashboardState.join_live
+
+
+def _uuid(text: str) -> UUID:
+    return UUID(text)
+
+
+def _expiry(token: str) -> int:
+    """When the session's token expires: a room stops pushing to it then."""
+    return verify_token(token).expires_at

@@ -1,0 +1,175 @@
+"""The dashboard's presenters and its live deltas, without Reflex running.
+
+A change to one source must travel as that source's row (in a patch slot keyed
+by source id), the KPIs and the revision — never the whole list — and the
+browser's merge of base + patches must give what a fresh load gives.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from capital_app.domain.views import ActiveSource
+from capital_app.domain.wacc import WaccSummary
+from capital_app.ui.pages.dashboard import presenters as present
+from capital_app.ui.pages.dashboard.live import _delta, _slots
+from capital_app.ui.pages.dashboard.state import PATCH_SLOTS, LiveView, targets_of
+from capital_app.ui.state import PendingEdit
+
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def _sources(n: int) -> list[ActiveSource]:
+    return [
+        ActiveSource(
+            source_id=f"s{i:04d}",
+            name=f"Loan {i}",
+            annual_rate=Decimal("0.1") + Decimal(i) / 10000,
+            available_cents=1_000_000_00 + i * 100,
+            sequence=1,
+            added_date=NOW - timedelta(days=30),
+            last_changed_date=NOW - timedelta(days=i % 20),
+        )
+        for i in range(n)
+    ]
+
+
+def _view(sources: list[ActiveSource], previous: LiveView | None, revision: int) -> LiveView:
+    rows = present.source_rows(sources, [], "KES", NOW, UTC)
+    epoch, base, patches = _slots(previous, rows)
+    total = sum(s.available_cents for s in sources)
+    summary = WaccSummary(total_cents=total, wacc=Decimal("0.1"), source_count=len(sources))
+    return LiveView(
+        revision=revision,
+        epoch=epoch,
+        base=base,
+        patches=patches,
+        kpis=present.kpis_of(summary, summary, "KES"),
+        total_cents=str(total),
+        activity=[],
+        activity_new=[],
+        chart_head=[],
+        chart_tail=[],
+        chart_status="ready",
+        chart_problem="",
+        sources=sources,
+        summary=summary,
+        history_starts=None,
+        targets=targets_of(sources),
+    )
+
+
+def _size(delta: dict) -> int:
+    return len(json.dumps({"delta": delta, "events": []}, separators=(",", ":")))
+
+
+def test_a_one_source_change_is_one_row_whatever_the_number_of_sources() -> None:
+    for n in (10, 200, 1000):
+        sources = _sources(n)
+        first = _view(sources, None, 1)
+        changed = list(sources)
+        changed[n // 2] = replace(changed[n // 2], available_cents=7_000_000_00, sequence=2)
+        second = _view(changed, first, 2)
+        delta = _delta(first, second, full=False)
+        fields = next(iter(delta.values()))
+        assert "rows_base_rx_state_" not in fields
+        patches = [k for k, v in fields.items() if k.startswith("patch_")]
+        assert len(patches) == 1
+        assert fields[patches[0]]["source_id"] == f"s{n // 2:04d}"
+        assert _size(delta) < 2048, (n, _size(delta))
+        assert second.rows() == present.source_rows(changed, [], "KES", NOW, UTC)
+
+
+def test_patches_fold_into_a_new_base_once_every_slot_is_used() -> None:
+    sources = _sources(50)
+    view = _view(sources, None, 1)
+    for i in range(PATCH_SLOTS + 1):
+        sources = list(sources)
+        sources[i] = replace(sources[i], available_cents=5_00 + i)
+        view = _view(sources, view, 2 + i)
+        assert view.rows() == present.source_rows(sources, [], "KES", NOW, UTC)
+    assert view.epoch == 1 and view.patches == (None,) * PATCH_SLOTS
+
+
+def test_the_same_source_changed_twice_reuses_its_slot_and_removal_is_a_gone_row() -> None:
+    sources = _sources(5)
+    first = _view(sources, None, 1)
+    once = _view([replace(sources[0], available_cents=1), *sources[1:]], first, 2)
+    twice = _view([replace(sources[0], available_cents=2), *sources[1:]], once, 3)
+    assert sum(p is not None for p in twice.patches) == 1
+    removed = _view(sources[1:], twice, 4)
+    gone = [p for p in removed.patches if p is not None and p.gone]
+    assert [g.source_id for g in gone] == ["s0000"]
+    assert removed.rows() == present.source_rows(sources[1:], [], "KES", NOW, UTC)
+
+
+def test_a_member_without_the_base_gets_everything() -> None:
+    sources = _sources(20)
+    first = _view(sources, None, 1)
+    second = _view(sources[:-1], first, 2)
+    fields = next(iter(_delta(first, second, full=True).values()))
+    assert len(fields["rows_base_rx_state_"]) == 20
+    assert all(f"patch_{i}_rx_state_" in fields for i in range(PATCH_SLOTS))
+    assert "kpi_total_rx_state_" in fields
+
+
+def test_share_and_order_match_the_browser_rules() -> None:
+    assert present.share_text(1, 3) == "33.3 %"
+    assert present.share_text(1, 8) == "12.5 %"  # 12.5 exactly: one decimal, half up
+    assert present.share_text(1, 16) == "6.3 %"
+    assert present.share_text(5, 0) == "0.0 %"
+    rows = present.source_rows(_sources(4), [], "KES", NOW, UTC)
+    by_amount = present.sorted_rows(rows, "amount", True)
+    assert [r.source_id for r in by_amount] == ["s0003", "s0002", "s0001", "s0000"]
+    tied = [replace(r, cents="5") for r in rows]
+    assert [r.name for r in present.sorted_rows(tied, "amount", True)] == [
+        "Loan 0",
+        "Loan 1",
+        "Loan 2",
+        "Loan 3",
+    ]
+
+
+def test_pending_edits_show_in_the_rows() -> None:
+    sources = _sources(2)
+    pending = [
+        PendingEdit("k1", "add", "", "New loan", 1, amount_text="KES 1.00", rate_text="1.00 %"),
+        PendingEdit("k2", "amount", "s0001", "Loan 1", 2, amount_text="KES 9.00"),
+    ]
+    rows = present.source_rows(sources, pending, "KES", NOW, UTC)
+    assert rows[0].name == "New loan" and rows[0].pending and rows[0].source_id == ""
+    changed = next(r for r in rows if r.source_id == "s0001")
+    assert changed.pending and changed.amount == "KES 9.00" and changed.pending_label == "Saving…"
+
+
+def test_the_chart_head_stays_when_only_the_tail_changed() -> None:
+    points = [{"label": str(i), "total": i} for i in range(10)]
+    head, tail = present.split_chart(points, [], 2)
+    assert len(head) == 8 and len(tail) == 2
+    moved = [*points[:-1], {"label": "9", "total": 99}]
+    head2, tail2 = present.split_chart(moved, head, 2)
+    assert head2 is head and tail2 == moved[8:]
+    earlier = [{"label": "0", "total": -1}, *points[1:]]
+    head3, _ = present.split_chart(earlier, head, 2)
+    assert head3 is not head and head3[0]["total"] == -1
+
+
+def _entries(keys: list[str]) -> list[present.ActivityRow]:
+    return [present.ActivityRow(key=k, subject=k) for k in keys]
+
+
+def test_new_activity_travels_on_top_of_the_base_until_too_many() -> None:
+    base = _entries([str(i) for i in range(10, 0, -1)])
+    new: list[present.ActivityRow] = []
+    for n in range(11, 11 + present.ACTIVITY_NEW_MAX):
+        rows = _entries([str(i) for i in range(n, n - 10, -1)])
+        base2, new = present.activity_update(base, new, rows)
+        assert base2 is base and new[0].key == str(n)
+        assert present.shown_activity(base, new, 10) == rows
+    n = 11 + present.ACTIVITY_NEW_MAX
+    rows = _entries([str(i) for i in range(n, n - 10, -1)])
+    base, new = present.activity_update(base, new, rows)
+    assert base == rows and new == []
