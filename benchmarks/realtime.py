@@ -316,11 +316,12 @@ def main() -> None:
     )
     parser.add_argument("--label", default="", help="suffix of the result files (e.g. before)")
     parser.add_argument(
-        "--dashboard-state", default=DASHBOARD_STATE, help="the dashboard state's name suffix"
+        "--dashboard-state", default="", help="the dashboard state's name suffix (older builds)"
     )
     args = parser.parse_args()
-    global DASHBOARD_STATE
-    DASHBOARD_STATE = args.dashboard_state
+    if args.dashboard_state:
+        global DASHBOARD_STATE
+        DASHBOARD_STATE = args.dashboard_state
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     levels = sorted(int(n) for n in args.sessions.split(","))
     RESULTS.mkdir(parents=True, exist_ok=True)

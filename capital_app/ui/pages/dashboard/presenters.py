@@ -281,7 +281,7 @@ def split_chart(
     return points[:cut], points[cut:]
 
 
-ACTIVITY_NEW_MAX = 3  # rows sent on top of the base before the whole list is sent again
+ACTIVITY_NEW_MAX = 2  # rows sent on top of the base before the whole list is sent again
 
 
 def activity_update(
