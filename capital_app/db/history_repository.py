@@ -27,7 +27,8 @@ from capital_app.domain.views import ActiveSource
 ENTRY_COLUMNS = """
     h.organization_id, h.id, h.source_id, h.sequence, h.action, h.effective_date, h.name,
     h.annual_rate, h.available_cents, h.previous_rate, h.previous_amount, h.notes,
-    h.created_at, h.created_by, h.recorded_by, h.revision"""
+    h.created_at, h.created_by, h.recorded_by, h.revision,
+    h.original_created_at, h.original_created_by, h.import_id"""
 
 _ACTIONS = {action.value: action for action in Action}
 
@@ -59,7 +60,14 @@ def entry_from_row(row: RowMapping) -> HistoryEntry:
         organization_id=row["organization_id"],
         revision=row["revision"],
         recorded_by=row["recorded_by"],
+        original_created_at=_utc_or_none(row["original_created_at"]),
+        original_created_by=row["original_created_by"],
+        import_id=row["import_id"],
     )
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
 
 
 def entries_from_rows(rows: Iterable[Sequence[Any]]) -> list[HistoryEntry]:
@@ -86,6 +94,9 @@ def entries_from_rows(rows: Iterable[Sequence[Any]]) -> list[HistoryEntry]:
             organization_id=organization_id,
             revision=revision,
             recorded_by=recorded_by,
+            original_created_at=_utc_or_none(original_created_at),
+            original_created_by=original_created_by,
+            import_id=import_id,
         )
         for (
             organization_id,
@@ -104,6 +115,9 @@ def entries_from_rows(rows: Iterable[Sequence[Any]]) -> list[HistoryEntry]:
             created_by,
             recorded_by,
             revision,
+            original_created_at,
+            original_created_by,
+            import_id,
         ) in rows
     ]
 
@@ -157,13 +171,12 @@ _INSERT_ENTRY = text(
     f"""
     INSERT INTO capital_history AS h (
         organization_id, id, source_id, sequence, action, effective_date, name, annual_rate,
-        available_cents, previous_rate, previous_amount, notes, created_at, created_by,
+        available_cents, previous_rate, previous_amount, notes, created_by,
         recorded_by, import_id, revision)
     VALUES (
         :org, coalesce(:id, gen_random_uuid()::text), :source_id, :sequence, :action,
         :effective_date, :name, :annual_rate, :available_cents, :previous_rate,
-        :previous_amount, :notes, coalesce(:created_at, now()), :created_by, :recorded_by,
-        :import_id, 0)
+        :previous_amount, :notes, :created_by, :recorded_by, :import_id, 0)
     RETURNING {ENTRY_COLUMNS}
     """
 )
@@ -177,10 +190,10 @@ def insert_entry(
     recorded_by: UUID,
     created_by: str | None,
     entry_id: str | None = None,
-    created_at: datetime | None = None,
     import_id: UUID | None = None,
 ) -> HistoryEntry:
-    """Append one entry; the trigger assigns the revision and folds it into the projection."""
+    """Append one entry; the triggers assign the revision and the recording time (the
+    transaction's, never the caller's) and fold it into the projection."""
     row = (
         conn.execute(
             _INSERT_ENTRY,
@@ -197,7 +210,6 @@ def insert_entry(
                 "previous_rate": planned.previous_rate,
                 "previous_amount": planned.previous_amount,
                 "notes": planned.notes,
-                "created_at": created_at,
                 "created_by": created_by,
                 "recorded_by": recorded_by,
                 "import_id": import_id,

@@ -47,7 +47,7 @@ def format_instant(moment: datetime) -> str:
 
 def _values(entry: HistoryEntry) -> tuple[object, ...]:
     """The entry's values in EXPORT_FIELDS order (None where a field is empty)."""
-    assert entry.created_at is not None
+    assert entry.first_recorded_at is not None
     return (
         entry.id,
         entry.source_id,
@@ -60,8 +60,8 @@ def _values(entry: HistoryEntry) -> tuple[object, ...]:
         entry.previous_rate,
         entry.previous_amount,
         entry.notes,
-        format_instant(entry.created_at),
-        entry.created_by,
+        format_instant(entry.first_recorded_at),  # the prototype's own, when imported
+        entry.first_recorded_by,
     )
 
 
