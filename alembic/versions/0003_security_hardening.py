@@ -15,6 +15,20 @@ Rows imported before this revision carried the file's claims in `created_at`
 and `created_by`: they move to the `original_*` columns, and the recording
 time becomes the import's time (its import_log row), the author the importer.
 
+A login role of its own. The runtime pool logged in as the owner (a superuser
+in the documented setup) and only `SET ROLE` kept it in check, so any SQL
+injection could `RESET ROLE` past RLS. Now it logs in as `<runtime role>_login`:
+LOGIN, no superuser, NOINHERIT (no rights until it sets the runtime role), a
+member of the runtime role only. `capital-app migrate` gives it the
+installation's password. Roles are cluster-wide, so the downgrade keeps it
+(other databases of the server may use it; it holds no rights by itself).
+
+The projection is the database's own. The insert triggers trust capital_source,
+so the runtime role may no longer write it: no INSERT, UPDATE or DELETE. The
+triggers that maintain it run as their owner (SECURITY DEFINER, fixed
+search_path), and the one row lock the commands need on it is taken through
+`capital_source_lock`, which only reaches the caller's own organization.
+
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-07
@@ -23,6 +37,7 @@ Create Date: 2026-12-07
 from collections.abc import Sequence
 
 from alembic import op
+from capital_app.db.roles import login_role_name, runtime_role_name
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -73,9 +88,81 @@ ALTER TABLE capital_history DROP COLUMN original_created_at, DROP COLUMN origina
 """
 
 
+TRIGGER_FUNCTIONS = (
+    "capital_history_before_insert()",
+    "capital_history_before_insert_bulk()",
+    "capital_history_fold_statement()",
+)
+
+TENANT = "(SELECT nullif(current_setting('app.org_id', true), '')::uuid)"
+
+
+def _login_role(role: str, login: str) -> str:
+    definer = "\n".join(
+        f"ALTER FUNCTION {f} SECURITY DEFINER SET search_path = public, pg_temp;"
+        for f in TRIGGER_FUNCTIONS
+    )
+    return f"""
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{login}') THEN
+        CREATE ROLE {login} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE
+            NOREPLICATION NOINHERIT;
+    END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+END $$;
+DO $$ BEGIN
+    GRANT {role} TO {login};
+EXCEPTION WHEN OTHERS THEN NULL;  -- already a member (or a concurrent grant won)
+END $$;
+
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON capital_source FROM {role};
+{definer}
+
+-- The definer triggers see every organization; this one, first in name order and
+-- run as the caller, stops a row of another organization before they touch anything.
+CREATE FUNCTION capital_history_tenant_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.organization_id IS DISTINCT FROM {TENANT} AND current_user <> (
+        SELECT relowner::regrole::text FROM pg_class WHERE oid = TG_RELID) THEN
+        RAISE EXCEPTION 'organization % has no revision counter or is not visible',
+            NEW.organization_id USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER capital_history_a_tenant_guard BEFORE INSERT ON capital_history
+    FOR EACH ROW EXECUTE FUNCTION capital_history_tenant_guard();
+
+-- The commands' row lock on one source (FOR UPDATE needs UPDATE rights otherwise).
+CREATE FUNCTION capital_source_lock(org uuid, source text) RETURNS SETOF capital_source
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT * FROM capital_source
+     WHERE organization_id = org AND source_id = source AND organization_id = {TENANT}
+       FOR UPDATE
+$$;
+REVOKE ALL ON FUNCTION capital_source_lock(uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION capital_source_lock(uuid, text) TO {role};
+"""
+
+
+def _no_login_role(role: str) -> str:
+    invoker = "\n".join(
+        f"ALTER FUNCTION {f} SECURITY INVOKER RESET search_path;" for f in TRIGGER_FUNCTIONS
+    )
+    return f"""
+DROP TRIGGER capital_history_a_tenant_guard ON capital_history;
+DROP FUNCTION capital_history_tenant_guard();
+DROP FUNCTION capital_source_lock(uuid, text);
+{invoker}
+GRANT INSERT, UPDATE ON capital_source TO {role};
+"""
+
+
 def upgrade() -> None:
     op.execute(STAMP)
+    op.execute(_login_role(runtime_role_name(), login_role_name()))
 
 
 def downgrade() -> None:
+    op.execute(_no_login_role(runtime_role_name()))
     op.execute(UNSTAMP)

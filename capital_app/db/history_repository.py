@@ -150,8 +150,20 @@ def claim_transaction_revision(conn: Connection, org: UUID) -> int:
 
 
 def lock_source(conn: Connection, org: UUID, source_id: str) -> SourceState | None:
-    """The source's projection row, locked until commit: writers to one source queue here."""
-    return get_source(conn, org, source_id, for_update=True)
+    """The source's projection row, locked until commit: writers to one source queue here.
+
+    Through `capital_source_lock` (migration 0003): the runtime role may not write
+    the projection, and FOR UPDATE would need that right.
+    """
+    row = (
+        conn.execute(
+            text(f"SELECT {SOURCE_COLUMNS} FROM capital_source_lock(:org, :source_id) s"),
+            {"org": org, "source_id": source_id},
+        )
+        .mappings()
+        .first()
+    )
+    return state_from_row(row) if row else None
 
 
 def active_name_exists(conn: Connection, org: UUID, name: str) -> bool:
@@ -266,16 +278,14 @@ def upsert_projection(conn: Connection, org: UUID, state: SourceState, revision:
 # --- reading: single rows ----------------------------------------------------
 
 
-def get_source(
-    conn: Connection, org: UUID, source_id: str, *, for_update: bool = False
-) -> SourceState | None:
+def get_source(conn: Connection, org: UUID, source_id: str) -> SourceState | None:
     sql = (
         f"SELECT {SOURCE_COLUMNS} FROM capital_source s"
         " WHERE s.organization_id = :org AND s.source_id = :source_id"
     )
     row = (
         conn.execute(
-            text(sql + (" FOR UPDATE" if for_update else "")),
+            text(sql),
             {"org": org, "source_id": source_id},
         )
         .mappings()
