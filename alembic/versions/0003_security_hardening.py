@@ -95,6 +95,7 @@ TRIGGER_FUNCTIONS = (
 )
 
 TENANT = "(SELECT nullif(current_setting('app.org_id', true), '')::uuid)"
+LOGIN_EMAIL = "(SELECT nullif(current_setting('app.login_email', true), ''))"
 
 
 def _login_role(role: str, login: str) -> str:
@@ -142,6 +143,14 @@ LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION capital_source_lock(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION capital_source_lock(uuid, text) TO {role};
+
+-- Sign-in reserves its attempt (reason 'checking', counted as a failure) before the
+-- password check and settles it after: only such a row may change, and only once.
+GRANT UPDATE (succeeded, reason) ON auth_event TO {role};
+CREATE POLICY auth_event_login_settle ON auth_event FOR UPDATE
+    USING (email = {LOGIN_EMAIL}) WITH CHECK (email = {LOGIN_EMAIL});
+CREATE POLICY auth_event_only_pending_changes ON auth_event AS RESTRICTIVE FOR UPDATE
+    USING (reason = 'checking') WITH CHECK (reason <> 'checking');
 """
 
 
@@ -150,6 +159,9 @@ def _no_login_role(role: str) -> str:
         f"ALTER FUNCTION {f} SECURITY INVOKER RESET search_path;" for f in TRIGGER_FUNCTIONS
     )
     return f"""
+DROP POLICY auth_event_only_pending_changes ON auth_event;
+DROP POLICY auth_event_login_settle ON auth_event;
+REVOKE UPDATE (succeeded, reason) ON auth_event FROM {role};
 DROP TRIGGER capital_history_a_tenant_guard ON capital_history;
 DROP FUNCTION capital_history_tenant_guard();
 DROP FUNCTION capital_source_lock(uuid, text);
