@@ -149,6 +149,9 @@ GRANT EXECUTE ON FUNCTION capital_source_lock(uuid, text) TO {role};
 GRANT UPDATE (succeeded, reason) ON auth_event TO {role};
 CREATE POLICY auth_event_login_settle ON auth_event FOR UPDATE
     USING (email = {LOGIN_EMAIL}) WITH CHECK (email = {LOGIN_EMAIL});
+-- Every call checks the caller's latest sign-out: one index probe.
+CREATE INDEX auth_event_sign_out_idx ON auth_event (organization_id, user_id, occurred_at)
+    WHERE reason = 'signed out';
 CREATE POLICY auth_event_only_pending_changes ON auth_event AS RESTRICTIVE FOR UPDATE
     USING (reason = 'checking') WITH CHECK (reason <> 'checking');
 """
@@ -160,6 +163,7 @@ def _no_login_role(role: str) -> str:
     )
     return f"""
 DROP POLICY auth_event_only_pending_changes ON auth_event;
+DROP INDEX auth_event_sign_out_idx;
 DROP POLICY auth_event_login_settle ON auth_event;
 REVOKE UPDATE (succeeded, reason) ON auth_event FROM {role};
 DROP TRIGGER capital_history_a_tenant_guard ON capital_history;

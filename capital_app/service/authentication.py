@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 from capital_app.auth.passwords import burn_equal_time, verify_password
 from capital_app.auth.throttle import retry_after_seconds
-from capital_app.auth.tokens import issue_token, verify_token
+from capital_app.auth.tokens import (
+    API_AUDIENCE,
+    UI_AUDIENCE,
+    TokenClaims,
+    issue_token,
+    verify_token,
+)
 from capital_app.db import user_repository as repo
 from capital_app.db.unit_of_work import login_transaction
 from capital_app.db.user_repository import UserRecord
@@ -38,7 +44,6 @@ def _record(
 
 def authenticate(email: str, password: str, client_address: str) -> UserRecord:
     """The active user with these credentials, or AuthenticationFailed / TooManyAttempts."""
-    settings = get_settings()
     email = (email or "").strip().lower()[:320]
     client = _UNSTORABLE.sub("?", client_address or "unknown")[:100]
     if not email or _UNSTORABLE.search(email):
@@ -97,10 +102,19 @@ def issue_api_token(user: UserRecord) -> tuple[str, int]:
 
 def issue_session_token(user: UserRecord) -> tuple[str, int]:
     """A longer-lived token for the web UI's session (still re-validated on every load)."""
-    return issue_token(user.id, user.organization_id, get_settings().ui_session_ttl_seconds)
+    ttl = get_settings().ui_session_ttl_seconds
+    return issue_token(user.id, user.organization_id, ttl, audience=UI_AUDIENCE)
 
 
 def actor_from_token(token: str) -> Actor:
     """Verify the signature and claims; the user's role and status are checked per call."""
-    claims = verify_token(token)
-    return Actor(user_id=claims.user_id, organization_id=claims.organization_id)
+    return _actor(verify_token(token, API_AUDIENCE))
+
+
+def actor_from_session_token(token: str) -> Actor:
+    """The same for a web UI session token (every UI event): a sign-out ends it at once."""
+    return _actor(verify_token(token, UI_AUDIENCE))
+
+
+def _actor(claims: TokenClaims) -> Actor:
+    return Actor(claims.user_id, claims.organization_id, issued_at=claims.issued_at)
