@@ -120,12 +120,12 @@ def _csv_text(value: str) -> str:
 
 def _csv_row(entry: HistoryEntry) -> list[str]:
     row: list[str] = []
-    for key, value in zip(EXPORT_FIELDS, _values(entry), strict=True):
+    for value in _values(entry):
         if value is None:
             row.append("")
-        elif key in ("name", "notes", "createdBy"):
-            row.append(_csv_text(str(value)))
-        elif isinstance(value, str | int):
+        elif isinstance(value, str):  # every text, ids included: a file may bring any
+            row.append(_csv_text(value))
+        elif isinstance(value, int):
             row.append(str(value))
         else:
             row.append(decimal_text(value))  # type: ignore[arg-type]
