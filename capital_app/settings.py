@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIN_JWT_SECRET_LENGTH = 32  # HS256 keys shorter than its 256-bit output can be guessed
 
 
 def _int(name: str, default: int) -> int:
@@ -77,6 +78,11 @@ def _jwt_secret(data_dir: Path) -> str:
     """Use CAPITAL_JWT_SECRET, else a random secret kept in the data folder."""
     configured = os.environ.get("CAPITAL_JWT_SECRET", "").strip()
     if configured:
+        if len(configured) < MIN_JWT_SECRET_LENGTH:
+            raise ValueError(
+                f"CAPITAL_JWT_SECRET must be at least {MIN_JWT_SECRET_LENGTH} characters"
+                " (e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+            )
         return configured
     return _private_secret(data_dir, "jwt-secret")
 
