@@ -194,6 +194,22 @@ _INSERT_ENTRY = text(
 )
 
 
+def planned_parameters(planned: PlannedEntry) -> dict[str, Any]:
+    """A planned entry's columns as statement parameters (named like the columns)."""
+    return {
+        "source_id": planned.source_id,
+        "sequence": planned.sequence,
+        "action": planned.action.value,
+        "effective_date": planned.effective_date,
+        "name": planned.name,
+        "annual_rate": planned.annual_rate,
+        "available_cents": planned.available_cents,
+        "previous_rate": planned.previous_rate,
+        "previous_amount": planned.previous_amount,
+        "notes": planned.notes,
+    }
+
+
 def insert_entry(
     conn: Connection,
     org: UUID,
@@ -210,18 +226,9 @@ def insert_entry(
         conn.execute(
             _INSERT_ENTRY,
             {
+                **planned_parameters(planned),
                 "org": org,
                 "id": entry_id,
-                "source_id": planned.source_id,
-                "sequence": planned.sequence,
-                "action": planned.action.value,
-                "effective_date": planned.effective_date,
-                "name": planned.name,
-                "annual_rate": planned.annual_rate,
-                "available_cents": planned.available_cents,
-                "previous_rate": planned.previous_rate,
-                "previous_amount": planned.previous_amount,
-                "notes": planned.notes,
                 "created_by": created_by,
                 "recorded_by": recorded_by,
                 "import_id": import_id,

@@ -13,6 +13,7 @@ from uuid import UUID
 from sqlalchemy import text
 
 from capital_app.db.engine import owner_engine
+from capital_app.db.history_repository import planned_parameters
 from capital_app.domain.rules import PlannedEntry
 
 _INSERT = text(
@@ -39,17 +40,8 @@ def insert_recorded_at(
                 conn.execute(
                     _INSERT,
                     {
+                        **planned_parameters(planned),
                         "org": org,
-                        "source_id": planned.source_id,
-                        "sequence": planned.sequence,
-                        "action": planned.action.value,
-                        "effective_date": planned.effective_date,
-                        "name": planned.name,
-                        "annual_rate": planned.annual_rate,
-                        "available_cents": planned.available_cents,
-                        "previous_rate": planned.previous_rate,
-                        "previous_amount": planned.previous_amount,
-                        "notes": planned.notes,
                         "recorded_at": recorded_at,
                         "recorded_by": recorded_by,
                     },
