@@ -102,6 +102,8 @@ class CapitalHistory(SQLModel, table=True):
     recorded_by: UUID | None = None
     import_id: UUID | None = None
     revision: int = Field(sa_column=Column(BigInteger, nullable=False))
+    original_created_at: datetime | None = Field(sa_column=_ts(nullable=True))
+    original_created_by: str | None = Field(sa_column=Column(Text, nullable=True))
 
 
 class IdempotencyKey(SQLModel, table=True):

@@ -14,7 +14,7 @@ from uuid import UUID
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from capital_app.db.engine import get_engine
+from capital_app.db.engine import get_engine, owner_engine
 from capital_app.domain.errors import ErrorKind, LedgerError
 
 
@@ -80,3 +80,19 @@ def organization_lookup_transaction(name: str) -> Iterator[Connection]:
     """For operators naming an organization: may see only the one with this name."""
     with _transaction(True, {"app.org_name": name.strip().lower()}) as conn:
         yield conn
+
+
+@contextmanager
+def owner_tenant_transaction(organization_id: UUID) -> Iterator[Connection]:
+    """An operator's unit of work inside one organization, as the table owner.
+
+    Only for what the runtime role may not do: rebuilding the projection, which the
+    database otherwise maintains itself.
+    """
+    engine = owner_engine()
+    try:
+        with engine.begin() as conn:
+            conn.execute(_SET, {"name": "app.org_id", "value": str(organization_id)})
+            yield conn
+    finally:
+        engine.dispose()

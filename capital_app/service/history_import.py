@@ -10,8 +10,11 @@
 3. Any problem: nothing is written and the report lists them all. A dry run
    stops here in any case and reports what the import would do.
 4. Otherwise: one import_log row (who, when, which file, counts), then the new
-   entries in a few multi-row statements, with the prototype's ids, dates and
-   `createdBy` kept and `recorded_by`/`import_id` saying who brought them in.
+   entries in a few multi-row statements, with the prototype's ids and dates, its
+   `createdAt`/`createdBy` kept apart as the original recording (`original_*`),
+   while the database stamps the recording time and author (the importer) itself
+   and `recorded_by`/`import_id` say who brought them in: a file can never change
+   what the ledger knew at a past moment.
    The database trigger checks and folds every row; afterwards the stored
    projection is compared with the domain fold of the file, and any difference
    undoes the whole import.
@@ -68,8 +71,8 @@ _COMPARED_FIELDS = (
     ("previous_rate", "previousRate"),
     ("previous_amount", "previousAmount"),
     ("notes", "notes"),
-    ("created_at", "createdAt"),
-    ("created_by", "createdBy"),
+    ("first_recorded_at", "createdAt"),
+    ("first_recorded_by", "createdBy"),
 )
 
 
