@@ -12,6 +12,7 @@ from capital_app.db import user_repository as repo
 from capital_app.db.unit_of_work import login_transaction
 from capital_app.db.user_repository import UserRecord
 from capital_app.service.actor import Actor
+from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import AuthenticationFailed, TooManyAttempts
 from capital_app.settings import get_settings
 
@@ -33,6 +34,21 @@ def _record(
             reason=reason,
             user_id=user.id if user else None,
             organization_id=user.organization_id if user else None,
+        )
+        if succeeded:
+            action = AuditAction.SIGN_IN_SUCCEEDED
+        elif reason == "throttled":
+            action = AuditAction.SIGN_IN_THROTTLED
+        else:
+            action = AuditAction.SIGN_IN_FAILED
+        record_audit(
+            conn,
+            action,
+            organization_id=user.organization_id if user else None,
+            actor_user_id=user.id if user else None,
+            actor_email=email,
+            client_address=client,
+            details={"reason": reason},
         )
 
 
