@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, text
 
-
-@dataclass(frozen=True, slots=True)
-class AuditEventRecord:
-    id: int
-    organization_id: UUID | None
-    occurred_at: datetime
-    action: str
-    actor_user_id: UUID | None
-    actor_email: str | None
-    subject_user_id: UUID | None
-    client_address: str | None
-    details: dict[str, Any]
+from capital_app.domain.audit import AuditEventRecord
 
 
 def insert_audit_event(

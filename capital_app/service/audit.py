@@ -21,8 +21,8 @@ from uuid import UUID
 from sqlalchemy import Connection
 
 from capital_app.db import audit_repository as repo
-from capital_app.db.audit_repository import AuditEventRecord
 from capital_app.db.unit_of_work import tenant_transaction
+from capital_app.domain.audit import AuditEventRecord
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.errors import InvalidInput
 

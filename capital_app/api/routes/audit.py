@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from capital_app.api.deps import CurrentActor
 from capital_app.api.routing import ExactJSONResponse, api_router, error_responses
-from capital_app.db.audit_repository import AuditEventRecord
+from capital_app.domain.audit import AuditEventRecord
 from capital_app.service import audit
 
 router = api_router(tags=["audit"])
