@@ -36,6 +36,7 @@ class Permission(Enum):
     READ = "read"
     WRITE_HISTORY = "write history"
     MANAGE_USERS = "manage users"
+    READ_AUDIT = "read the audit log"
 
 
 def authorize(conn: Connection, actor: Actor, permission: Permission) -> UserRecord:
@@ -52,6 +53,8 @@ def authorize(conn: Connection, actor: Actor, permission: Permission) -> UserRec
         raise Forbidden("Your role can view the ledger but not change it.")
     if permission is Permission.MANAGE_USERS and not user.role.can_manage_users:
         raise Forbidden("Only an administrator can manage users.")
+    if permission is Permission.READ_AUDIT and not user.role.can_manage_users:
+        raise Forbidden("Only an administrator can read the audit log.")
     return user
 
 

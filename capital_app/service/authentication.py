@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Connection
+
 from capital_app.auth.passwords import burn_equal_time, verify_password
 from capital_app.auth.throttle import retry_after_seconds
 from capital_app.auth.tokens import (
@@ -18,6 +20,7 @@ from capital_app.db import user_repository as repo
 from capital_app.db.unit_of_work import login_transaction
 from capital_app.db.user_repository import UserRecord
 from capital_app.service.actor import Actor
+from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import AuthenticationFailed, TooManyAttempts
 from capital_app.settings import get_settings
 
@@ -25,6 +28,33 @@ WRONG_CREDENTIALS = "Wrong email or password."
 
 # No stored email contains these, and PostgreSQL could not even compare with them.
 _UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def _audit_sign_in(
+    conn: Connection,
+    email: str,
+    client: str,
+    *,
+    succeeded: bool,
+    reason: str,
+    user: UserRecord | None,
+) -> None:
+    """The security audit line of one sign-in attempt, in the attempt's own transaction."""
+    if succeeded:
+        action = AuditAction.SIGN_IN_SUCCEEDED
+    elif reason == "throttled":
+        action = AuditAction.SIGN_IN_THROTTLED
+    else:
+        action = AuditAction.SIGN_IN_FAILED
+    record_audit(
+        conn,
+        action,
+        organization_id=user.organization_id if user else None,
+        actor_user_id=user.id if user else None,
+        actor_email=email,
+        client_address=client,
+        details={"reason": reason},
+    )
 
 
 def _record(
@@ -40,6 +70,7 @@ def _record(
             user_id=user.id if user else None,
             organization_id=user.organization_id if user else None,
         )
+        _audit_sign_in(conn, email, client, succeeded=succeeded, reason=reason, user=user)
 
 
 def authenticate(email: str, password: str, client_address: str) -> UserRecord:
@@ -54,15 +85,15 @@ def authenticate(email: str, password: str, client_address: str) -> UserRecord:
     attempt, user = _reserve_attempt(email, client)
     if user is None:
         burn_equal_time(password or "")
-        _settle(email, client, attempt, succeeded=False, reason="unknown email")
+        _settle(email, client, attempt, succeeded=False, reason="unknown email", user=user)
         raise AuthenticationFailed(WRONG_CREDENTIALS)
     if not verify_password(password or "", user.password_hash):
-        _settle(email, client, attempt, succeeded=False, reason="wrong password")
+        _settle(email, client, attempt, succeeded=False, reason="wrong password", user=user)
         raise AuthenticationFailed(WRONG_CREDENTIALS)
     if not user.active:
-        _settle(email, client, attempt, succeeded=False, reason="inactive")
+        _settle(email, client, attempt, succeeded=False, reason="inactive", user=user)
         raise AuthenticationFailed(WRONG_CREDENTIALS)
-    _settle(email, client, attempt, succeeded=True, reason="signed in")
+    _settle(email, client, attempt, succeeded=True, reason="signed in", user=user)
     return user
 
 
@@ -91,9 +122,18 @@ def _reserve_attempt(email: str, client: str) -> tuple[int, UserRecord | None]:
     raise TooManyAttempts(wait)
 
 
-def _settle(email: str, client: str, attempt: int, *, succeeded: bool, reason: str) -> None:
+def _settle(
+    email: str,
+    client: str,
+    attempt: int,
+    *,
+    succeeded: bool,
+    reason: str,
+    user: UserRecord | None,
+) -> None:
     with login_transaction(email, client) as conn:
         repo.settle_attempt(conn, attempt, succeeded=succeeded, reason=reason)
+        _audit_sign_in(conn, email, client, succeeded=succeeded, reason=reason, user=user)
 
 
 def issue_api_token(user: UserRecord) -> tuple[str, int]:

@@ -46,6 +46,7 @@ from capital_app.domain.values import Action
 from capital_app.domain.views import ActiveSource
 from capital_app.domain.wacc import WaccSummary, wacc_of
 from capital_app.service.actor import Actor, Permission, authorize
+from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import WriteConflict
 
 BATCH_ROWS = 5000  # rows per INSERT statement: one NOTIFY each
@@ -492,6 +493,21 @@ def import_history(
             statements = _statements(plan, legacy.positions)
             _write(conn, org, user.id, import_id, statements, progress)
             _verify(conn, org, plan)
+            record_audit(
+                conn,
+                AuditAction.HISTORY_IMPORTED,
+                organization_id=org,
+                actor_user_id=user.id,
+                actor_email=user.email,
+                details={
+                    "importId": str(import_id),
+                    "fileName": file_name,
+                    "contentSha256": sha256,
+                    "entriesInFile": legacy.entries_in_file,
+                    "imported": plan.imported,
+                    "skipped": plan.skipped,
+                },
+            )
     except DBAPIError as error:
         translated = translate(error)
         if translated is None:

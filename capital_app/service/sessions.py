@@ -16,6 +16,7 @@ from capital_app.db import user_repository as users
 from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.db.user_repository import OrganizationRecord, UserRecord
 from capital_app.service.actor import SESSION_ENDED, Actor, Permission, authorize
+from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.authentication import (
     actor_from_session_token,
     authenticate,
@@ -81,6 +82,13 @@ def sign_out(token: str, client_address: str) -> None:
         user = users.get_user(conn, actor.organization_id, actor.user_id)
         if user is None:
             return
-        sessions.record_sign_out(
-            conn, actor.organization_id, user.id, user.email, (client_address or "unknown")[:100]
+        client = (client_address or "unknown")[:100]
+        sessions.record_sign_out(conn, actor.organization_id, user.id, user.email, client)
+        record_audit(
+            conn,
+            AuditAction.SIGNED_OUT,
+            organization_id=actor.organization_id,
+            actor_user_id=user.id,
+            actor_email=user.email,
+            client_address=client,
         )
