@@ -23,7 +23,7 @@ from alembic import op
 from capital_app.db.roles import runtime_role_name
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
