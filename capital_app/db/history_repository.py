@@ -359,10 +359,16 @@ def _rate_probe(at: str) -> str:
 
 
 def _not_removed(at: str) -> str:
-    return f"""NOT EXISTS (
+    """No removal of source `s` in effect at `at`, as known.
+
+    A source active now has no REMOVED entry at all (history is append-only and a
+    removed source takes no further entries), so for it the probe is skipped: it
+    was never removed as known at any moment.
+    """
+    return f"""(s.status = 'ACTIVE' OR NOT EXISTS (
         SELECT 1 FROM capital_history x
          WHERE x.organization_id = s.organization_id AND x.source_id = s.source_id
-           AND x.action = 'REMOVED' AND x.effective_date <= {at} AND x.created_at <= :known_at)"""
+           AND x.action = 'REMOVED' AND x.effective_date <= {at} AND x.created_at <= :known_at))"""
 
 
 _SOURCES_AS_OF = text(
