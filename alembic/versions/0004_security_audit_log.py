@@ -13,7 +13,7 @@ no migration. `details` holds the action's values (old and new role, file hash
 and counts, ...) as JSON; never secrets.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-07
 """
 
