@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from capital_app.api.limits import BodyLimit
 from capital_app.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from capital_app.api.routes import auth, health, history, sources, transfer, users
+from capital_app.api.routes import audit, auth, health, history, sources, transfer, users
 from capital_app.api.routes.health import ListenerStatus, listener_not_running
 
 DESCRIPTION = """
@@ -66,6 +66,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     history.router,
     sources.router,
     users.router,
+    audit.router,
 )
 
 

@@ -32,6 +32,10 @@ def entry_body(entry: HistoryEntry) -> dict[str, Any]:
         "notes": entry.notes,
         "createdAt": entry.created_at,
         "createdBy": entry.created_by,
+        "recordedBy": entry.recorded_by,
+        "importId": entry.import_id,
+        "originalCreatedAt": entry.original_created_at,
+        "originalCreatedBy": entry.original_created_by,
     }
 
 

@@ -28,6 +28,11 @@ ENTRY_FIELDS = {
     "notes",
     "createdAt",
     "createdBy",
+    # Added by issue 17: who recorded it here, which import, and an import's own claims.
+    "recordedBy",
+    "importId",
+    "originalCreatedAt",
+    "originalCreatedBy",
 }
 
 
