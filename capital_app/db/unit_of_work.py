@@ -106,7 +106,7 @@ def owner_tenant_transaction(organization_id: UUID) -> Iterator[Connection]:
     engine = owner_engine()
     try:
         with engine.begin() as conn:
-            conn.execute(_SET, {"name": "app.org_id", "value": str(organization_id)})
+            _set_transaction_settings(conn, {"app.org_id": str(organization_id)})
             yield conn
     finally:
         engine.dispose()
