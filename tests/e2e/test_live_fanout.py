@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -63,6 +64,19 @@ class Tab:
 
     async def until(self, predicate: Callable[[], bool], timeout: float = 30) -> None:
         await self.session.wait_until(predicate, timeout)
+
+
+async def _rooms_hold(url: str, members: int, timeout: float = 60) -> None:
+    """Until this (one-worker) server reports at least `members` sessions in live rooms."""
+
+    def reported() -> int:
+        with urllib.request.urlopen(f"{url}/api/health", timeout=10) as answer:
+            return int(json.load(answer)["realtime"].get("room_members", 0))
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (held := await asyncio.to_thread(reported)) < members:
+        assert asyncio.get_running_loop().time() < deadline, (held, members)
+        await asyncio.sleep(0.2)
 
 
 async def _open(url: str, user: UserRecord, view: str, as_of: str = "", source: str = "") -> Tab:
@@ -155,7 +169,10 @@ def test_a_push_to_fifty_sessions_of_two_orgs_and_three_views(
                     *(_open(app_url, u, v, a, s) for _, u, v, a, s in batch)
                 )
                 tabs += [(t, tab) for (t, *_), tab in zip(batch, opened, strict=True)]
-            await asyncio.sleep(1.5)  # the joins (a follow-up event each) settle
+            # The joins (a follow-up event each) settle: wait until the server holds every
+            # live tab in a room (a loaded machine may take longer than any fixed pause).
+            await _rooms_hold(app_url, sum(1 for _, tab in tabs if tab.view == "live"))
+            await asyncio.sleep(1.5)
             before = {id(tab): _shown(tab) for _, tab in tabs}
             heard = {id(tab): len(tab.packets) for _, tab in tabs}
             revision = max(tab.value(APP, "revision") for _, tab in tabs)

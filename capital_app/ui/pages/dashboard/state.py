@@ -20,7 +20,7 @@ from uuid import UUID
 
 import reflex as rx
 
-from capital_app.auth.tokens import verify_token
+from capital_app.auth.tokens import UI_AUDIENCE, verify_token
 from capital_app.domain.dates import local_today
 from capital_app.domain.errors import LedgerError
 from capital_app.domain.views import ActiveSource
@@ -382,4 +382,4 @@ def _uuid(text: str) -> UUID:
 
 def _expiry(token: str) -> int:
     """When the session's token expires: a room stops pushing to it then."""
-    return verify_token(token).expires_at
+    return verify_token(token, UI_AUDIENCE).expires_at
