@@ -27,7 +27,7 @@ from capital_app.domain.views import ActiveSource
 ENTRY_COLUMNS = """
     h.organization_id, h.id, h.source_id, h.sequence, h.action, h.effective_date, h.name,
     h.annual_rate, h.available_cents, h.previous_rate, h.previous_amount, h.notes,
-    h.created_at, h.created_by, h.recorded_by, h.revision"""
+    h.created_at, h.created_by, h.recorded_by, h.revision, h.api_key_id, h.api_key_name"""
 
 _ACTIONS = {action.value: action for action in Action}
 
@@ -59,6 +59,8 @@ def entry_from_row(row: RowMapping) -> HistoryEntry:
         organization_id=row["organization_id"],
         revision=row["revision"],
         recorded_by=row["recorded_by"],
+        api_key_id=row["api_key_id"],
+        api_key_name=row["api_key_name"],
     )
 
 
@@ -86,6 +88,8 @@ def entries_from_rows(rows: Iterable[Sequence[Any]]) -> list[HistoryEntry]:
             organization_id=organization_id,
             revision=revision,
             recorded_by=recorded_by,
+            api_key_id=api_key_id,
+            api_key_name=api_key_name,
         )
         for (
             organization_id,
@@ -104,6 +108,8 @@ def entries_from_rows(rows: Iterable[Sequence[Any]]) -> list[HistoryEntry]:
             created_by,
             recorded_by,
             revision,
+            api_key_id,
+            api_key_name,
         ) in rows
     ]
 
@@ -158,12 +164,12 @@ _INSERT_ENTRY = text(
     INSERT INTO capital_history AS h (
         organization_id, id, source_id, sequence, action, effective_date, name, annual_rate,
         available_cents, previous_rate, previous_amount, notes, created_at, created_by,
-        recorded_by, import_id, revision)
+        recorded_by, import_id, api_key_id, api_key_name, revision)
     VALUES (
         :org, coalesce(:id, gen_random_uuid()::text), :source_id, :sequence, :action,
         :effective_date, :name, :annual_rate, :available_cents, :previous_rate,
         :previous_amount, :notes, coalesce(:created_at, now()), :created_by, :recorded_by,
-        :import_id, 0)
+        :import_id, :api_key_id, :api_key_name, 0)
     RETURNING {ENTRY_COLUMNS}
     """
 )
@@ -179,6 +185,8 @@ def insert_entry(
     entry_id: str | None = None,
     created_at: datetime | None = None,
     import_id: UUID | None = None,
+    api_key_id: UUID | None = None,
+    api_key_name: str | None = None,
 ) -> HistoryEntry:
     """Append one entry; the trigger assigns the revision and folds it into the projection."""
     row = (
@@ -201,6 +209,8 @@ def insert_entry(
                 "created_by": created_by,
                 "recorded_by": recorded_by,
                 "import_id": import_id,
+                "api_key_id": api_key_id,
+                "api_key_name": api_key_name,
             },
         )
         .mappings()

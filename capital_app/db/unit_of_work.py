@@ -80,3 +80,10 @@ def organization_lookup_transaction(name: str) -> Iterator[Connection]:
     """For operators naming an organization: may see only the one with this name."""
     with _transaction(True, {"app.org_name": name.strip().lower()}) as conn:
         yield conn
+
+
+@contextmanager
+def api_key_lookup_transaction(secret_sha256: str) -> Iterator[Connection]:
+    """Before the organization is known: may see only the API key with this hash."""
+    with _transaction(True, {"app.api_key_hash": secret_sha256}) as conn:
+        yield conn

@@ -35,6 +35,8 @@ class HistoryEntry:
     organization_id: UUID | None = None
     revision: int | None = None
     recorded_by: UUID | None = None
+    api_key_id: UUID | None = None  # written with this API key (its name below)
+    api_key_name: str | None = None
 
     @property
     def fold_key(self) -> tuple[datetime, int]:

@@ -28,6 +28,8 @@ ENTRY_FIELDS = {
     "notes",
     "createdAt",
     "createdBy",
+    "apiKeyId",
+    "apiKeyName",
 }
 
 
