@@ -11,8 +11,13 @@ hash, scope or expiry can never be rewritten.
 History entries written with a key carry its id and name (`api_key_id`,
 `api_key_name`), so "who made this" answers the key, not a person.
 
+The recording-time trigger of 0003 names the row's author; it is replaced here so
+that an entry written with a key is authored `api-key:<id>` (its `recorded_by`
+stays the ADMIN who created the key) and carries the key's stored name, whatever
+the caller sent. Its downgrade puts 0003's trigger body back.
+
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-07
 """
 
@@ -22,7 +27,7 @@ from alembic import op
 from capital_app.db.roles import runtime_role_name
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -78,12 +83,52 @@ GRANT UPDATE (last_used_at, revoked_at, revoked_by) ON api_key TO {role};
 """
 
 
+# 0003's stamp, extended: the database, not the caller, says which key wrote a row.
+# Run as the caller (like 0003's), so the key is read under the tenant's RLS policy.
+STAMP_WITH_KEY = """
+CREATE OR REPLACE FUNCTION capital_history_stamp_recording() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.created_at IS NULL OR current_user <> (
+        SELECT relowner::regrole::text FROM pg_class WHERE oid = TG_RELID) THEN
+        NEW.created_at := now();
+    END IF;
+    IF NEW.api_key_id IS NOT NULL THEN
+        NEW.api_key_name := (SELECT k.name FROM api_key k
+                              WHERE k.organization_id = NEW.organization_id
+                                AND k.id = NEW.api_key_id);
+        NEW.created_by := 'api-key:' || NEW.api_key_id::text;
+    ELSIF NEW.recorded_by IS NOT NULL THEN
+        NEW.created_by := NEW.recorded_by::text;
+    END IF;
+    RETURN NEW;
+END $$;
+"""
+
+STAMP_WITHOUT_KEY = """
+CREATE OR REPLACE FUNCTION capital_history_stamp_recording() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.created_at IS NULL OR current_user <> (
+        SELECT relowner::regrole::text FROM pg_class WHERE oid = TG_RELID) THEN
+        NEW.created_at := now();
+    END IF;
+    IF NEW.recorded_by IS NOT NULL THEN
+        NEW.created_by := NEW.recorded_by::text;
+    END IF;
+    RETURN NEW;
+END $$;
+"""
+
+
 def upgrade() -> None:
     op.execute(TABLES)
     op.execute(_security(runtime_role_name()))
+    op.execute(STAMP_WITH_KEY)
 
 
 def downgrade() -> None:
+    op.execute(STAMP_WITHOUT_KEY)
     op.execute(
         """
 ALTER TABLE capital_history

@@ -18,7 +18,16 @@ from starlette.responses import Response
 
 from capital_app.api.limits import BodyLimit
 from capital_app.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from capital_app.api.routes import api_keys, auth, health, history, sources, transfer, users
+from capital_app.api.routes import (
+    api_keys,
+    audit,
+    auth,
+    health,
+    history,
+    sources,
+    transfer,
+    users,
+)
 from capital_app.api.routes.health import ListenerStatus, listener_not_running
 
 DESCRIPTION = """
@@ -67,6 +76,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     history.router,
     sources.router,
     users.router,
+    audit.router,
     api_keys.router,
 )
 

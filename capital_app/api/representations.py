@@ -33,6 +33,10 @@ def entry_body(entry: HistoryEntry) -> dict[str, Any]:
         "notes": entry.notes,
         "createdAt": entry.created_at,
         "createdBy": entry.created_by,
+        "recordedBy": entry.recorded_by,
+        "importId": entry.import_id,
+        "originalCreatedAt": entry.original_created_at,
+        "originalCreatedBy": entry.original_created_by,
         "apiKeyId": entry.api_key_id,
         "apiKeyName": entry.api_key_name,
     }

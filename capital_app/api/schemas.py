@@ -223,6 +223,13 @@ Decimal_ = Annotated[Decimal, WithJsonSchema(_NUMBER)]
 NullableDecimal = Annotated[Decimal | None, WithJsonSchema(_NULLABLE_NUMBER)]
 NullableInt = Annotated[int | None, WithJsonSchema(_NULLABLE_INTEGER)]
 NullableText = Annotated[str | None, WithJsonSchema(_NULLABLE_STRING)]
+NullableInstant = Annotated[
+    datetime | None,
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}),
+]
+NullableId = Annotated[
+    UUID | None, WithJsonSchema({"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]})
+]
 
 
 class ApiModel(BaseModel):
@@ -394,12 +401,23 @@ class HistoryEntryOut(ApiModel):
     previous_rate: NullableDecimal
     previous_amount: NullableInt
     notes: NullableText
-    created_at: datetime
-    created_by: NullableText
-    api_key_id: Annotated[UUID | None, WithJsonSchema(_NULLABLE_STRING)] = Field(
-        default=None, description="The API key that wrote this entry, if one did."
+    created_at: datetime = Field(
+        description="When this ledger recorded the entry (the database's transaction time; "
+        "what knownAt compares with). For an imported entry: when it was imported."
     )
-    api_key_name: NullableText = Field(default=None, description="That key's name.")
+    created_by: NullableText = Field(
+        description="Who recorded it here (a user id; for an imported entry, the importer)."
+    )
+    recorded_by: NullableId = Field(description="The user who recorded it here.")
+    import_id: NullableId = Field(description="The import that brought it in, if any.")
+    original_created_at: NullableInstant = Field(
+        description="An imported entry's own createdAt from the file (as claimed there)."
+    )
+    original_created_by: NullableText = Field(
+        description="An imported entry's own createdBy from the file (as claimed there)."
+    )
+    api_key_id: NullableId = Field(description="The API key that wrote this entry, if one did.")
+    api_key_name: NullableText = Field(description="That key's name, when it wrote the entry.")
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -419,6 +437,12 @@ class HistoryEntryOut(ApiModel):
                     "notes": "repriced",
                     "createdAt": "2026-03-02T09:14:07.123456Z",
                     "createdBy": "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d",
+                    "recordedBy": "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d",
+                    "importId": None,
+                    "originalCreatedAt": None,
+                    "originalCreatedBy": None,
+                    "apiKeyId": None,
+                    "apiKeyName": None,
                 }
             ]
         }

@@ -8,9 +8,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ARRAY, CHAR, BigInteger, Column, DateTime, Identity, Integer, Numeric, Text
+from sqlalchemy import (
+    ARRAY,
+    CHAR,
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Integer,
+    Numeric,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 metadata = SQLModel.metadata
@@ -102,6 +114,8 @@ class CapitalHistory(SQLModel, table=True):
     recorded_by: UUID | None = None
     import_id: UUID | None = None
     revision: int = Field(sa_column=Column(BigInteger, nullable=False))
+    original_created_at: datetime | None = Field(sa_column=_ts(nullable=True))
+    original_created_by: str | None = Field(sa_column=Column(Text, nullable=True))
     api_key_id: UUID | None = None
     api_key_name: str | None = Field(sa_column=Column(Text, nullable=True))
 
@@ -145,3 +159,18 @@ class ApiKey(SQLModel, table=True):
     last_used_at: datetime | None = Field(sa_column=_ts(nullable=True))
     revoked_at: datetime | None = Field(sa_column=_ts(nullable=True))
     revoked_by: UUID | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """The security audit log (append-only; migration 0004)."""
+
+    __tablename__ = "audit_event"
+    id: int = Field(sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
+    organization_id: UUID | None = Field(default=None, foreign_key="organization.id")
+    occurred_at: datetime = Field(sa_column=_ts())
+    action: str = Field(sa_column=Column(Text, nullable=False))
+    actor_user_id: UUID | None = None
+    actor_email: str | None = Field(sa_column=Column(Text, nullable=True))
+    subject_user_id: UUID | None = None
+    client_address: str | None = Field(sa_column=Column(Text, nullable=True))
+    details: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))

@@ -8,18 +8,21 @@ or a deactivation takes effect on the very next call, from any channel.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from uuid import UUID
 
 from sqlalchemy import Connection
 
 from capital_app.db import api_key_repository as api_keys
+from capital_app.db import session_repository as sessions
 from capital_app.db import user_repository as users
 from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.db.user_repository import UserRecord
 from capital_app.domain.scopes import Scope
 from capital_app.service.errors import Forbidden, Unauthenticated
+
+SESSION_ENDED = "You were signed out of this session; sign in again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,9 @@ class Actor:
     user_id: UUID
     organization_id: UUID
     api_key_id: UUID | None = None
+    # When the token behind this actor was issued (whole seconds): a sign-out of the
+    # user since then ends it, checked on every call. None for operators' actors.
+    issued_at: int | None = field(default=None, compare=False)
 
 
 class Permission(Enum):
@@ -36,6 +42,7 @@ class Permission(Enum):
     WRITE_HISTORY = "write history"
     MANAGE_USERS = "manage users"
     MANAGE_API_KEYS = "manage API keys"
+    READ_AUDIT = "read the audit log"
 
 
 # The scopes that grant each permission to a key; no scope manages keys.
@@ -44,6 +51,7 @@ _KEY_SCOPES: dict[Permission, frozenset[str]] = {
     Permission.WRITE_HISTORY: frozenset({Scope.WRITE}),
     Permission.MANAGE_USERS: frozenset({Scope.ADMIN}),
     Permission.MANAGE_API_KEYS: frozenset(),
+    Permission.READ_AUDIT: frozenset({Scope.ADMIN}),
 }
 
 
@@ -53,12 +61,20 @@ def authorize(conn: Connection, actor: Actor, permission: Permission) -> UserRec
     user = users.get_user(conn, actor.organization_id, actor.user_id)
     if user is None or not user.active:
         raise Unauthenticated("Your account is not active; sign in again.")
+    if actor.issued_at is not None:
+        signed_out = sessions.latest_sign_out(conn, actor.organization_id, actor.user_id)
+        # Tokens carry whole seconds: one issued in the second before a sign-out
+        # may survive it, but a sign-in right after a sign-out is never refused.
+        if signed_out is not None and signed_out.timestamp() >= actor.issued_at + 1:
+            raise Unauthenticated(SESSION_ENDED)
     if permission is Permission.WRITE_HISTORY and not user.role.can_write_history:
         raise Forbidden("Your role can view the ledger but not change it.")
     if permission is Permission.MANAGE_USERS and not user.role.can_manage_users:
         raise Forbidden("Only an administrator can manage users.")
     if permission is Permission.MANAGE_API_KEYS and not user.role.can_manage_users:
         raise Forbidden("Only an administrator can manage API keys.")
+    if permission is Permission.READ_AUDIT and not user.role.can_manage_users:
+        raise Forbidden("Only an administrator can read the audit log.")
     return user
 
 

@@ -23,6 +23,7 @@ from capital_app.domain.errors import ErrorCollector
 from capital_app.domain.scopes import check_expiry, check_scopes, ordered
 from capital_app.domain.values import check_name
 from capital_app.service.actor import Actor, Permission, authorize
+from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import NotFound, Unauthenticated
 
 UNKNOWN_KEY = "This API key is not valid; check it was copied whole."
@@ -60,6 +61,14 @@ def create_key(
             created_by=admin.id,
             expires_at=expiry,
         )
+        record_audit(
+            conn,
+            AuditAction.API_KEY_CREATED,
+            organization_id=actor.organization_id,
+            actor_user_id=admin.id,
+            actor_email=admin.email,
+            details=_audit_details(key),
+        )
     return CreatedKey(key=key, secret=secret.secret)
 
 
@@ -75,10 +84,30 @@ def revoke_key(actor: Actor, key_id: UUID) -> ApiKeyRecord:
         admin = authorize(conn, actor, Permission.MANAGE_API_KEYS)
         if repo.get_key(conn, actor.organization_id, key_id) is None:
             raise NotFound("No API key with this id exists in your organization.")
-        repo.revoke_key(conn, actor.organization_id, key_id, admin.id)
+        revoked_now = repo.revoke_key(conn, actor.organization_id, key_id, admin.id)
         key = repo.get_key(conn, actor.organization_id, key_id)
-    assert key is not None
+        assert key is not None
+        if revoked_now:  # revoking again changes nothing, so it records nothing
+            record_audit(
+                conn,
+                AuditAction.API_KEY_REVOKED,
+                organization_id=actor.organization_id,
+                actor_user_id=admin.id,
+                actor_email=admin.email,
+                details=_audit_details(key),
+            )
     return key
+
+
+def _audit_details(key: ApiKeyRecord) -> dict[str, object]:
+    """What an auditor needs to tell the key apart; never its secret or hash."""
+    return {
+        "apiKeyId": str(key.id),
+        "name": key.name,
+        "prefix": key.prefix,
+        "scopes": list(key.scopes),
+        "expiresAt": key.expires_at.isoformat() if key.expires_at else None,
+    }
 
 
 class _IdentityCache:

@@ -12,6 +12,7 @@ from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.db.user_repository import get_organization
 from capital_app.domain.export_format import ExportFormat, export_chunks
 from capital_app.service.actor import Actor, Permission, authorize
+from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import InvalidInput
 
 
@@ -29,8 +30,16 @@ def export_history(actor: Actor, fmt: ExportFormat = ExportFormat.JSON) -> Itera
     chunk; the entries are then read in one read-only transaction (one
     consistent snapshot) while the chunks are consumed.
     """
-    with tenant_transaction(actor.organization_id, read_only=True) as conn:
-        authorize(conn, actor, Permission.READ)
+    with tenant_transaction(actor.organization_id) as conn:
+        user = authorize(conn, actor, Permission.READ)
+        record_audit(
+            conn,
+            AuditAction.HISTORY_EXPORTED,
+            organization_id=actor.organization_id,
+            actor_user_id=user.id,
+            actor_email=user.email,
+            details={"format": fmt.value},
+        )
     return _stream(actor, fmt)
 
 

@@ -125,6 +125,24 @@ def test_revocation_refuses_the_very_next_request(api, tenant):
     assert again.json()["revokedAt"] == revoked.json()["revokedAt"]
 
 
+def test_creating_and_revoking_a_key_are_in_the_audit_log_without_its_secret(api, tenant):
+    admin = api.as_user(tenant.admin)
+    created = create_key(api, tenant, ["read", "write"], name="Payroll export")
+    assert admin.delete(f"/api/api-keys/{created['id']}").status_code == 200
+    assert admin.delete(f"/api/api-keys/{created['id']}").status_code == 200  # no second event
+
+    actions = ["integration.api_key_created", "integration.api_key_revoked"]
+    events = admin.get("/api/audit-events", params={"action": actions}).json()
+    assert [e["action"] for e in events] == list(reversed(actions))  # newest first
+    for event in events:
+        assert event["actorUserId"] == str(tenant.admin.id)
+        assert event["details"]["apiKeyId"] == created["id"]
+        assert event["details"]["name"] == "Payroll export"
+        assert event["details"]["scopes"] == created["scopes"]
+        assert created["secret"] not in str(event)
+        assert created["secret"][len(created["prefix"]) :] not in str(event)
+
+
 def test_an_expired_key_is_refused(api, tenant):
     expires = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
     created = create_key(api, tenant, ["read"], expiresAt=expires)

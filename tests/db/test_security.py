@@ -23,6 +23,7 @@ TENANT_TABLES = [
     "idempotency_key",
     "auth_event",
     "api_key",
+    "audit_event",
 ]
 
 
