@@ -52,7 +52,7 @@ def create_api_key(body: schemas.CreateApiKeyRequest, actor: CurrentActor) -> Re
     "/api/api-keys/{id}",
     summary="Revoke an API key (ADMIN)",
     response_model=schemas.ApiKeyOut,
-    responses=error_responses(401, 403, 404, 503),
+    responses=error_responses(401, 403, 404, 422, 503),
 )
 def revoke_api_key(actor: CurrentActor, key_id: Annotated[UUID, Path(alias="id")]) -> Response:
     """Refused from the very next request on; the key stays listed with `revokedAt`.
