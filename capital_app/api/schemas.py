@@ -416,6 +416,8 @@ class HistoryEntryOut(ApiModel):
     original_created_by: NullableText = Field(
         description="An imported entry's own createdBy from the file (as claimed there)."
     )
+    api_key_id: NullableId = Field(description="The API key that wrote this entry, if one did.")
+    api_key_name: NullableText = Field(description="That key's name, when it wrote the entry.")
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -439,6 +441,8 @@ class HistoryEntryOut(ApiModel):
                     "importId": None,
                     "originalCreatedAt": None,
                     "originalCreatedBy": None,
+                    "apiKeyId": None,
+                    "apiKeyName": None,
                 }
             ]
         }
@@ -657,3 +661,53 @@ IMPORT_BODY_SCHEMA: dict[str, Any] = {
         },
     ],
 }
+
+
+# --- API keys ------------------------------------------------------------------
+
+ScopeName = Literal["read", "write", "admin"]
+_NULLABLE_INSTANT = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}
+OptionalInstant = Annotated[
+    datetime | None,
+    domain_check(_instant(end_of_day=True), optional=True),
+    WithJsonSchema({"anyOf": [*_DATE_OR_DATETIME["anyOf"], {"type": "null"}]}),
+]
+
+
+class CreateApiKeyRequest(ApiModel):
+    name: Name
+    scopes: Annotated[
+        list[str],
+        WithJsonSchema(
+            {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "enum": ["read", "write", "admin"]},
+                "description": "read: every read; write: also history commands; "
+                "admin: also users (write and admin include read).",
+            }
+        ),
+    ]
+    expires_at: OptionalInstant = Field(
+        default=None, description="Optional; a bare date means the end of that day, UTC."
+    )
+
+
+class ApiKeyOut(ApiModel):
+    id: UUID
+    name: str
+    prefix: str = Field(description="The secret's first characters, to tell keys apart.")
+    scopes: list[ScopeName]
+    created_by: UUID
+    created_by_name: str
+    created_at: datetime
+    expires_at: Annotated[datetime | None, WithJsonSchema(_NULLABLE_INSTANT)]
+    last_used_at: Annotated[
+        datetime | None,
+        WithJsonSchema({**_NULLABLE_INSTANT, "description": "To the minute."}),
+    ]
+    revoked_at: Annotated[datetime | None, WithJsonSchema(_NULLABLE_INSTANT)]
+
+
+class CreatedApiKeyOut(ApiKeyOut):
+    secret: str = Field(description="The key itself, shown only in this answer.")

@@ -28,7 +28,7 @@ ENTRY_COLUMNS = """
     h.organization_id, h.id, h.source_id, h.sequence, h.action, h.effective_date, h.name,
     h.annual_rate, h.available_cents, h.previous_rate, h.previous_amount, h.notes,
     h.created_at, h.created_by, h.recorded_by, h.revision,
-    h.original_created_at, h.original_created_by, h.import_id"""
+    h.original_created_at, h.original_created_by, h.import_id, h.api_key_id, h.api_key_name"""
 
 _ACTIONS = {action.value: action for action in Action}
 
@@ -63,6 +63,8 @@ def entry_from_row(row: RowMapping) -> HistoryEntry:
         original_created_at=_utc_or_none(row["original_created_at"]),
         original_created_by=row["original_created_by"],
         import_id=row["import_id"],
+        api_key_id=row["api_key_id"],
+        api_key_name=row["api_key_name"],
     )
 
 
@@ -97,6 +99,8 @@ def entries_from_rows(rows: Iterable[Sequence[Any]]) -> list[HistoryEntry]:
             original_created_at=_utc_or_none(original_created_at),
             original_created_by=original_created_by,
             import_id=import_id,
+            api_key_id=api_key_id,
+            api_key_name=api_key_name,
         )
         for (
             organization_id,
@@ -118,6 +122,8 @@ def entries_from_rows(rows: Iterable[Sequence[Any]]) -> list[HistoryEntry]:
             original_created_at,
             original_created_by,
             import_id,
+            api_key_id,
+            api_key_name,
         ) in rows
     ]
 
@@ -184,11 +190,12 @@ _INSERT_ENTRY = text(
     INSERT INTO capital_history AS h (
         organization_id, id, source_id, sequence, action, effective_date, name, annual_rate,
         available_cents, previous_rate, previous_amount, notes, created_by,
-        recorded_by, import_id, revision)
+        recorded_by, import_id, api_key_id, api_key_name, revision)
     VALUES (
         :org, coalesce(:id, gen_random_uuid()::text), :source_id, :sequence, :action,
         :effective_date, :name, :annual_rate, :available_cents, :previous_rate,
-        :previous_amount, :notes, :created_by, :recorded_by, :import_id, 0)
+        :previous_amount, :notes, :created_by, :recorded_by, :import_id, :api_key_id,
+        :api_key_name, 0)
     RETURNING {ENTRY_COLUMNS}
     """
 )
@@ -219,6 +226,8 @@ def insert_entry(
     created_by: str | None,
     entry_id: str | None = None,
     import_id: UUID | None = None,
+    api_key_id: UUID | None = None,
+    api_key_name: str | None = None,
 ) -> HistoryEntry:
     """Append one entry; the triggers assign the revision and the recording time (the
     transaction's, never the caller's) and fold it into the projection."""
@@ -232,6 +241,8 @@ def insert_entry(
                 "created_by": created_by,
                 "recorded_by": recorded_by,
                 "import_id": import_id,
+                "api_key_id": api_key_id,
+                "api_key_name": api_key_name,
             },
         )
         .mappings()

@@ -97,6 +97,13 @@ def organization_lookup_transaction(name: str) -> Iterator[Connection]:
 
 
 @contextmanager
+def api_key_lookup_transaction(secret_sha256: str) -> Iterator[Connection]:
+    """Before the organization is known: may see only the API key with this hash."""
+    with _transaction(True, {"app.api_key_hash": secret_sha256}) as conn:
+        yield conn
+
+
+@contextmanager
 def owner_tenant_transaction(organization_id: UUID) -> Iterator[Connection]:
     """An operator's unit of work inside one organization, as the table owner.
 

@@ -377,3 +377,8 @@ def complete_idempotency_key(
         ),
         {"org": org, "key": key, "source_id": source_id, "entry_id": entry_id},
     )
+
+
+def user_from_row(row: RowMapping) -> UserRecord:
+    """A user from a row carrying USER_COLUMNS (for queries joining app_user)."""
+    return _user(row)

@@ -40,6 +40,8 @@ class HistoryEntry:
     original_created_at: datetime | None = None
     original_created_by: str | None = None
     import_id: UUID | None = None
+    api_key_id: UUID | None = None  # written with this API key (its name below)
+    api_key_name: str | None = None
 
     @property
     def first_recorded_at(self) -> datetime | None:

@@ -7,7 +7,7 @@ Call `record_audit` inside the transaction of the change it describes, so the
 event and the change commit together or not at all. `details` carries the values
 (old and new); never a password, token or secret.
 
-New actions (API keys: "api_key.created", "api_key.revoked") are a new AuditAction
+New actions (API keys: "integration.api_key_created", ...) are a new AuditAction
 member; the table accepts any dotted lower-case name, so no migration is needed.
 """
 
@@ -42,6 +42,9 @@ class AuditAction(StrEnum):
     HISTORY_IMPORTED = "history.imported"
     HISTORY_EXPORTED = "history.exported"
     ORGANIZATION_RENAMED = "organization.renamed"
+    # 0004's check admits no underscore in the first part of the name.
+    API_KEY_CREATED = "integration.api_key_created"
+    API_KEY_REVOKED = "integration.api_key_revoked"
 
 
 def record_audit(

@@ -24,6 +24,8 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.HISTORY_IMPORTED: "History imported",
     AuditAction.HISTORY_EXPORTED: "History exported",
     AuditAction.ORGANIZATION_RENAMED: "Organization renamed",
+    AuditAction.API_KEY_CREATED: "API key created",
+    AuditAction.API_KEY_REVOKED: "API key revoked",
 }
 
 ACTION_COLORS: dict[str, str] = {
@@ -63,6 +65,9 @@ def describe_details(action: str, details: dict[str, Any]) -> str:
         )
     if action == AuditAction.USER_CREATED:
         return f"{details.get('email', '')} as {details.get('role', '')}"
+    if action in (AuditAction.API_KEY_CREATED, AuditAction.API_KEY_REVOKED):
+        scopes = ", ".join(str(scope) for scope in details.get("scopes", []))
+        return f"“{details.get('name', '')}” ({details.get('prefix', '')}…) · {scopes}"
     if action == AuditAction.HISTORY_EXPORTED:
         return f"as {str(details.get('format', '')).upper()}"
     if "reason" in details:

@@ -33,6 +33,9 @@ ENTRY_FIELDS = {
     "importId",
     "originalCreatedAt",
     "originalCreatedBy",
+    # Added by issue 13: the API key that wrote the entry, if one did.
+    "apiKeyId",
+    "apiKeyName",
 }
 
 
