@@ -13,6 +13,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from capital_app.db.engine import get_engine
 from capital_app.domain.errors import ErrorKind, LedgerError
@@ -40,6 +41,10 @@ def _transaction(
                 for name, value in settings.items():
                     conn.execute(_SET, {"name": name, "value": value})
                 yield conn
+    except PoolTimeout as error:  # every pooled connection is in use (pool_timeout passed)
+        raise DatabaseUnavailable(
+            "The service is busy right now; nothing was changed. Try again in a few seconds."
+        ) from error
     except OperationalError as error:
         if error.connection_invalidated or _is_connection_error(error):
             raise DatabaseUnavailable(

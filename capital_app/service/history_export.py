@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from uuid import UUID
 
-from capital_app.db import transfer_repository as transfer
+from capital_app.db.history_repository import HistoryFilter
 from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.db.user_repository import get_organization
+from capital_app.domain.events import HistoryEntry
 from capital_app.domain.export_format import ExportFormat, export_chunks
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.errors import InvalidInput
+from capital_app.service.history_stream import open_history_stream, organization_stream
 
 
 def parse_export_format(value: str | None) -> ExportFormat:
@@ -25,27 +27,28 @@ def parse_export_format(value: str | None) -> ExportFormat:
 def export_history(actor: Actor, fmt: ExportFormat = ExportFormat.JSON) -> Iterator[str]:
     """Text chunks of the export (any reader may export).
 
-    The caller's access is checked now, so a refusal comes before the first
-    chunk; the entries are then read in one read-only transaction (one
-    consistent snapshot) while the chunks are consumed.
+    Access is checked and a stream slot taken now, so a refusal comes before the
+    first chunk; the entries then come a page at a time, all as of this moment's
+    revision (one consistent history), without holding a connection between pages.
     """
-    with tenant_transaction(actor.organization_id, read_only=True) as conn:
-        authorize(conn, actor, Permission.READ)
-    return _stream(actor, fmt)
-
-
-def _stream(actor: Actor, fmt: ExportFormat) -> Iterator[str]:
-    with tenant_transaction(actor.organization_id, read_only=True) as conn:
-        authorize(conn, actor, Permission.READ)
-        yield from export_chunks(transfer.stream_entries(conn, actor.organization_id), fmt)
+    return _closing(open_history_stream(actor, HistoryFilter()), fmt)
 
 
 def export_organization(
     organization_id: UUID, fmt: ExportFormat = ExportFormat.JSON
 ) -> Iterator[str]:
     """Operator export (the command line): the organization's whole history, no user needed."""
-    with tenant_transaction(organization_id, read_only=True) as conn:
-        yield from export_chunks(transfer.stream_entries(conn, organization_id), fmt)
+    return _closing(organization_stream(organization_id), fmt)
+
+
+def _closing(entries: Iterator[HistoryEntry], fmt: ExportFormat) -> Iterator[str]:
+    """The chunks; closing them closes the entries too (gives the stream slot back)."""
+    try:
+        yield from export_chunks(entries, fmt)
+    finally:
+        close = getattr(entries, "close", None)
+        if close is not None:
+            close()
 
 
 def export_file_name(actor: Actor, fmt: ExportFormat, now: datetime | None = None) -> str:
