@@ -55,6 +55,10 @@ class Settings:
     streams_per_user: int
     streams_per_organization: int
     stream_max_seconds: int
+    # A request body must have arrived this long after its first byte was awaited
+    # (Granian bounds headers only): 408 otherwise.
+    body_timeout_seconds: float
+    import_body_timeout_seconds: float
 
 
 def _jwt_secret(data_dir: Path) -> str:
@@ -106,4 +110,6 @@ def get_settings() -> Settings:
         streams_per_user=_int("CAPITAL_STREAMS_PER_USER", 2),
         streams_per_organization=_int("CAPITAL_STREAMS_PER_ORGANIZATION", 6),
         stream_max_seconds=_int("CAPITAL_STREAM_MAX_SECONDS", 900),
+        body_timeout_seconds=_float("CAPITAL_BODY_TIMEOUT_SECONDS", 30.0),
+        import_body_timeout_seconds=_float("CAPITAL_IMPORT_BODY_TIMEOUT_SECONDS", 600.0),
     )

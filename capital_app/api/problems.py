@@ -44,6 +44,7 @@ _HTTP_TITLES = {
     404: "Not found",
     405: "Method not allowed",
     406: "Not acceptable",
+    408: "Request body too slow",
     413: "Request body too large",
     415: "Unsupported media type",
     422: "Invalid input",

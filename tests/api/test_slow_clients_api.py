@@ -203,3 +203,48 @@ def test_an_exhausted_pool_answers_503_at_once_and_health_shows_it(database_url)
         assert httpx.get(f"{server.base_url}/api/me", headers=auth).status_code == 200
     finally:
         server.stop()
+
+
+def _trickle(server: ApiServer, path: str, declared: int, token: str = "") -> bytes:
+    """Send headers, then one body byte every 0.2 s; what the server answers."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {declared}\r\nAuthorization: Bearer {token}\r\n\r\n{{".encode()
+        )
+        sock.settimeout(0.2)
+        answer = b""
+        for _ in range(200):  # 40 s at most: far past the 2 s deadline
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                try:
+                    sock.sendall(b" ")
+                except OSError:
+                    break
+                continue
+            if not chunk:
+                break
+            answer += chunk
+        return answer
+
+
+def test_a_body_trickled_byte_by_byte_is_cut_off_with_408(database_url):
+    tenant = make_tenant("Trickle")
+    server = start_api_server(
+        {"CAPITAL_BODY_TIMEOUT_SECONDS": "2", "CAPITAL_IMPORT_BODY_TIMEOUT_SECONDS": "3"}
+    )
+    try:
+        token = _token(server, tenant.editor.email)
+        for path, declared in (
+            ("/api/auth/token", 1000),
+            ("/api/capital-history/import", 2_000_000),
+        ):
+            answer = _trickle(server, path, declared, token)
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 408"), (path, answer[:300])
+            assert b"application/problem+json" in head
+            assert b"did not arrive within" in body
+    finally:
+        server.stop()
