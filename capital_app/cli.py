@@ -23,9 +23,10 @@ Handler = Callable[[argparse.Namespace], int]
 def migrate_database() -> None:
     """alembic upgrade head (idempotent)."""
     from alembic import command
-    from capital_app.db.migrations import alembic_config
+    from capital_app.db.migrations import alembic_config, set_login_password
 
     command.upgrade(alembic_config(), "head")
+    set_login_password()
 
 
 def _migrate(_: argparse.Namespace) -> int:

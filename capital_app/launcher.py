@@ -2,12 +2,17 @@
 
 Reflex runs as a child process (`reflex run --env prod --single-port`) in its own
 process group, so one Ctrl-C here stops it exactly once, with all its workers and
-build tools. Every backend worker gets the same explicit DATABASE_URL: with the
+build tools. A watcher (capital_app/process_guard.py) stops that group when this
+launcher dies, even by SIGKILL, so no server is ever left orphaned on the port; the
+Reflex supervisor itself also gets SIGKILL from the kernel when the launcher dies
+(PR_SET_PDEATHSIG). Every backend worker gets the same explicit DATABASE_URL: with the
 embedded server that is its socket URL, so no worker starts a server of its own.
 """
 
 from __future__ import annotations
 
+import ctypes
+import json
 import os
 import signal
 import socket
@@ -97,6 +102,31 @@ def reflex_environment(database_url: str) -> dict[str, str]:
     return env
 
 
+def _web_dir() -> Path:
+    configured = os.environ.get("REFLEX_WEB_WORKDIR")
+    return Path(configured) if configured else PROJECT_ROOT / ".web"
+
+
+def pin_web_package_json(root: Path = PROJECT_ROOT, web_dir: Path | None = None) -> None:
+    """Give .web the tracked reflex.lock/package.json byte for byte when they mean the same.
+
+    Reflex copies .web/package.json back over reflex.lock/package.json after every
+    install. It keeps an existing .web copy that has the same content in another key
+    order, so a .web made before the file was tracked would rewrite the tracked file
+    on each start. (Without the tracked package.json, npm re-resolved every dev
+    dependency and rewrote the tracked package-lock.json: the pins need both files.)
+    """
+    tracked = root / "reflex.lock" / "package.json"
+    built = (web_dir or _web_dir()) / "package.json"
+    try:
+        wanted, current = tracked.read_bytes(), built.read_bytes()
+        same_meaning = json.loads(wanted) == json.loads(current)
+    except (OSError, ValueError):
+        return  # nothing to pin, or Reflex renders it afresh anyway
+    if same_meaning and wanted != current:
+        built.write_bytes(wanted)
+
+
 def _print_welcome(port: int, database: AppDatabase, seed: DemoSeed) -> None:
     where = "embedded PostgreSQL (data in .data/)" if database.embedded else "DATABASE_URL"
     state = "created" if seed.created else "already present"
@@ -113,14 +143,39 @@ def _print_welcome(port: int, database: AppDatabase, seed: DemoSeed) -> None:
     print("\n".join(lines), flush=True)
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the Reflex child before exec: the kernel kills it when the launcher dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _start_guard() -> tuple[subprocess.Popen[bytes], int]:
+    """The watcher that stops Reflex's group once our end of its pipe closes."""
+    read_end, write_end = os.pipe()
+    guard = subprocess.Popen(
+        [sys.executable, "-m", "capital_app.process_guard"],
+        stdin=read_end,
+        cwd=PROJECT_ROOT,
+        start_new_session=True,
+    )
+    os.close(read_end)
+    return guard, write_end
+
+
 def _serve(port: int, database_url: str) -> int:
     """Run Reflex until it exits or we are asked to stop; returns its exit status."""
+    guard, guard_pipe = _start_guard()
     process = subprocess.Popen(
         reflex_command(port),
         cwd=PROJECT_ROOT,
         env=reflex_environment(database_url),
         start_new_session=True,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
+    os.write(guard_pipe, f"{process.pid}\n".encode())
     stop_requested_at: float | None = None
 
     def forward(signum: int, _frame: FrameType | None) -> None:
@@ -150,6 +205,8 @@ def _serve(port: int, database_url: str) -> int:
         # Workers or build tools left behind by an abrupt exit of Reflex's supervisor.
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+        os.close(guard_pipe)
+        guard.wait()
     return 0 if stop_requested_at else returncode
 
 
@@ -162,6 +219,7 @@ def run_app(port: int = DEFAULT_PORT) -> int:
         raise LedgerError(f"Port {port} is in use; pass --port with a free one.")
     database = prepare_database()
     _print_welcome(port, database, seed_demo())
+    pin_web_package_json()
     status = _serve(port, database.url)
     if status:
         print(f"capital-app: Reflex exited with status {status}", file=sys.stderr)

@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIN_JWT_SECRET_LENGTH = 32  # HS256 keys shorter than its 256-bit output can be guessed
 
 
 def _int(name: str, default: int) -> int:
@@ -32,6 +33,11 @@ class Settings:
     database_url: str | None
     data_dir: Path
     runtime_role: str
+    # The runtime pool logs in as its own role (`<runtime_role>_login`): with this URL
+    # when given (the operator manages that role), else DATABASE_URL's server with the
+    # login role's name and `runtime_password` (set on the role by `migrate`).
+    runtime_database_url: str | None
+    runtime_password: str
     jwt_secret: str
     jwt_issuer: str
     api_token_ttl_seconds: int
@@ -61,23 +67,22 @@ class Settings:
     import_body_timeout_seconds: float
 
 
-def _jwt_secret(data_dir: Path) -> str:
-    """Use CAPITAL_JWT_SECRET, else a random secret kept in the data folder.
+def _private_secret(data_dir: Path, name: str) -> str:
+    """A random secret kept in the data folder (created on first use, owner-only).
 
-    Keeping the generated secret on disk means tokens survive a restart and every
-    worker process of one installation signs with the same key.
+    Kept on disk so it survives a restart and every worker process of one
+    installation shares it. The file is created with mode 0600, never readable by
+    others even for a moment.
     """
-    configured = os.environ.get("CAPITAL_JWT_SECRET", "").strip()
-    if configured:
-        return configured
-    path = data_dir / "jwt-secret"
+    path = data_dir / name
     if path.exists():
         return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(secret)
-    tmp.chmod(0o600)
+    descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret)
     try:
         os.link(tmp, path)  # atomic: the first writer wins, others read its secret
     except FileExistsError:
@@ -87,6 +92,24 @@ def _jwt_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _jwt_secret(data_dir: Path) -> str:
+    """Use CAPITAL_JWT_SECRET, else a random secret kept in the data folder."""
+    configured = os.environ.get("CAPITAL_JWT_SECRET", "").strip()
+    if configured:
+        if len(configured) < MIN_JWT_SECRET_LENGTH:
+            raise ValueError(
+                f"CAPITAL_JWT_SECRET must be at least {MIN_JWT_SECRET_LENGTH} characters"
+                " (e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+            )
+        return configured
+    return _private_secret(data_dir, "jwt-secret")
+
+
+def _runtime_password(data_dir: Path) -> str:
+    configured = os.environ.get("CAPITAL_RUNTIME_PASSWORD", "").strip()
+    return configured or _private_secret(data_dir, "runtime-db-password")
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     data_dir = Path(os.environ.get("CAPITAL_DATA_DIR", "") or PROJECT_ROOT / ".data").resolve()
@@ -94,6 +117,8 @@ def get_settings() -> Settings:
         database_url=os.environ.get("DATABASE_URL", "").strip() or None,
         data_dir=data_dir,
         runtime_role=os.environ.get("CAPITAL_RUNTIME_ROLE", "").strip() or "capital_runtime",
+        runtime_database_url=os.environ.get("CAPITAL_RUNTIME_DATABASE_URL", "").strip() or None,
+        runtime_password=_runtime_password(data_dir),
         jwt_secret=_jwt_secret(data_dir),
         jwt_issuer=os.environ.get("CAPITAL_JWT_ISSUER", "").strip() or "capital-ledger",
         api_token_ttl_seconds=_int("CAPITAL_API_TOKEN_TTL_SECONDS", 30 * 60),

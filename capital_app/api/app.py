@@ -19,7 +19,16 @@ from starlette.responses import Response
 from capital_app.api.body_deadline import BodyDeadline
 from capital_app.api.limits import BodyLimit
 from capital_app.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from capital_app.api.routes import auth, health, history, sources, transfer, users
+from capital_app.api.routes import (
+    api_keys,
+    audit,
+    auth,
+    health,
+    history,
+    sources,
+    transfer,
+    users,
+)
 from capital_app.api.routes.health import ListenerStatus, listener_not_running
 
 DESCRIPTION = """
@@ -27,7 +36,8 @@ The capital history of your organization — every change to every loan, credit
 line and equity source — and the weighted average cost of capital (WACC) it adds
 up to, today or as of any past date.
 
-* Sign in with `POST /api/auth/token`, then send `Authorization: Bearer <token>`.
+* Sign in with `POST /api/auth/token`, then send `Authorization: Bearer <token>`;
+  integrators send an API key (`Authorization: Bearer clk_live_…`) instead.
 * Money is in whole cents (`availableCents`), rates are decimal fractions
   (`annualRate` 0.1325 is 13.25 %); both are exact JSON numbers.
 * Dates are ISO 8601: `2026-03-01` or `2026-03-01T09:00:00Z`.
@@ -67,6 +77,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     history.router,
     sources.router,
     users.router,
+    audit.router,
+    api_keys.router,
 )
 
 

@@ -9,8 +9,11 @@ from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 from reflex.config import get_config
+from starlette.concurrency import run_in_threadpool
 
 from capital_app.api import exact_json
+from capital_app.auth.api_keys import looks_like_api_key
+from capital_app.service import api_keys
 from capital_app.service.actor import Actor
 from capital_app.service.authentication import actor_from_token
 from capital_app.service.errors import Unauthenticated
@@ -23,13 +26,27 @@ bearer_token = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False, scheme
 
 
 async def current_actor(token: Annotated[str | None, Depends(bearer_token)]) -> Actor:
-    """Who is calling, from a verified token. Role and active flag are checked by the
-    service inside each call's own transaction, so changes apply at once."""
+    """Who is calling, from a verified token or an API key. Role, active flag and a
+    key's standing are checked by the service inside each call's own transaction, so
+    changes (a revocation too) apply at once."""
     if not token:
         raise Unauthenticated(
             "Send an 'Authorization: Bearer <token>' header; get a token from POST /api/auth/token."
         )
+    if looks_like_api_key(token):
+        return await api_key_actor(token)
     return actor_from_token(token)
+
+
+async def api_key_actor(secret: str) -> Actor:
+    """The key's actor: from this process's cache of key identities (no database), else
+    one lookup in a worker thread; its last use is noted at most once a minute."""
+    _digest, actor = api_keys.cached_key_actor(secret)
+    if actor is None:
+        actor = await run_in_threadpool(api_keys.key_actor, secret)
+    if api_keys.needs_last_used(actor):
+        await run_in_threadpool(api_keys.record_last_used, actor)
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from capital_app.db.api_key_repository import ApiKeyRecord
 from capital_app.db.user_repository import UserRecord
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.views import ActiveSource, SeriesPoint
@@ -32,6 +33,12 @@ def entry_body(entry: HistoryEntry) -> dict[str, Any]:
         "notes": entry.notes,
         "createdAt": entry.created_at,
         "createdBy": entry.created_by,
+        "recordedBy": entry.recorded_by,
+        "importId": entry.import_id,
+        "originalCreatedAt": entry.original_created_at,
+        "originalCreatedBy": entry.original_created_by,
+        "apiKeyId": entry.api_key_id,
+        "apiKeyName": entry.api_key_name,
     }
 
 
@@ -80,3 +87,18 @@ def me_body(user: UserRecord) -> dict[str, Any]:
     body = user_body(user)
     del body["active"]  # a signed-in user is active by definition
     return body
+
+
+def api_key_body(key: ApiKeyRecord) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "scopes": list(key.scopes),
+        "createdBy": key.created_by,
+        "createdByName": key.created_by_name,
+        "createdAt": key.created_at,
+        "expiresAt": key.expires_at,
+        "lastUsedAt": key.last_used_at,
+        "revokedAt": key.revoked_at,
+    }

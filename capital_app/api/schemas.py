@@ -223,6 +223,13 @@ Decimal_ = Annotated[Decimal, WithJsonSchema(_NUMBER)]
 NullableDecimal = Annotated[Decimal | None, WithJsonSchema(_NULLABLE_NUMBER)]
 NullableInt = Annotated[int | None, WithJsonSchema(_NULLABLE_INTEGER)]
 NullableText = Annotated[str | None, WithJsonSchema(_NULLABLE_STRING)]
+NullableInstant = Annotated[
+    datetime | None,
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}),
+]
+NullableId = Annotated[
+    UUID | None, WithJsonSchema({"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]})
+]
 
 
 class ApiModel(BaseModel):
@@ -394,8 +401,23 @@ class HistoryEntryOut(ApiModel):
     previous_rate: NullableDecimal
     previous_amount: NullableInt
     notes: NullableText
-    created_at: datetime
-    created_by: NullableText
+    created_at: datetime = Field(
+        description="When this ledger recorded the entry (the database's transaction time; "
+        "what knownAt compares with). For an imported entry: when it was imported."
+    )
+    created_by: NullableText = Field(
+        description="Who recorded it here (a user id; for an imported entry, the importer)."
+    )
+    recorded_by: NullableId = Field(description="The user who recorded it here.")
+    import_id: NullableId = Field(description="The import that brought it in, if any.")
+    original_created_at: NullableInstant = Field(
+        description="An imported entry's own createdAt from the file (as claimed there)."
+    )
+    original_created_by: NullableText = Field(
+        description="An imported entry's own createdBy from the file (as claimed there)."
+    )
+    api_key_id: NullableId = Field(description="The API key that wrote this entry, if one did.")
+    api_key_name: NullableText = Field(description="That key's name, when it wrote the entry.")
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -415,6 +437,12 @@ class HistoryEntryOut(ApiModel):
                     "notes": "repriced",
                     "createdAt": "2026-03-02T09:14:07.123456Z",
                     "createdBy": "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d",
+                    "recordedBy": "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d",
+                    "importId": None,
+                    "originalCreatedAt": None,
+                    "originalCreatedBy": None,
+                    "apiKeyId": None,
+                    "apiKeyName": None,
                 }
             ]
         }
@@ -645,3 +673,53 @@ IMPORT_BODY_SCHEMA: dict[str, Any] = {
         },
     ],
 }
+
+
+# --- API keys ------------------------------------------------------------------
+
+ScopeName = Literal["read", "write", "admin"]
+_NULLABLE_INSTANT = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}
+OptionalInstant = Annotated[
+    datetime | None,
+    domain_check(_instant(end_of_day=True), optional=True),
+    WithJsonSchema({"anyOf": [*_DATE_OR_DATETIME["anyOf"], {"type": "null"}]}),
+]
+
+
+class CreateApiKeyRequest(ApiModel):
+    name: Name
+    scopes: Annotated[
+        list[str],
+        WithJsonSchema(
+            {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "enum": ["read", "write", "admin"]},
+                "description": "read: every read; write: also history commands; "
+                "admin: also users (write and admin include read).",
+            }
+        ),
+    ]
+    expires_at: OptionalInstant = Field(
+        default=None, description="Optional; a bare date means the end of that day, UTC."
+    )
+
+
+class ApiKeyOut(ApiModel):
+    id: UUID
+    name: str
+    prefix: str = Field(description="The secret's first characters, to tell keys apart.")
+    scopes: list[ScopeName]
+    created_by: UUID
+    created_by_name: str
+    created_at: datetime
+    expires_at: Annotated[datetime | None, WithJsonSchema(_NULLABLE_INSTANT)]
+    last_used_at: Annotated[
+        datetime | None,
+        WithJsonSchema({**_NULLABLE_INSTANT, "description": "To the minute."}),
+    ]
+    revoked_at: Annotated[datetime | None, WithJsonSchema(_NULLABLE_INSTANT)]
+
+
+class CreatedApiKeyOut(ApiKeyOut):
+    secret: str = Field(description="The key itself, shown only in this answer.")

@@ -1,7 +1,9 @@
 """HS256 JWTs: issued on sign-in, verified on every request.
 
 Only HS256 is accepted (never `none`, never a key-confusion algorithm); issuer,
-expiry and the subject's organization are required claims.
+expiry, the subject's organization and the audience are required claims. REST API
+tokens and web UI session tokens have audiences (and `typ`) of their own, so a UI
+token is refused by the REST API and an API token cannot open a UI session.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from capital_app.domain.errors import ErrorKind, LedgerError
 from capital_app.settings import get_settings
 
 ALGORITHM = "HS256"
+API_AUDIENCE = "capital-ledger/api"
+UI_AUDIENCE = "capital-ledger/ui"
+_TYPES = {API_AUDIENCE: "api", UI_AUDIENCE: "ui-session"}
 
 
 class InvalidToken(LedgerError):
@@ -33,7 +38,9 @@ class TokenClaims:
     issued_at: int = 0
 
 
-def issue_token(user_id: UUID, organization_id: UUID, ttl_seconds: int) -> tuple[str, int]:
+def issue_token(
+    user_id: UUID, organization_id: UUID, ttl_seconds: int, audience: str = API_AUDIENCE
+) -> tuple[str, int]:
     """Returns (token, seconds until it expires)."""
     settings = get_settings()
     now = int(time.time())
@@ -45,11 +52,13 @@ def issue_token(user_id: UUID, organization_id: UUID, ttl_seconds: int) -> tuple
         "nbf": now,
         "exp": now + ttl_seconds,
         "jti": uuid.uuid4().hex,
+        "aud": audience,
+        "typ": _TYPES[audience],
     }
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM), ttl_seconds
 
 
-def verify_token(token: str) -> TokenClaims:
+def verify_token(token: str, audience: str = API_AUDIENCE) -> TokenClaims:
     settings = get_settings()
     try:
         claims = jwt.decode(
@@ -57,9 +66,12 @@ def verify_token(token: str) -> TokenClaims:
             settings.jwt_secret,
             algorithms=[ALGORITHM],
             issuer=settings.jwt_issuer,
-            options={"require": ["sub", "org", "iss", "exp", "iat"]},
+            audience=audience,
+            options={"require": ["sub", "org", "iss", "exp", "iat", "aud"]},
             leeway=5,
         )
+        if claims.get("typ") != _TYPES[audience]:
+            raise jwt.InvalidTokenError("wrong token type")
         return TokenClaims(
             user_id=UUID(claims["sub"]),
             organization_id=UUID(claims["org"]),

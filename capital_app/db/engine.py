@@ -1,8 +1,10 @@
 """Engines: the owner's (migrations only) and the runtime role's (everything else).
 
-The runtime engine switches every pooled connection to the runtime role as soon
-as it is opened, so no query of the app ever runs with the owner's rights: RLS
-and the grants apply even where Python forgets a filter.
+The runtime engine logs in as the login role (`<runtime role>_login`, no
+superuser, no rights of its own) and switches every pooled connection to the
+runtime role as soon as it is opened, so no query of the app ever runs with the
+owner's rights: RLS and the grants apply even where Python forgets a filter, and
+a `RESET ROLE` smuggled into SQL falls back to a role that can read nothing.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ import threading
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, pool
+from sqlalchemy import Engine, create_engine, event, make_url, pool
 
-from capital_app.db.roles import runtime_role_name
+from capital_app.db.roles import login_role_name, runtime_role_name
 from capital_app.settings import get_settings
 
 _embedded_lock = threading.Lock()
@@ -44,6 +46,17 @@ def owner_database_url() -> str:
         return sqlalchemy_url(embedded_server_url(settings.data_dir))
 
 
+def runtime_database_url() -> str:
+    """CAPITAL_RUNTIME_DATABASE_URL, else the owner's server and database as the login role."""
+    settings = get_settings()
+    if settings.runtime_database_url:
+        return sqlalchemy_url(settings.runtime_database_url)
+    url = make_url(owner_database_url()).set(
+        username=login_role_name(), password=settings.runtime_password
+    )
+    return url.render_as_string(hide_password=False)
+
+
 def _enter_runtime_role(dbapi_connection: Any, _record: Any) -> None:
     role = runtime_role_name()
     with dbapi_connection.cursor() as cursor:
@@ -57,7 +70,7 @@ def get_engine() -> Engine:
     """The pooled engine of the runtime role, sized for a small machine."""
     settings = get_settings()
     engine = create_engine(
-        owner_database_url(),
+        runtime_database_url(),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,

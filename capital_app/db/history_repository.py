@@ -27,7 +27,8 @@ from capital_app.domain.views import ActiveSource
 ENTRY_COLUMNS = """
     h.organization_id, h.id, h.source_id, h.sequence, h.action, h.effective_date, h.name,
     h.annual_rate, h.available_cents, h.previous_rate, h.previous_amount, h.notes,
-    h.created_at, h.created_by, h.recorded_by, h.revision"""
+    h.created_at, h.created_by, h.recorded_by, h.revision,
+    h.original_created_at, h.original_created_by, h.import_id, h.api_key_id, h.api_key_name"""
 
 _ACTIONS = {action.value: action for action in Action}
 
@@ -59,7 +60,16 @@ def entry_from_row(row: RowMapping) -> HistoryEntry:
         organization_id=row["organization_id"],
         revision=row["revision"],
         recorded_by=row["recorded_by"],
+        original_created_at=_utc_or_none(row["original_created_at"]),
+        original_created_by=row["original_created_by"],
+        import_id=row["import_id"],
+        api_key_id=row["api_key_id"],
+        api_key_name=row["api_key_name"],
     )
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
 
 
 def entries_from_rows(rows: Iterable[Sequence[Any]]) -> list[HistoryEntry]:
@@ -86,6 +96,11 @@ def entries_from_rows(rows: Iterable[Sequence[Any]]) -> list[HistoryEntry]:
             organization_id=organization_id,
             revision=revision,
             recorded_by=recorded_by,
+            original_created_at=_utc_or_none(original_created_at),
+            original_created_by=original_created_by,
+            import_id=import_id,
+            api_key_id=api_key_id,
+            api_key_name=api_key_name,
         )
         for (
             organization_id,
@@ -104,6 +119,11 @@ def entries_from_rows(rows: Iterable[Sequence[Any]]) -> list[HistoryEntry]:
             created_by,
             recorded_by,
             revision,
+            original_created_at,
+            original_created_by,
+            import_id,
+            api_key_id,
+            api_key_name,
         ) in rows
     ]
 
@@ -136,8 +156,20 @@ def claim_transaction_revision(conn: Connection, org: UUID) -> int:
 
 
 def lock_source(conn: Connection, org: UUID, source_id: str) -> SourceState | None:
-    """The source's projection row, locked until commit: writers to one source queue here."""
-    return get_source(conn, org, source_id, for_update=True)
+    """The source's projection row, locked until commit: writers to one source queue here.
+
+    Through `capital_source_lock` (migration 0003): the runtime role may not write
+    the projection, and FOR UPDATE would need that right.
+    """
+    row = (
+        conn.execute(
+            text(f"SELECT {SOURCE_COLUMNS} FROM capital_source_lock(:org, :source_id) s"),
+            {"org": org, "source_id": source_id},
+        )
+        .mappings()
+        .first()
+    )
+    return state_from_row(row) if row else None
 
 
 def active_name_exists(conn: Connection, org: UUID, name: str) -> bool:
@@ -157,16 +189,32 @@ _INSERT_ENTRY = text(
     f"""
     INSERT INTO capital_history AS h (
         organization_id, id, source_id, sequence, action, effective_date, name, annual_rate,
-        available_cents, previous_rate, previous_amount, notes, created_at, created_by,
-        recorded_by, import_id, revision)
+        available_cents, previous_rate, previous_amount, notes, created_by,
+        recorded_by, import_id, api_key_id, api_key_name, revision)
     VALUES (
         :org, coalesce(:id, gen_random_uuid()::text), :source_id, :sequence, :action,
         :effective_date, :name, :annual_rate, :available_cents, :previous_rate,
-        :previous_amount, :notes, coalesce(:created_at, now()), :created_by, :recorded_by,
-        :import_id, 0)
+        :previous_amount, :notes, :created_by, :recorded_by, :import_id, :api_key_id,
+        :api_key_name, 0)
     RETURNING {ENTRY_COLUMNS}
     """
 )
+
+
+def planned_parameters(planned: PlannedEntry) -> dict[str, Any]:
+    """A planned entry's columns as statement parameters (named like the columns)."""
+    return {
+        "source_id": planned.source_id,
+        "sequence": planned.sequence,
+        "action": planned.action.value,
+        "effective_date": planned.effective_date,
+        "name": planned.name,
+        "annual_rate": planned.annual_rate,
+        "available_cents": planned.available_cents,
+        "previous_rate": planned.previous_rate,
+        "previous_amount": planned.previous_amount,
+        "notes": planned.notes,
+    }
 
 
 def insert_entry(
@@ -177,30 +225,24 @@ def insert_entry(
     recorded_by: UUID,
     created_by: str | None,
     entry_id: str | None = None,
-    created_at: datetime | None = None,
     import_id: UUID | None = None,
+    api_key_id: UUID | None = None,
+    api_key_name: str | None = None,
 ) -> HistoryEntry:
-    """Append one entry; the trigger assigns the revision and folds it into the projection."""
+    """Append one entry; the triggers assign the revision and the recording time (the
+    transaction's, never the caller's) and fold it into the projection."""
     row = (
         conn.execute(
             _INSERT_ENTRY,
             {
+                **planned_parameters(planned),
                 "org": org,
                 "id": entry_id,
-                "source_id": planned.source_id,
-                "sequence": planned.sequence,
-                "action": planned.action.value,
-                "effective_date": planned.effective_date,
-                "name": planned.name,
-                "annual_rate": planned.annual_rate,
-                "available_cents": planned.available_cents,
-                "previous_rate": planned.previous_rate,
-                "previous_amount": planned.previous_amount,
-                "notes": planned.notes,
-                "created_at": created_at,
                 "created_by": created_by,
                 "recorded_by": recorded_by,
                 "import_id": import_id,
+                "api_key_id": api_key_id,
+                "api_key_name": api_key_name,
             },
         )
         .mappings()
@@ -254,16 +296,14 @@ def upsert_projection(conn: Connection, org: UUID, state: SourceState, revision:
 # --- reading: single rows ----------------------------------------------------
 
 
-def get_source(
-    conn: Connection, org: UUID, source_id: str, *, for_update: bool = False
-) -> SourceState | None:
+def get_source(conn: Connection, org: UUID, source_id: str) -> SourceState | None:
     sql = (
         f"SELECT {SOURCE_COLUMNS} FROM capital_source s"
         " WHERE s.organization_id = :org AND s.source_id = :source_id"
     )
     row = (
         conn.execute(
-            text(sql + (" FOR UPDATE" if for_update else "")),
+            text(sql),
             {"org": org, "source_id": source_id},
         )
         .mappings()
@@ -330,10 +370,16 @@ def _rate_probe(at: str) -> str:
 
 
 def _not_removed(at: str) -> str:
-    return f"""NOT EXISTS (
+    """No removal of source `s` in effect at `at`, as known.
+
+    A source active now has no REMOVED entry at all (history is append-only and a
+    removed source takes no further entries), so for it the probe is skipped: it
+    was never removed as known at any moment.
+    """
+    return f"""(s.status = 'ACTIVE' OR NOT EXISTS (
         SELECT 1 FROM capital_history x
          WHERE x.organization_id = s.organization_id AND x.source_id = s.source_id
-           AND x.action = 'REMOVED' AND x.effective_date <= {at} AND x.created_at <= :known_at)"""
+           AND x.action = 'REMOVED' AND x.effective_date <= {at} AND x.created_at <= :known_at))"""
 
 
 _SOURCES_AS_OF = text(

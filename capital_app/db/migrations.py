@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from alembic.config import Config
 
-from capital_app.settings import PROJECT_ROOT
+from capital_app.db import roles
+from capital_app.db.engine import owner_engine
+from capital_app.settings import PROJECT_ROOT, get_settings
 
 
 def alembic_config() -> Config:
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
     return config
+
+
+def set_login_password() -> None:
+    """Give the runtime login role this installation's password (after migrating), unless
+    the operator connects the runtime pool with a URL of their own."""
+    settings = get_settings()
+    if settings.runtime_database_url:
+        return
+    engine = owner_engine()
+    try:
+        with engine.begin() as conn:
+            roles.set_login_password(conn, settings.runtime_password)
+    finally:
+        engine.dispose()

@@ -8,9 +8,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import CHAR, BigInteger, Column, DateTime, Identity, Integer, Numeric, Text
+from sqlalchemy import (
+    ARRAY,
+    CHAR,
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Integer,
+    Numeric,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 metadata = SQLModel.metadata
@@ -102,6 +114,10 @@ class CapitalHistory(SQLModel, table=True):
     recorded_by: UUID | None = None
     import_id: UUID | None = None
     revision: int = Field(sa_column=Column(BigInteger, nullable=False))
+    original_created_at: datetime | None = Field(sa_column=_ts(nullable=True))
+    original_created_by: str | None = Field(sa_column=Column(Text, nullable=True))
+    api_key_id: UUID | None = None
+    api_key_name: str | None = Field(sa_column=Column(Text, nullable=True))
 
 
 class IdempotencyKey(SQLModel, table=True):
@@ -125,3 +141,36 @@ class AuthEvent(SQLModel, table=True):
     user_id: UUID | None = None
     succeeded: bool
     reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ApiKey(SQLModel, table=True):
+    """An integrator's key: only the SHA-256 of its secret is stored."""
+
+    __tablename__ = "api_key"
+    organization_id: UUID = Field(primary_key=True, foreign_key="organization.id")
+    id: UUID = Field(primary_key=True)
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    prefix: str = Field(sa_column=Column(Text, nullable=False))
+    secret_sha256: str = Field(sa_column=Column(Text, nullable=False))
+    scopes: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
+    created_by: UUID
+    created_at: datetime = Field(sa_column=_ts())
+    expires_at: datetime | None = Field(sa_column=_ts(nullable=True))
+    last_used_at: datetime | None = Field(sa_column=_ts(nullable=True))
+    revoked_at: datetime | None = Field(sa_column=_ts(nullable=True))
+    revoked_by: UUID | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """The security audit log (append-only; migration 0004)."""
+
+    __tablename__ = "audit_event"
+    id: int = Field(sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
+    organization_id: UUID | None = Field(default=None, foreign_key="organization.id")
+    occurred_at: datetime = Field(sa_column=_ts())
+    action: str = Field(sa_column=Column(Text, nullable=False))
+    actor_user_id: UUID | None = None
+    actor_email: str | None = Field(sa_column=Column(Text, nullable=True))
+    subject_user_id: UUID | None = None
+    client_address: str | None = Field(sa_column=Column(Text, nullable=True))
+    details: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))

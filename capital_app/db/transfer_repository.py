@@ -105,8 +105,8 @@ _INSERT_BATCH = text(
     """
     INSERT INTO capital_history (
         organization_id, id, source_id, sequence, action, effective_date, name, annual_rate,
-        available_cents, previous_rate, previous_amount, notes, created_at, created_by,
-        recorded_by, import_id, revision)
+        available_cents, previous_rate, previous_amount, notes, original_created_at,
+        original_created_by, recorded_by, import_id, revision)
     SELECT :org, r.id, r.source_id, r.sequence, r.action, r.effective_date, r.name, r.annual_rate,
            r.available_cents, r.previous_rate, r.previous_amount, r.notes, r.created_at,
            r.created_by, :recorded_by, :import_id, 0
@@ -132,7 +132,10 @@ def insert_entries(
     recorded_by: UUID | None,
     import_id: UUID | None,
 ) -> None:
-    """Append entries with their own ids, sequences and recording dates, in one statement.
+    """Append entries with their own ids and sequences, in one statement.
+
+    The file's recording dates and authors go into the `original_*` columns; the
+    database stamps `created_at` (the transaction time) and `created_by` itself.
 
     Each column goes as one array literal built here: psycopg's list adapter formats
     arrays element by element in Python, which took longer than the database's own
@@ -156,8 +159,8 @@ def insert_entries(
             "previous_rates": array_literal(e.previous_rate for e in entries),
             "previous_amounts": array_literal(e.previous_amount for e in entries),
             "notes": array_literal(e.notes for e in entries),
-            "created_at": array_literal(e.created_at for e in entries),
-            "created_by": array_literal(e.created_by for e in entries),
+            "created_at": array_literal(e.original_created_at for e in entries),
+            "created_by": array_literal(e.original_created_by for e in entries),
         },
     )
 

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from uuid import UUID
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from capital_app.db.engine import get_engine
+from capital_app.db.engine import get_engine, owner_engine
 from capital_app.domain.errors import ErrorKind, LedgerError
 
 
@@ -24,7 +24,22 @@ class DatabaseUnavailable(LedgerError):
     title = "Database unavailable"
 
 
-_SET = text("SELECT set_config(:name, :value, true)")
+def _set_transaction_settings(conn: Connection, settings: dict[str, str]) -> None:
+    """Open the transaction and set its settings in one round trip.
+
+    psycopg starts the transaction (BEGIN) lazily with the first statement; in
+    pipeline mode that BEGIN and the `set_config` go out together and are answered
+    together, instead of waiting for each (a read used to pay two round trips here).
+    An error (e.g. the server went away) is raised when the pipeline syncs, on exit.
+    """
+    names, values = list(settings), list(settings.values())
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.pipeline():
+        raw.execute(
+            "SELECT set_config(n, v, true) FROM unnest(%s::text[], %s::text[]) AS s(n, v)",
+            (names, values),
+        )
 
 
 @contextmanager
@@ -38,8 +53,7 @@ def _transaction(
             if snapshot:
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
-                for name, value in settings.items():
-                    conn.execute(_SET, {"name": name, "value": value})
+                _set_transaction_settings(conn, settings)
                 yield conn
     except PoolTimeout as error:  # every pooled connection is in use (pool_timeout passed)
         raise DatabaseUnavailable(
@@ -85,3 +99,26 @@ def organization_lookup_transaction(name: str) -> Iterator[Connection]:
     """For operators naming an organization: may see only the one with this name."""
     with _transaction(True, {"app.org_name": name.strip().lower()}) as conn:
         yield conn
+
+
+@contextmanager
+def api_key_lookup_transaction(secret_sha256: str) -> Iterator[Connection]:
+    """Before the organization is known: may see only the API key with this hash."""
+    with _transaction(True, {"app.api_key_hash": secret_sha256}) as conn:
+        yield conn
+
+
+@contextmanager
+def owner_tenant_transaction(organization_id: UUID) -> Iterator[Connection]:
+    """An operator's unit of work inside one organization, as the table owner.
+
+    Only for what the runtime role may not do: rebuilding the projection, which the
+    database otherwise maintains itself.
+    """
+    engine = owner_engine()
+    try:
+        with engine.begin() as conn:
+            _set_transaction_settings(conn, {"app.org_id": str(organization_id)})
+            yield conn
+    finally:
+        engine.dispose()

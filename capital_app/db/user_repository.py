@@ -257,6 +257,53 @@ def record_auth_event(
     )
 
 
+CHECKING = "checking"  # a reserved attempt whose password is being checked
+
+
+def lock_login(conn: Connection, email: str, client_address: str) -> None:
+    """Serialize sign-in attempts of one email and of one client until commit, so
+    counting the attempts and reserving the next one are one step (always email
+    first, then client: no two attempts wait on each other in a cycle)."""
+    for kind, value in (("email", email), ("client", client_address)):
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:kind), hashtext(:value))"),
+            {"kind": "capital.login." + kind, "value": value},
+        )
+
+
+def reserve_attempt(
+    conn: Connection, *, email: str, client_address: str, user: UserRecord | None
+) -> int:
+    """Record an attempt as failed before its password is checked (the id, to settle)."""
+    return int(
+        conn.execute(
+            text(
+                "INSERT INTO auth_event (organization_id, email, client_address, user_id,"
+                " succeeded, reason) VALUES (:org, :email, :client, :user_id, false, :reason)"
+                " RETURNING id"
+            ),
+            {
+                "org": user.organization_id if user else None,
+                "email": email,
+                "client": client_address,
+                "user_id": user.id if user else None,
+                "reason": CHECKING,
+            },
+        ).scalar_one()
+    )
+
+
+def settle_attempt(conn: Connection, attempt_id: int, *, succeeded: bool, reason: str) -> None:
+    """The reserved attempt's outcome (only a `checking` row can change, once)."""
+    conn.execute(
+        text(
+            "UPDATE auth_event SET succeeded = :succeeded, reason = :reason"
+            " WHERE id = :id AND reason = :checking"
+        ),
+        {"id": attempt_id, "succeeded": succeeded, "reason": reason, "checking": CHECKING},
+    )
+
+
 def recent_failures(
     conn: Connection, *, column: str, value: str, since: datetime
 ) -> list[datetime]:
@@ -330,3 +377,8 @@ def complete_idempotency_key(
         ),
         {"org": org, "key": key, "source_id": source_id, "entry_id": entry_id},
     )
+
+
+def user_from_row(row: RowMapping) -> UserRecord:
+    """A user from a row carrying USER_COLUMNS (for queries joining app_user)."""
+    return _user(row)

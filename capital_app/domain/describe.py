@@ -10,7 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from capital_app.domain.dates import format_date_short, format_relative, format_utc
+from capital_app.domain.dates import (
+    format_date_short,
+    format_datetime,
+    format_relative,
+    format_utc,
+)
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.money import format_money, format_rate
 from capital_app.domain.values import Action
@@ -28,6 +33,23 @@ def author_name(created_by: str | None, names: Mapping[str, str]) -> str:
     if not created_by:
         return "Someone"
     return names.get(created_by, created_by)
+
+
+def provenance_of(entry: HistoryEntry, tz: tzinfo) -> str:
+    """For an imported entry, what its file said of it: "Imported · originally recorded
+    1 Mar 2025, 09:14 by “cfo@example.co.ke”"; empty for entries recorded here.
+
+    The file's author is quoted as written, never looked up among the users: a file
+    can claim anything, so it must not read like one of this organization's people.
+    """
+    if entry.import_id is None:
+        return ""
+    text = "Imported"
+    if entry.original_created_at is not None:
+        text += f" · originally recorded {format_datetime(entry.original_created_at, tz)}"
+    if entry.original_created_by:
+        text += f" by “{entry.original_created_by}”"
+    return text
 
 
 @dataclass(frozen=True, slots=True)

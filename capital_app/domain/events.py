@@ -35,6 +35,23 @@ class HistoryEntry:
     organization_id: UUID | None = None
     revision: int | None = None
     recorded_by: UUID | None = None
+    # What an imported file said of the entry (the database's own time and author are
+    # `created_at` and `created_by`, stamped by its trigger); None for entries made here.
+    original_created_at: datetime | None = None
+    original_created_by: str | None = None
+    import_id: UUID | None = None
+    api_key_id: UUID | None = None  # written with this API key (its name below)
+    api_key_name: str | None = None
+
+    @property
+    def first_recorded_at(self) -> datetime | None:
+        """When the entry was first recorded anywhere: the prototype's time if imported."""
+        return self.original_created_at or self.created_at
+
+    @property
+    def first_recorded_by(self) -> str | None:
+        """Who first recorded it anywhere: the prototype's author if imported."""
+        return self.original_created_by if self.original_created_at else self.created_by
 
     @property
     def fold_key(self) -> tuple[datetime, int]:

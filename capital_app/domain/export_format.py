@@ -47,7 +47,7 @@ def format_instant(moment: datetime) -> str:
 
 def _values(entry: HistoryEntry) -> tuple[object, ...]:
     """The entry's values in EXPORT_FIELDS order (None where a field is empty)."""
-    assert entry.created_at is not None
+    assert entry.first_recorded_at is not None
     return (
         entry.id,
         entry.source_id,
@@ -60,8 +60,8 @@ def _values(entry: HistoryEntry) -> tuple[object, ...]:
         entry.previous_rate,
         entry.previous_amount,
         entry.notes,
-        format_instant(entry.created_at),
-        entry.created_by,
+        format_instant(entry.first_recorded_at),  # the prototype's own, when imported
+        entry.first_recorded_by,
     )
 
 
@@ -120,12 +120,12 @@ def _csv_text(value: str) -> str:
 
 def _csv_row(entry: HistoryEntry) -> list[str]:
     row: list[str] = []
-    for key, value in zip(EXPORT_FIELDS, _values(entry), strict=True):
+    for value in _values(entry):
         if value is None:
             row.append("")
-        elif key in ("name", "notes", "createdBy"):
-            row.append(_csv_text(str(value)))
-        elif isinstance(value, str | int):
+        elif isinstance(value, str):  # every text, ids included: a file may bring any
+            row.append(_csv_text(value))
+        elif isinstance(value, int):
             row.append(str(value))
         else:
             row.append(decimal_text(value))  # type: ignore[arg-type]

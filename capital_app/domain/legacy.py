@@ -195,8 +195,9 @@ class _Candidate:
             previous_rate=self.previous_rate,
             previous_amount=self.previous_amount,
             notes=self.notes,
-            created_at=self.created_at,
-            created_by=self.created_by,
+            # The file's claims: this ledger stamps its own recording time and author.
+            original_created_at=self.created_at,
+            original_created_by=self.created_by,
         )
 
 

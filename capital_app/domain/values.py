@@ -243,6 +243,8 @@ def parse_money(text: str, field: str = "availableCents") -> int:
         raise InvalidInput.one(field, "Amount must be a number, like 1,250,000.00.") from None
     if not amount.is_finite():
         raise InvalidInput.one(field, "Amount must be a number, like 1,250,000.00.")
+    if amount and amount.adjusted() > 20:  # 1e999999 would overflow the arithmetic below
+        return check_cents(MAX_CENTS + 1, field)
     cents = amount.scaleb(2)
     if cents != cents.to_integral_value():
         raise InvalidInput.one(field, "Amount can have at most 2 decimal places.")

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from uuid import UUID
 
-from capital_app.db.engine import libpq_url, owner_database_url
+from capital_app.db.engine import libpq_url, runtime_database_url
 from capital_app.realtime.listener import ChangeListener, ListenerState
 from capital_app.realtime.presence_hub import PresenceHub
 from capital_app.realtime.sessions import SessionPusher, SessionRegistry, held_by_this_process
@@ -34,8 +34,9 @@ _listener: ChangeListener | None = None
 _app: Any = None
 
 
-def _owner_conninfo() -> str:
-    return libpq_url(owner_database_url())
+def _listener_conninfo() -> str:
+    """LISTEN needs no rights: the runtime login role, never the owner."""
+    return libpq_url(runtime_database_url())
 
 
 def _held_here(token: str) -> bool:
@@ -51,7 +52,7 @@ def get_listener() -> ChangeListener:
     """This process's listener (created on first use, started by the lifespan)."""
     global _listener
     if _listener is None:
-        _listener = ChangeListener(_owner_conninfo)
+        _listener = ChangeListener(_listener_conninfo)
     return _listener
 
 

@@ -8,39 +8,92 @@ or a deactivation takes effect on the very next call, from any channel.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from uuid import UUID
 
 from sqlalchemy import Connection
 
+from capital_app.db import api_key_repository as api_keys
+from capital_app.db import session_repository as sessions
 from capital_app.db import user_repository as users
 from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.db.user_repository import UserRecord
+from capital_app.domain.scopes import Scope
 from capital_app.service.errors import Forbidden, Unauthenticated
+
+SESSION_ENDED = "You were signed out of this session; sign in again."
 
 
 @dataclass(frozen=True, slots=True)
 class Actor:
+    """A person, or an API key (`api_key_id` set; `user_id` is then its creator)."""
+
     user_id: UUID
     organization_id: UUID
+    api_key_id: UUID | None = None
+    # When the token behind this actor was issued (whole seconds): a sign-out of the
+    # user since then ends it, checked on every call. None for operators' actors.
+    issued_at: int | None = field(default=None, compare=False)
 
 
 class Permission(Enum):
     READ = "read"
     WRITE_HISTORY = "write history"
     MANAGE_USERS = "manage users"
+    MANAGE_API_KEYS = "manage API keys"
+    READ_AUDIT = "read the audit log"
+
+
+# The scopes that grant each permission to a key; no scope manages keys.
+_KEY_SCOPES: dict[Permission, frozenset[str]] = {
+    Permission.READ: frozenset({Scope.READ, Scope.WRITE, Scope.ADMIN}),
+    Permission.WRITE_HISTORY: frozenset({Scope.WRITE}),
+    Permission.MANAGE_USERS: frozenset({Scope.ADMIN}),
+    Permission.MANAGE_API_KEYS: frozenset(),
+    Permission.READ_AUDIT: frozenset({Scope.ADMIN}),
+}
 
 
 def authorize(conn: Connection, actor: Actor, permission: Permission) -> UserRecord:
+    if actor.api_key_id is not None:
+        return authorize_api_key(conn, actor, actor.api_key_id, permission)
     user = users.get_user(conn, actor.organization_id, actor.user_id)
     if user is None or not user.active:
         raise Unauthenticated("Your account is not active; sign in again.")
+    if actor.issued_at is not None:
+        signed_out = sessions.latest_sign_out(conn, actor.organization_id, actor.user_id)
+        # Tokens carry whole seconds: one issued in the second before a sign-out
+        # may survive it, but a sign-in right after a sign-out is never refused.
+        if signed_out is not None and signed_out.timestamp() >= actor.issued_at + 1:
+            raise Unauthenticated(SESSION_ENDED)
     if permission is Permission.WRITE_HISTORY and not user.role.can_write_history:
         raise Forbidden("Your role can view the ledger but not change it.")
     if permission is Permission.MANAGE_USERS and not user.role.can_manage_users:
         raise Forbidden("Only an administrator can manage users.")
+    if permission is Permission.MANAGE_API_KEYS and not user.role.can_manage_users:
+        raise Forbidden("Only an administrator can manage API keys.")
+    if permission is Permission.READ_AUDIT and not user.role.can_manage_users:
+        raise Forbidden("Only an administrator can read the audit log.")
     return user
+
+
+def authorize_api_key(
+    conn: Connection, actor: Actor, key_id: UUID, permission: Permission
+) -> UserRecord:
+    """A key's standing read in the caller's transaction: revoked or expired keys are
+    refused on their very next use. Returns the key's creator (who answers for it)."""
+    standing = api_keys.key_standing(conn, actor.organization_id, key_id)
+    if standing is None or standing.revoked:
+        raise Unauthenticated("This API key has been revoked.")
+    if not standing.usable:
+        raise Unauthenticated("This API key has expired; an administrator can create a new one.")
+    if not standing.scopes & _KEY_SCOPES[permission]:
+        if permission is Permission.MANAGE_API_KEYS:
+            raise Forbidden("API keys are managed by a signed-in administrator, not by a key.")
+        needed = " or ".join(sorted(_KEY_SCOPES[permission]))
+        raise Forbidden(f"This API key's scopes do not allow this; it needs the {needed} scope.")
+    return standing.creator
 
 
 def readers_among(organization_id: UUID, user_ids: Collection[UUID]) -> frozenset[UUID]:

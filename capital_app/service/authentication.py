@@ -5,13 +5,22 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Connection
+
 from capital_app.auth.passwords import burn_equal_time, verify_password
 from capital_app.auth.throttle import retry_after_seconds
-from capital_app.auth.tokens import issue_token, verify_token
+from capital_app.auth.tokens import (
+    API_AUDIENCE,
+    UI_AUDIENCE,
+    TokenClaims,
+    issue_token,
+    verify_token,
+)
 from capital_app.db import user_repository as repo
 from capital_app.db.unit_of_work import login_transaction
 from capital_app.db.user_repository import UserRecord
 from capital_app.service.actor import Actor
+from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import AuthenticationFailed, TooManyAttempts
 from capital_app.settings import get_settings
 
@@ -19,6 +28,33 @@ WRONG_CREDENTIALS = "Wrong email or password."
 
 # No stored email contains these, and PostgreSQL could not even compare with them.
 _UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def _audit_sign_in(
+    conn: Connection,
+    email: str,
+    client: str,
+    *,
+    succeeded: bool,
+    reason: str,
+    user: UserRecord | None,
+) -> None:
+    """The security audit line of one sign-in attempt, in the attempt's own transaction."""
+    if succeeded:
+        action = AuditAction.SIGN_IN_SUCCEEDED
+    elif reason == "throttled":
+        action = AuditAction.SIGN_IN_THROTTLED
+    else:
+        action = AuditAction.SIGN_IN_FAILED
+    record_audit(
+        conn,
+        action,
+        organization_id=user.organization_id if user else None,
+        actor_user_id=user.id if user else None,
+        actor_email=email,
+        client_address=client,
+        details={"reason": reason},
+    )
 
 
 def _record(
@@ -34,11 +70,11 @@ def _record(
             user_id=user.id if user else None,
             organization_id=user.organization_id if user else None,
         )
+        _audit_sign_in(conn, email, client, succeeded=succeeded, reason=reason, user=user)
 
 
 def authenticate(email: str, password: str, client_address: str) -> UserRecord:
     """The active user with these credentials, or AuthenticationFailed / TooManyAttempts."""
-    settings = get_settings()
     email = (email or "").strip().lower()[:320]
     client = _UNSTORABLE.sub("?", client_address or "unknown")[:100]
     if not email or _UNSTORABLE.search(email):
@@ -46,34 +82,58 @@ def authenticate(email: str, password: str, client_address: str) -> UserRecord:
         # (the auth_event policy only admits rows for the email being tried).
         burn_equal_time(password or "")
         raise AuthenticationFailed(WRONG_CREDENTIALS)
-    now = datetime.now(UTC)
+    attempt, user = _reserve_attempt(email, client)
+    if user is None:
+        burn_equal_time(password or "")
+        _settle(email, client, attempt, succeeded=False, reason="unknown email", user=user)
+        raise AuthenticationFailed(WRONG_CREDENTIALS)
+    if not verify_password(password or "", user.password_hash):
+        _settle(email, client, attempt, succeeded=False, reason="wrong password", user=user)
+        raise AuthenticationFailed(WRONG_CREDENTIALS)
+    if not user.active:
+        _settle(email, client, attempt, succeeded=False, reason="inactive", user=user)
+        raise AuthenticationFailed(WRONG_CREDENTIALS)
+    _settle(email, client, attempt, succeeded=True, reason="signed in", user=user)
+    return user
+
+
+def _reserve_attempt(email: str, client: str) -> tuple[int, UserRecord | None]:
+    """Count the recent failures and, if another attempt is allowed, record it as a
+    failure before any password is checked, in one step per email and client: of
+    many parallel attempts, at most the limit is ever evaluated."""
+    settings = get_settings()
     window = timedelta(seconds=settings.login_window_seconds)
     with login_transaction(email, client) as conn:
+        repo.lock_login(conn, email, client)
+        now = datetime.now(UTC)
         by_email = repo.recent_failures(conn, column="email", value=email, since=now - window)
         by_client = repo.recent_failures(
             conn, column="client_address", value=client, since=now - window
         )
-        user = repo.find_user_by_email(conn, email) if email else None
-    waits = [
-        retry_after_seconds(by_email, settings.login_max_failures_per_account, window, now),
-        retry_after_seconds(by_client, settings.login_max_failures_per_client, window, now),
-    ]
-    wait = max((w for w in waits if w is not None), default=None)
-    if wait is not None:
-        _record(email, client, succeeded=False, reason="throttled", user=user)
-        raise TooManyAttempts(wait)
-    if user is None:
-        burn_equal_time(password or "")
-        _record(email, client, succeeded=False, reason="unknown email", user=None)
-        raise AuthenticationFailed(WRONG_CREDENTIALS)
-    if not verify_password(password or "", user.password_hash):
-        _record(email, client, succeeded=False, reason="wrong password", user=user)
-        raise AuthenticationFailed(WRONG_CREDENTIALS)
-    if not user.active:
-        _record(email, client, succeeded=False, reason="inactive", user=user)
-        raise AuthenticationFailed(WRONG_CREDENTIALS)
-    _record(email, client, succeeded=True, reason="signed in", user=user)
-    return user
+        user = repo.find_user_by_email(conn, email)
+        waits = [
+            retry_after_seconds(by_email, settings.login_max_failures_per_account, window, now),
+            retry_after_seconds(by_client, settings.login_max_failures_per_client, window, now),
+        ]
+        wait = max((w for w in waits if w is not None), default=None)
+        if wait is None:
+            return repo.reserve_attempt(conn, email=email, client_address=client, user=user), user
+    _record(email, client, succeeded=False, reason="throttled", user=user)
+    raise TooManyAttempts(wait)
+
+
+def _settle(
+    email: str,
+    client: str,
+    attempt: int,
+    *,
+    succeeded: bool,
+    reason: str,
+    user: UserRecord | None,
+) -> None:
+    with login_transaction(email, client) as conn:
+        repo.settle_attempt(conn, attempt, succeeded=succeeded, reason=reason)
+        _audit_sign_in(conn, email, client, succeeded=succeeded, reason=reason, user=user)
 
 
 def issue_api_token(user: UserRecord) -> tuple[str, int]:
@@ -82,10 +142,19 @@ def issue_api_token(user: UserRecord) -> tuple[str, int]:
 
 def issue_session_token(user: UserRecord) -> tuple[str, int]:
     """A longer-lived token for the web UI's session (still re-validated on every load)."""
-    return issue_token(user.id, user.organization_id, get_settings().ui_session_ttl_seconds)
+    ttl = get_settings().ui_session_ttl_seconds
+    return issue_token(user.id, user.organization_id, ttl, audience=UI_AUDIENCE)
 
 
 def actor_from_token(token: str) -> Actor:
     """Verify the signature and claims; the user's role and status are checked per call."""
-    claims = verify_token(token)
-    return Actor(user_id=claims.user_id, organization_id=claims.organization_id)
+    return _actor(verify_token(token, API_AUDIENCE))
+
+
+def actor_from_session_token(token: str) -> Actor:
+    """The same for a web UI session token (every UI event): a sign-out ends it at once."""
+    return _actor(verify_token(token, UI_AUDIENCE))
+
+
+def _actor(claims: TokenClaims) -> Actor:
+    return Actor(claims.user_id, claims.organization_id, issued_at=claims.issued_at)

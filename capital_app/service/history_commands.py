@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
+from capital_app.db import api_key_repository as api_keys
 from capital_app.db import history_repository as history
 from capital_app.db import user_repository as users
 from capital_app.db.errors import translate
@@ -54,7 +56,31 @@ class CommandResult:
     replayed: bool = False
 
 
-Work = Callable[[Connection, UserRecord, datetime], HistoryEntry]
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who an entry records as its maker: a person, or an API key (named) and the
+    ADMIN who created that key in `recorded_by`."""
+
+    recorded_by: UUID
+    created_by: str
+    api_key_id: UUID | None = None
+    api_key_name: str | None = None
+
+
+def _author(conn: Connection, actor: Actor, user: UserRecord) -> Author:
+    if actor.api_key_id is None:
+        return Author(recorded_by=user.id, created_by=str(user.id))
+    key = api_keys.get_key(conn, actor.organization_id, actor.api_key_id)
+    assert key is not None  # authorize() has just read it
+    return Author(
+        recorded_by=user.id,
+        created_by=f"api-key:{key.id}",
+        api_key_id=key.id,
+        api_key_name=key.name,
+    )
+
+
+Work = Callable[[Connection, UserRecord, datetime, Author], HistoryEntry]
 
 
 def _run(actor: Actor, idempotency: IdempotencyRequest | None, work: Work) -> CommandResult:
@@ -77,7 +103,7 @@ def _run(actor: Actor, idempotency: IdempotencyRequest | None, work: Work) -> Co
                 return CommandResult(entry.source_id, entry, replayed=True)
         history.claim_transaction_revision(conn, org)
         try:
-            entry = work(conn, user, datetime.now(UTC))
+            entry = work(conn, user, datetime.now(UTC), _author(conn, actor, user))
         except DBAPIError as error:
             translated = translate(error)
             if translated is None:
@@ -88,9 +114,17 @@ def _run(actor: Actor, idempotency: IdempotencyRequest | None, work: Work) -> Co
     return CommandResult(entry.source_id, entry)
 
 
-def _append(conn: Connection, user: UserRecord, planned: rules.PlannedEntry) -> HistoryEntry:
+def _append(
+    conn: Connection, user: UserRecord, author: Author, planned: rules.PlannedEntry
+) -> HistoryEntry:
     return history.insert_entry(
-        conn, user.organization_id, planned, recorded_by=user.id, created_by=str(user.id)
+        conn,
+        user.organization_id,
+        planned,
+        recorded_by=author.recorded_by,
+        created_by=author.created_by,
+        api_key_id=author.api_key_id,
+        api_key_name=author.api_key_name,
     )
 
 
@@ -124,11 +158,11 @@ def add_source(
     notes: object = None,
     idempotency: IdempotencyRequest | None = None,
 ) -> CommandResult:
-    def work(conn: Connection, user: UserRecord, now: datetime) -> HistoryEntry:
+    def work(conn: Connection, user: UserRecord, now: datetime, author: Author) -> HistoryEntry:
         new = rules.check_new_source(name, annual_rate, available_cents, effective_date, notes, now)
         if history.active_name_exists(conn, user.organization_id, new.name):
             raise NameTaken(f"An active source is already called “{new.name}” (names ignore case).")
-        return _append(conn, user, rules.plan_addition(str(uuid.uuid4()), new))
+        return _append(conn, user, author, rules.plan_addition(str(uuid.uuid4()), new))
 
     return _run(actor, idempotency, work)
 
@@ -172,7 +206,7 @@ def _change_source(
 ) -> CommandResult:
     """The shape every change of an existing source shares: validate, lock, plan, append."""
 
-    def work(conn: Connection, user: UserRecord, now: datetime) -> HistoryEntry:
+    def work(conn: Connection, user: UserRecord, now: datetime, author: Author) -> HistoryEntry:
         clean_value, sid, effective, clean_notes, expected = _change_fields(
             value_check, value, source_id, effective_date, notes, expected_sequence, now
         )
@@ -185,7 +219,7 @@ def _change_source(
                 conn, user.organization_id, current.latest_entry_id
             )
             raise
-        return _append(conn, user, planned)
+        return _append(conn, user, author, planned)
 
     return _run(actor, idempotency, work)
 

@@ -13,6 +13,7 @@ from capital_app.db.user_repository import get_organization
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.export_format import ExportFormat, export_chunks
 from capital_app.service.actor import Actor, Permission, authorize
+from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import InvalidInput
 from capital_app.service.history_stream import open_history_stream, organization_stream
 
@@ -31,7 +32,22 @@ def export_history(actor: Actor, fmt: ExportFormat = ExportFormat.JSON) -> Itera
     first chunk; the entries then come a page at a time, all as of this moment's
     revision (one consistent history), without holding a connection between pages.
     """
-    return _closing(open_history_stream(actor, HistoryFilter()), fmt)
+    entries = open_history_stream(actor, HistoryFilter())  # may refuse: no slot free
+    try:
+        with tenant_transaction(actor.organization_id) as conn:
+            user = authorize(conn, actor, Permission.READ)
+            record_audit(
+                conn,
+                AuditAction.HISTORY_EXPORTED,
+                organization_id=actor.organization_id,
+                actor_user_id=user.id,
+                actor_email=user.email,
+                details={"format": fmt.value},
+            )
+    except BaseException:
+        entries.close()  # gives the slot back
+        raise
+    return _closing(entries, fmt)
 
 
 def export_organization(

@@ -10,8 +10,11 @@
 3. Any problem: nothing is written and the report lists them all. A dry run
    stops here in any case and reports what the import would do.
 4. Otherwise: one import_log row (who, when, which file, counts), then the new
-   entries in a few multi-row statements, with the prototype's ids, dates and
-   `createdBy` kept and `recorded_by`/`import_id` saying who brought them in.
+   entries in a few multi-row statements, with the prototype's ids and dates, its
+   `createdAt`/`createdBy` kept apart as the original recording (`original_*`),
+   while the database stamps the recording time and author (the importer) itself
+   and `recorded_by`/`import_id` say who brought them in: a file can never change
+   what the ledger knew at a past moment.
    The database trigger checks and folds every row; afterwards the stored
    projection is compared with the domain fold of the file, and any difference
    undoes the whole import.
@@ -43,6 +46,7 @@ from capital_app.domain.values import Action
 from capital_app.domain.views import ActiveSource
 from capital_app.domain.wacc import WaccSummary, wacc_of
 from capital_app.service.actor import Actor, Permission, authorize
+from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import WriteConflict
 
 BATCH_ROWS = 5000  # rows per INSERT statement: one NOTIFY each
@@ -68,8 +72,8 @@ _COMPARED_FIELDS = (
     ("previous_rate", "previousRate"),
     ("previous_amount", "previousAmount"),
     ("notes", "notes"),
-    ("created_at", "createdAt"),
-    ("created_by", "createdBy"),
+    ("first_recorded_at", "createdAt"),
+    ("first_recorded_by", "createdBy"),
 )
 
 
@@ -489,6 +493,21 @@ def import_history(
             statements = _statements(plan, legacy.positions)
             _write(conn, org, user.id, import_id, statements, progress)
             _verify(conn, org, plan)
+            record_audit(
+                conn,
+                AuditAction.HISTORY_IMPORTED,
+                organization_id=org,
+                actor_user_id=user.id,
+                actor_email=user.email,
+                details={
+                    "importId": str(import_id),
+                    "fileName": file_name,
+                    "contentSha256": sha256,
+                    "entriesInFile": legacy.entries_in_file,
+                    "imported": plan.imported,
+                    "skipped": plan.skipped,
+                },
+            )
     except DBAPIError as error:
         translated = translate(error)
         if translated is None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from capital_app.db import api_key_repository as api_keys
 from capital_app.db import history_repository as history
 from capital_app.db import user_repository as users
 from capital_app.db.history_repository import HistoryFilter
@@ -279,4 +280,7 @@ def user_names(actor: Actor) -> dict[str, str]:
     """createdBy value → the user's display name, for 'who did what'."""
     with tenant_transaction(actor.organization_id, read_only=True) as conn:
         authorize(conn, actor, Permission.READ)
-        return users.user_names(conn, actor.organization_id)
+        names = users.user_names(conn, actor.organization_id)
+        keys = api_keys.key_names(conn, actor.organization_id)
+    names.update({f"api-key:{key_id}": f"API key “{name}”" for key_id, name in keys.items()})
+    return names

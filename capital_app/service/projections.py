@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy import text
 
 from capital_app.db import history_repository as history
-from capital_app.db.unit_of_work import tenant_transaction
+from capital_app.db.unit_of_work import owner_tenant_transaction
 from capital_app.domain.fold import fold
 
 
@@ -23,9 +23,10 @@ def rebuild_projections(organization_id: UUID) -> RebuildReport:
     """Recompute every source's row with the domain fold; report how many differed.
 
     Writers are held off for the duration (the revision counter row is locked),
-    so no entry can land between reading history and writing the projection.
+    so no entry can land between reading history and writing the projection. Runs
+    as the owner: the runtime role may not write the projection (migration 0003).
     """
-    with tenant_transaction(organization_id) as conn:
+    with owner_tenant_transaction(organization_id) as conn:
         conn.execute(
             text("SELECT 1 FROM organization_revision WHERE organization_id = :org FOR UPDATE"),
             {"org": organization_id},

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from capital_app.auth.tokens import verify_token
+from capital_app.auth.tokens import UI_AUDIENCE, verify_token
 from capital_app.db import session_repository as sessions
 from capital_app.db import user_repository as users
 from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.db.user_repository import OrganizationRecord, UserRecord
-from capital_app.service.actor import Actor, Permission, authorize
-from capital_app.service.authentication import authenticate, issue_session_token
+from capital_app.service.actor import SESSION_ENDED, Actor, Permission, authorize
+from capital_app.service.audit import AuditAction, record_audit
+from capital_app.service.authentication import (
+    actor_from_session_token,
+    authenticate,
+    issue_session_token,
+)
 from capital_app.service.errors import InvalidToken, Unauthenticated
 
-SESSION_ENDED = "You were signed out of this session; sign in again."
+__all__ = ["SESSION_ENDED", "NewSession", "SignedIn", "resume", "sign_in", "sign_out"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +46,10 @@ class NewSession:
     signed_in: SignedIn
 
 
-def _signed_in(actor: Actor, issued_at: int | None) -> SignedIn:
+def _signed_in(actor: Actor) -> SignedIn:
+    """`authorize` also refuses a token issued before the user's latest sign-out."""
     with tenant_transaction(actor.organization_id, read_only=True) as conn:
         user = authorize(conn, actor, Permission.READ)
-        if issued_at is not None:
-            signed_out = sessions.latest_sign_out(conn, actor.organization_id, actor.user_id)
-            # Tokens carry whole seconds: one issued in the second before a sign-out
-            # may survive it, but a sign-in right after a sign-out is never refused.
-            if signed_out is not None and signed_out.timestamp() >= issued_at + 1:
-                raise Unauthenticated(SESSION_ENDED)
         organization = users.get_organization(conn, actor.organization_id)
     if organization is None:
         raise Unauthenticated("Your organization no longer exists.")
@@ -60,7 +60,7 @@ def sign_in(email: str, password: str, client_address: str) -> NewSession:
     """Check the credentials (throttled) and issue the session's token."""
     user = authenticate(email, password, client_address)
     token, expires_in = issue_session_token(user)
-    signed_in = _signed_in(Actor(user.id, user.organization_id), None)
+    signed_in = _signed_in(Actor(user.id, user.organization_id))
     return NewSession(token=token, expires_in=expires_in, signed_in=signed_in)
 
 
@@ -68,14 +68,13 @@ def resume(token: str) -> SignedIn:
     """The session's user and organization, or Unauthenticated / InvalidToken with a reason."""
     if not token:
         raise Unauthenticated("Sign in to continue.")
-    claims = verify_token(token)
-    return _signed_in(Actor(claims.user_id, claims.organization_id), claims.issued_at)
+    return _signed_in(actor_from_session_token(token))
 
 
 def sign_out(token: str, client_address: str) -> None:
     """Record the sign-out; every session token issued before it stops working."""
     try:
-        claims = verify_token(token)
+        claims = verify_token(token, UI_AUDIENCE)
     except InvalidToken:
         return  # nothing to end: the token already does not work
     actor = Actor(claims.user_id, claims.organization_id)
@@ -83,6 +82,13 @@ def sign_out(token: str, client_address: str) -> None:
         user = users.get_user(conn, actor.organization_id, actor.user_id)
         if user is None:
             return
-        sessions.record_sign_out(
-            conn, actor.organization_id, user.id, user.email, (client_address or "unknown")[:100]
+        client = (client_address or "unknown")[:100]
+        sessions.record_sign_out(conn, actor.organization_id, user.id, user.email, client)
+        record_audit(
+            conn,
+            AuditAction.SIGNED_OUT,
+            organization_id=actor.organization_id,
+            actor_user_id=user.id,
+            actor_email=user.email,
+            client_address=client,
         )

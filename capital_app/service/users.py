@@ -22,6 +22,7 @@ from capital_app.db.user_repository import UserRecord
 from capital_app.domain.errors import ErrorCollector, WriteConflict
 from capital_app.domain.values import Role, check_name
 from capital_app.service.actor import Actor, Permission, authorize
+from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import InvalidInput, NameTaken, NotFound
 
 # No spaces or control characters (PostgreSQL cannot store NUL or lone surrogates).
@@ -65,14 +66,59 @@ def _checked_new_user(
 
 
 def _insert(
-    conn: Connection, org: UUID, email: str, name: str, role: Role, hashed: str
+    conn: Connection,
+    org: UUID,
+    email: str,
+    name: str,
+    role: Role,
+    hashed: str,
+    by: UserRecord | None,
 ) -> UserRecord:
     try:
-        return repo.insert_user(conn, org, uuid.uuid4(), email, name, role, hashed)
+        user = repo.insert_user(conn, org, uuid.uuid4(), email, name, role, hashed)
     except DBAPIError as error:
         if isinstance(translate(error), NameTaken):
             raise NameTaken("A user with this email already exists.") from error
         raise
+    record_audit(
+        conn,
+        AuditAction.USER_CREATED,
+        organization_id=org,
+        actor_user_id=by.id if by else None,
+        actor_email=by.email if by else None,
+        subject_user_id=user.id,
+        details={
+            "email": email,
+            "name": name,
+            "role": role.value,
+            "by": "admin" if by else "operator",
+        },
+    )
+    return user
+
+
+def _audit_changes(conn: Connection, by: UserRecord, before: UserRecord, after: UserRecord) -> None:
+    """One event per changed field, with the old and new value."""
+    changes: list[tuple[AuditAction, dict[str, object]]] = []
+    if before.role is not after.role:
+        changes.append(
+            (AuditAction.USER_ROLE_CHANGED, {"from": before.role.value, "to": after.role.value})
+        )
+    if before.active != after.active:
+        action = AuditAction.USER_REACTIVATED if after.active else AuditAction.USER_DEACTIVATED
+        changes.append((action, {"from": before.active, "to": after.active}))
+    if before.name != after.name:
+        changes.append((AuditAction.USER_RENAMED, {"from": before.name, "to": after.name}))
+    for action, details in changes:
+        record_audit(
+            conn,
+            action,
+            organization_id=after.organization_id,
+            actor_user_id=by.id,
+            actor_email=by.email,
+            subject_user_id=after.id,
+            details={"email": after.email, **details},
+        )
 
 
 def provision_user(
@@ -86,7 +132,7 @@ def provision_user(
     with tenant_transaction(organization_id) as conn:
         if repo.get_organization(conn, organization_id) is None:
             raise NotFound("Organization not found.")
-        return _insert(conn, organization_id, clean_email, clean_name, clean_role, hashed)
+        return _insert(conn, organization_id, clean_email, clean_name, clean_role, hashed, None)
 
 
 def create_user(
@@ -99,8 +145,10 @@ def create_user(
     )
     hashed = hash_password(clean_password)  # slow on purpose: outside any transaction
     with tenant_transaction(actor.organization_id) as conn:
-        authorize(conn, actor, Permission.MANAGE_USERS)
-        return _insert(conn, actor.organization_id, clean_email, clean_name, clean_role, hashed)
+        admin = authorize(conn, actor, Permission.MANAGE_USERS)
+        return _insert(
+            conn, actor.organization_id, clean_email, clean_name, clean_role, hashed, admin
+        )
 
 
 def list_users(actor: Actor) -> list[UserRecord]:
@@ -134,7 +182,7 @@ def update_user(
     errors.raise_if_any()
     org = actor.organization_id
     with tenant_transaction(org) as conn:
-        authorize(conn, actor, Permission.MANAGE_USERS)
+        admin = authorize(conn, actor, Permission.MANAGE_USERS)
         # Lock the active admins first, then the target: a stable order for everyone.
         admins = conn.execute(
             text(
@@ -155,9 +203,11 @@ def update_user(
                 "This is the organization's last active administrator; "
                 "make someone else an administrator first."
             )
-        return repo.update_user(
+        updated = repo.update_user(
             conn, org, user_id, role=final_role, active=final_active, name=new_name or target.name
         )
+        _audit_changes(conn, admin, target, updated)
+        return updated
 
 
 def me(actor: Actor) -> UserRecord:

@@ -49,7 +49,7 @@ def _nav_link(item: NavItem) -> rx.Component:
         href=item.route,
         underline="none",
         width="100%",
-        id=f"nav-{item.label.lower()}",
+        id=f"nav-{item.label.lower().replace(' ', '-')}",
         aria_current=rx.cond(active, "page", "false"),
     )
     allowed = _role_allows(item.roles)

@@ -6,6 +6,7 @@ import reflex as rx
 
 from capital_app.ui.layout import PRODUCT_NAME
 from capital_app.ui.navigation import SOURCES_ROUTE
+from capital_app.ui.pages.audit import AUDIT_ROUTE, AuditState, audit_log
 from capital_app.ui.pages.dashboard import DashboardState, dashboard
 from capital_app.ui.pages.history import HistoryState, history
 from capital_app.ui.pages.import_data import GUIDE_ROUTE, IMPORT_ROUTE, ImportState, import_page
@@ -32,6 +33,7 @@ def add_pages(app: rx.App) -> None:
         on_load=SourceDetailState.load,
     )
     app.add_page(users, route="/users", title=_title("Users"), on_load=UsersState.load)
+    app.add_page(audit_log, route=AUDIT_ROUTE, title=_title("Audit log"), on_load=AuditState.load)
     app.add_page(
         import_page,
         route=IMPORT_ROUTE,

@@ -40,7 +40,7 @@ from capital_app.domain.values import Role
 from capital_app.realtime.shared_reads import PUSHED_REVISION
 from capital_app.service import sessions
 from capital_app.service.actor import Actor
-from capital_app.service.authentication import actor_from_token
+from capital_app.service.authentication import actor_from_session_token
 from capital_app.service.errors import InvalidToken, Unauthenticated
 
 logger = logging.getLogger(__name__)
@@ -269,8 +269,9 @@ class AppState(rx.State):
         )
 
     def _actor(self) -> Actor:
-        """Who the token says acts (signature and expiry checked; role checked per call)."""
-        return actor_from_token(self.session_token)
+        """Who the token says acts (signature, audience and expiry checked here; role,
+        active flag and sign-out checked by the service on every call)."""
+        return actor_from_session_token(self.session_token)
 
     def _client_address(self) -> str:
         return self.router.session.client_ip or "unknown"

@@ -36,9 +36,15 @@ def test_docs_and_openapi_are_served(api):
 
 
 def test_a_broken_database_gives_503_health_and_500_problems_without_details(database_url, tenant):
-    # The runtime role does not exist: every connection fails with an SQL error
-    # whose text must never reach a client.
-    server = start_api_server({"CAPITAL_RUNTIME_ROLE": "no_such_role"}, expect_healthy=False)
+    # The runtime role does not exist: every connection logs in (as this run's login
+    # role) and then fails with an SQL error whose text must never reach a client.
+    from capital_app.db.engine import libpq_url, runtime_database_url
+
+    login = libpq_url(runtime_database_url())
+    server = start_api_server(
+        {"CAPITAL_RUNTIME_ROLE": "no_such_role", "CAPITAL_RUNTIME_DATABASE_URL": login},
+        expect_healthy=False,
+    )
     try:
         import httpx
 

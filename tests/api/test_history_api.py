@@ -28,6 +28,14 @@ ENTRY_FIELDS = {
     "notes",
     "createdAt",
     "createdBy",
+    # Added by issue 17: who recorded it here, which import, and an import's own claims.
+    "recordedBy",
+    "importId",
+    "originalCreatedAt",
+    "originalCreatedBy",
+    # Added by issue 13: the API key that wrote the entry, if one did.
+    "apiKeyId",
+    "apiKeyName",
 }
 
 

@@ -131,9 +131,13 @@ def test_ids_dates_and_creators_come_back_as_they_were(api: Api, tenant: Tenant)
     for entry in raw:
         stored = by_id[entry["id"]]
         assert stored["sourceId"] == entry["sourceId"]
-        assert parse_iso(stored["createdAt"]) == parse_iso(entry["createdAt"])
+        # The prototype's own recording is kept apart; createdAt/By are this ledger's.
+        assert parse_iso(stored["originalCreatedAt"]) == parse_iso(entry["createdAt"])
         assert parse_iso(stored["effectiveDate"]) == parse_iso(entry["effectiveDate"])
-        assert stored["createdBy"] == entry.get("createdBy")
+        assert stored["originalCreatedBy"] == entry.get("createdBy")
+        assert stored["createdBy"] == stored["recordedBy"] == str(tenant.editor.id)
+        assert stored["importId"] is not None
+        assert parse_iso(stored["createdAt"]) > datetime.now(UTC) - timedelta(minutes=10)
 
 
 # --- dry run, all or nothing, idempotence ----------------------------------------------------
@@ -234,7 +238,7 @@ def test_absent_optional_keys_are_filled_or_left_empty(api: Api, tenant: Tenant)
     history = exact(api.as_user(tenant.viewer).get("/api/capital-history/src_1709370000000_dn581"))
     rate_change = next(e for e in history if e["action"] == "RATE_CHANGED")  # type: ignore[union-attr]
     assert rate_change["previousRate"] == Decimal("0.1286")
-    assert all(e["notes"] is None and e["createdBy"] is None for e in history)  # type: ignore[union-attr]
+    assert all(e["notes"] is None and e["originalCreatedBy"] is None for e in history)  # type: ignore[union-attr]
 
 
 def test_unknown_fields_are_refused_by_name(api: Api, tenant: Tenant) -> None:

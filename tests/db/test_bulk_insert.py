@@ -48,7 +48,7 @@ def row(source: str, sequence: int, action: Action, day: int, value: int = 5, **
         available_cents=value,
         previous_rate=Decimal("0.5") if action is Action.RATE_CHANGED else None,
         previous_amount=7 if action is Action.AMOUNT_CHANGED else None,
-        created_at=BASE + timedelta(days=400, seconds=sequence),
+        original_created_at=BASE + timedelta(days=400, seconds=sequence),
         **kw,
     )
 
@@ -90,7 +90,7 @@ def stored(org: UUID, sources: set[str]) -> tuple[list[tuple], list[tuple]]:
                 e.available_cents,
                 e.previous_rate,
                 e.previous_amount,
-                e.created_at,
+                e.original_created_at,
             )
             for e in history.all_entries(conn, org)
             if e.source_id in sources

@@ -127,8 +127,11 @@ def test_ids_dates_and_creators_are_kept_and_the_importer_recorded(tenant: Tenan
         row = rows[entry["id"]]
         assert row["source_id"] == entry["sourceId"]
         assert row["effective_date"] == parse_iso(entry["effectiveDate"])
-        assert row["created_at"] == parse_iso(entry["createdAt"])
-        assert row["created_by"] == entry.get("createdBy")
+        # The file's own recording is kept apart; the database stamped its own.
+        assert row["original_created_at"] == parse_iso(entry["createdAt"])
+        assert row["original_created_by"] == entry.get("createdBy")
+        assert row["created_at"] == log["imported_at"]
+        assert row["created_by"] == str(tenant.editor.id)
         assert row["notes"] == entry.get("notes")
         assert row["recorded_by"] == tenant.editor.id
         assert row["import_id"] == report.import_id
@@ -363,7 +366,7 @@ def test_absent_optional_keys_are_filled_or_left_empty(tenant: Tenant) -> None:
     amount_change = next(e for e in history if e.action is Action.AMOUNT_CHANGED)
     assert rate_change.previous_rate == Decimal("0.1286")
     assert amount_change.previous_amount == 24997809800
-    assert all(e.notes is None and e.created_by is None for e in history)
+    assert all(e.notes is None and e.original_created_by is None for e in history)
 
 
 def test_unknown_fields_are_refused_by_name(tenant: Tenant) -> None:

@@ -69,3 +69,60 @@ def test_models_match_the_migrated_schema(database_url):
         if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")
     ]
     assert relevant == []
+
+
+def test_0003_moves_an_imported_files_claims_to_original_columns(database_url):
+    """Rows imported before 0003 carried the file's createdAt/createdBy as the recording:
+    after it they are the import's time and the importer, the claims kept apart."""
+    url = create_test_database("capital_migration_0003")
+    try:
+        config = _config(url)
+        command.upgrade(config, "0002")
+        engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    """
+                    INSERT INTO organization (id, name) VALUES
+                        ('00000000-0000-4000-8000-000000000001', 'Old import');
+                    INSERT INTO organization_revision (organization_id)
+                        VALUES ('00000000-0000-4000-8000-000000000001');
+                    INSERT INTO app_user (organization_id, id, email, name, role, password_hash)
+                        VALUES ('00000000-0000-4000-8000-000000000001',
+                                '00000000-0000-4000-8000-0000000000e1', 'e@old.test', 'E',
+                                'EDITOR', 'x');
+                    INSERT INTO import_log (organization_id, id, imported_by, imported_at,
+                        content_sha256, entries_in_file, imported_count, skipped_count)
+                        VALUES ('00000000-0000-4000-8000-000000000001',
+                                '00000000-0000-4000-8000-0000000000a1',
+                                '00000000-0000-4000-8000-0000000000e1', '2026-11-30T10:00Z',
+                                repeat('0', 64), 1, 1, 0);
+                    INSERT INTO capital_history (organization_id, id, source_id, sequence,
+                        action, effective_date, name, annual_rate, available_cents,
+                        created_at, created_by, recorded_by, import_id, revision)
+                        VALUES ('00000000-0000-4000-8000-000000000001', 'h1', 's1', 1,
+                                'ADDED', '2025-01-01Z', 'Loan', 0.1, 100, '2025-01-02Z',
+                                'cfo@example.test', '00000000-0000-4000-8000-0000000000e1',
+                                '00000000-0000-4000-8000-0000000000a1', 0);
+                    """
+                )
+            )
+        command.upgrade(config, "head")
+        query = text(
+            "SELECT created_at, created_by, original_created_at, original_created_by"
+            " FROM capital_history WHERE id = 'h1'"
+        )
+        with engine.connect() as conn:
+            row = conn.execute(query).one()
+        assert row.created_at.isoformat() == "2026-11-30T10:00:00+00:00"
+        assert row.created_by == "00000000-0000-4000-8000-0000000000e1"
+        assert row.original_created_at.isoformat() == "2025-01-02T00:00:00+00:00"
+        assert row.original_created_by == "cfo@example.test"
+        command.downgrade(config, "0002")
+        with engine.connect() as conn:
+            back = conn.execute(text("SELECT created_at, created_by FROM capital_history")).one()
+        assert back.created_at.isoformat() == "2025-01-02T00:00:00+00:00"
+        assert back.created_by == "cfo@example.test"
+        engine.dispose()
+    finally:
+        drop_test_database(url)

@@ -22,6 +22,8 @@ TENANT_TABLES = [
     "capital_history",
     "idempotency_key",
     "auth_event",
+    "api_key",
+    "audit_event",
 ]
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from capital_app.auth.tokens import InvalidToken, issue_token
+from capital_app.auth.tokens import UI_AUDIENCE, InvalidToken, issue_token
 from capital_app.service import sessions
 from capital_app.service.errors import AuthenticationFailed, TooManyAttempts, Unauthenticated
 from capital_app.service.users import update_user
@@ -59,6 +59,6 @@ def test_deactivated_user_and_bad_tokens_cannot_resume(tenant):
 
 
 def test_a_token_cannot_claim_another_organization(tenant, other_tenant):
-    forged, _ = issue_token(tenant.editor.id, other_tenant.org_id, 600)
+    forged, _ = issue_token(tenant.editor.id, other_tenant.org_id, 600, audience=UI_AUDIENCE)
     with pytest.raises(Unauthenticated):
         sessions.resume(forged)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
-from capital_app.auth.tokens import issue_token
+from capital_app.auth.tokens import UI_AUDIENCE, issue_token
 from capital_app.db import user_repository as repo
 from capital_app.db.unit_of_work import login_transaction
 from capital_app.service.users import update_user
@@ -92,7 +92,7 @@ def test_repeated_failures_are_throttled_with_a_clear_message(page: Page) -> Non
 
 def test_expired_and_deactivated_sessions_go_back_to_sign_in_with_the_reason(page: Page) -> None:
     tenant = make_tenant("Expiry")
-    expired, _ = issue_token(tenant.viewer.id, tenant.org_id, -120)
+    expired, _ = issue_token(tenant.viewer.id, tenant.org_id, -120, audience=UI_AUDIENCE)
     _store_token(page, expired)
     page.goto("/")
     expect(page.locator("#login-notice")).to_have_text(

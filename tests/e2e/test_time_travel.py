@@ -7,8 +7,6 @@ from decimal import Decimal
 
 from playwright.sync_api import Page, expect
 
-from capital_app.db import history_repository as history
-from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.domain.dates import end_of_local_day, format_day, local_today
 from capital_app.domain.fold import active_states, fold
 from capital_app.domain.money import format_money, format_money_short, format_rate
@@ -20,6 +18,7 @@ from capital_app.service import history_queries as queries
 from capital_app.service import reports
 from tests.e2e.support import LOAD, browser_zone, sign_in, snap, source_row, wait_ready
 from tests.support.factories import make_tenant
+from tests.support.recorded import insert_recorded_at
 
 NOW = datetime.now(UTC)
 
@@ -57,16 +56,7 @@ HISTORY = [
 
 
 def _write_history(tenant) -> None:
-    with tenant_transaction(tenant.org_id) as conn:
-        for planned, recorded in HISTORY:
-            history.insert_entry(
-                conn,
-                tenant.org_id,
-                planned,
-                recorded_by=tenant.editor.id,
-                created_by=str(tenant.editor.id),
-                created_at=recorded,
-            )
+    insert_recorded_at(tenant.org_id, HISTORY, tenant.editor.id)
 
 
 def _expected(tenant, as_of, known_at=None):

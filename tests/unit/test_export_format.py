@@ -131,3 +131,11 @@ def test_exact_json_never_goes_through_floats() -> None:
     )
     with pytest.raises(TypeError):
         exact_json({"x": 0.1})
+
+
+def test_csv_escapes_formulas_in_ids_and_source_ids_too() -> None:
+    """Issue 17: `id` and `sourceId` came out raw (`=HYPERLINK(…)`)."""
+    hostile = entry(id='=HYPERLINK("http://x","y")', source_id="+cmd|' /C calc'!A0")
+    text = "".join(export_chunks([hostile], ExportFormat.CSV))
+    assert "'=HYPERLINK" in text and "'+cmd" in text
+    assert ",=HYPERLINK" not in text and '"=HYPERLINK' not in text

@@ -96,8 +96,8 @@ def test_the_large_sample_keeps_ids_dates_and_creators() -> None:
         mine = by_id[entry["id"]]
         assert mine.source_id == entry["sourceId"]
         assert mine.effective_date == parse_iso(entry["effectiveDate"])
-        assert mine.created_at == parse_iso(entry["createdAt"])
-        assert mine.created_by == entry.get("createdBy")
+        assert mine.original_created_at == parse_iso(entry["createdAt"])
+        assert mine.original_created_by == entry.get("createdBy")
         assert mine.notes == entry.get("notes")
 
 
@@ -186,7 +186,7 @@ def test_absent_optional_keys_are_filled_from_the_history() -> None:
     assert amount.previous_amount == 250_000_000 and amount.previous_rate is None
     assert rate.previous_rate == Decimal("0.1325") and rate.previous_amount is None
     assert (removal.previous_rate, removal.previous_amount) == (None, None)
-    assert all(e.notes is None and e.created_by is None for e in history.entries())
+    assert all(e.notes is None and e.original_created_by is None for e in history.entries())
     assert not history.final["src_1"].active
 
 
@@ -562,7 +562,9 @@ def test_entries_are_history_entries_with_sequences_from_one() -> None:
         assert all(isinstance(e, HistoryEntry) for e in entries)
         assert [e.sequence for e in entries] == list(range(1, len(entries) + 1))
         assert entries[0].action is Action.ADDED
-        assert all(e.created_at and e.created_at <= NOW + timedelta(0) for e in entries)
+        assert all(
+            e.original_created_at and e.original_created_at <= NOW + timedelta(0) for e in entries
+        )
 
 
 json_scalars = (

@@ -150,3 +150,10 @@ def test_money_input_as_people_type_it():
 def test_float_noise_is_read_as_the_rate_it_stands_for(value, meant):
     got = rate_meant(Decimal(value))
     assert got == (None if meant is None else Decimal(meant))
+
+
+@pytest.mark.parametrize("text", ["1e999999", "-1e999999", "9" * 40])
+def test_huge_amounts_get_a_clear_message_not_an_overflow(text: str) -> None:
+    """Issue 17: `parse_money("1e999999")` raised decimal.Overflow in the dialog."""
+    with pytest.raises(InvalidInput, match="at most 10,000,000,000,000.00"):
+        parse_money(text)

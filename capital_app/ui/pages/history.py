@@ -20,7 +20,7 @@ from capital_app.domain.dates import (
     format_utc,
     parse_day,
 )
-from capital_app.domain.describe import ACTION_LABELS, author_name, change_of
+from capital_app.domain.describe import ACTION_LABELS, author_name, change_of, provenance_of
 from capital_app.domain.values import Action
 from capital_app.service import reports
 from capital_app.service.actor import Actor
@@ -59,6 +59,7 @@ class HistoryRow:
     before: str = ""
     after: str = ""
     who: str = ""
+    provenance: str = ""  # an imported entry's own recording, as its file says
     notes: str = ""
 
 
@@ -154,6 +155,7 @@ class HistoryState(PageState, AppState):
                     before=change.before,
                     after="Removed" if removed else change.after,
                     who=author_name(entry.created_by, view.names),
+                    provenance=provenance_of(entry, tz),
                     notes=entry.notes or "",
                 )
             )
@@ -297,7 +299,16 @@ def _row(row: HistoryRow) -> rx.Component:
         ),
         rx.table.cell(rx.badge(row.action_label, color_scheme=row.action_color, variant="soft")),
         rx.table.cell(change_text(row.before, row.after), class_name="cell-change"),
-        rx.table.cell(rx.text(row.who, size="2"), white_space="nowrap"),
+        rx.table.cell(
+            rx.text(row.who, size="2"),
+            rx.cond(
+                row.provenance != "",
+                rx.text(
+                    row.provenance, size="1", color=rx.color("gray", 10), class_name="provenance"
+                ),
+            ),
+            white_space="nowrap",
+        ),
         rx.table.cell(rx.text(row.notes, size="1", color=rx.color("gray", 11)), max_width="260px"),
         class_name="history-row",
         data_action=row.action,

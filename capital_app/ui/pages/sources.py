@@ -22,7 +22,7 @@ from capital_app.domain.dates import (
     format_relative,
     format_utc,
 )
-from capital_app.domain.describe import ACTION_LABELS, author_name, change_of
+from capital_app.domain.describe import ACTION_LABELS, author_name, change_of, provenance_of
 from capital_app.domain.money import format_money, format_money_short, format_rate
 from capital_app.domain.values import Action
 from capital_app.service import reports
@@ -234,6 +234,7 @@ class TimelineRow:
     before: str = ""
     after: str = ""
     who: str = ""
+    provenance: str = ""  # an imported entry's own recording, as its file says
     recorded: str = ""
     recorded_exact: str = ""
     notes: str = ""
@@ -348,6 +349,7 @@ class SourceDetailState(PageState, AppState):
                     before=change.before,
                     after="Removed" if entry.action is Action.REMOVED else change.after,
                     who=author_name(entry.created_by, detail.names),
+                    provenance=provenance_of(entry, tz),
                     recorded=format_datetime(recorded, tz),
                     recorded_exact=format_utc(recorded),
                     notes=entry.notes or "",
@@ -398,6 +400,12 @@ def _timeline_item(row: TimelineRow) -> rx.Component:
                     ),
                 ),
                 spacing="1",
+            ),
+            rx.cond(
+                row.provenance != "",
+                rx.text(
+                    row.provenance, size="1", color=rx.color("gray", 10), class_name="provenance"
+                ),
             ),
             rx.cond(
                 row.notes != "",
