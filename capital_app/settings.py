@@ -21,6 +21,11 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    return float(raw) if raw else default
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the app needs to know about its environment."""
@@ -47,6 +52,19 @@ class Settings:
     # POST /api/capital-history/import only: a prototype export is streamed, not held,
     # and a 100,000-entry one is about 33 MB.
     max_import_bytes: int
+    # How long a request waits for a pooled connection before answering 503: short,
+    # so an exhausted pool is a quick "try again", never a 30 s wait and a 500.
+    db_pool_timeout_seconds: float
+    # Whole-history streams (GET /api/capital-history without limit, the export): at
+    # most this many at once per user and per organization (per backend process),
+    # each cut off after stream_max_seconds however slowly its client reads.
+    streams_per_user: int
+    streams_per_organization: int
+    stream_max_seconds: int
+    # A request body must have arrived this long after its first byte was awaited
+    # (Granian bounds headers only): 408 otherwise.
+    body_timeout_seconds: float
+    import_body_timeout_seconds: float
 
 
 def _private_secret(data_dir: Path, name: str) -> str:
@@ -113,4 +131,10 @@ def get_settings() -> Settings:
         login_window_seconds=_int("CAPITAL_LOGIN_WINDOW_SECONDS", 15 * 60),
         max_request_bytes=_int("CAPITAL_MAX_REQUEST_BYTES", 1024 * 1024),
         max_import_bytes=_int("CAPITAL_MAX_IMPORT_BYTES", 64 * 1024 * 1024),
+        db_pool_timeout_seconds=_float("CAPITAL_DB_POOL_TIMEOUT_SECONDS", 1.0),
+        streams_per_user=_int("CAPITAL_STREAMS_PER_USER", 2),
+        streams_per_organization=_int("CAPITAL_STREAMS_PER_ORGANIZATION", 6),
+        stream_max_seconds=_int("CAPITAL_STREAM_MAX_SECONDS", 900),
+        body_timeout_seconds=_float("CAPITAL_BODY_TIMEOUT_SECONDS", 30.0),
+        import_body_timeout_seconds=_float("CAPITAL_IMPORT_BODY_TIMEOUT_SECONDS", 600.0),
     )

@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from capital_app.api.body_deadline import BodyDeadline
 from capital_app.api.limits import BodyLimit
 from capital_app.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from capital_app.api.routes import (
@@ -115,6 +116,7 @@ def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
     app.state.listener_status = listener_status or listener_not_running
     install_problem_handlers(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(BodyDeadline)  # outermost of the two: BodyLimit's drain is bounded too
     for router in ROUTERS:
         app.include_router(router)
     # Last: every other /api path answers a problem too, also once Reflex mounts its own

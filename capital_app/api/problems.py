@@ -21,7 +21,6 @@ from starlette.responses import Response
 from capital_app.api import exact_json
 from capital_app.api.representations import entry_body
 from capital_app.domain.errors import ErrorKind, InvalidInput, LedgerError, SequenceMismatch
-from capital_app.service.errors import TooManyAttempts
 
 logger = logging.getLogger("capital_app.api")
 
@@ -45,6 +44,7 @@ _HTTP_TITLES = {
     404: "Not found",
     405: "Method not allowed",
     406: "Not acceptable",
+    408: "Request body too slow",
     413: "Request body too large",
     415: "Unsupported media type",
     422: "Invalid input",
@@ -103,11 +103,12 @@ def ledger_problem(request: Request, error: LedgerError) -> ProblemResponse:
         extra["expectedSequence"] = error.expected
         extra["currentSequence"] = error.current
         extra["latestEntry"] = entry_body(error.latest_entry) if error.latest_entry else None
-    if isinstance(error, TooManyAttempts):
-        headers["Retry-After"] = str(error.retry_after)
-        extra["retryAfter"] = error.retry_after
+    retry_after = getattr(error, "retry_after", None)  # TooManyAttempts, TooManyStreams
+    if isinstance(retry_after, int):
+        headers["Retry-After"] = str(retry_after)
+        extra["retryAfter"] = retry_after
     if status == 503:
-        headers["Retry-After"] = "5"
+        headers.setdefault("Retry-After", "5")
     return problem(
         status,
         error.title,

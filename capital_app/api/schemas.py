@@ -495,11 +495,23 @@ class UserOut(ApiModel):
     organization_id: UUID
 
 
+class PoolHealthOut(ApiModel):
+    """This process's connection pool; `checkedOut` at `size` + `maxOverflow` means
+    requests wait up to `timeoutSeconds` for a connection, then answer 503."""
+
+    size: int
+    max_overflow: int
+    checked_out: int
+    overflow: int
+    timeout_seconds: float
+
+
 class DatabaseHealthOut(ApiModel):
     reachable: bool
     revision: NullableText = Field(description="The migration the database is at.")
     head: NullableText = Field(description="The newest migration this code ships.")
     up_to_date: bool
+    pool: PoolHealthOut
 
 
 class RealtimeHealthOut(BaseModel):

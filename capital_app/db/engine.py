@@ -73,11 +73,27 @@ def get_engine() -> Engine:
         runtime_database_url(),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
         pool_pre_ping=True,
         pool_recycle=1800,
     )
     event.listen(engine, "connect", _enter_runtime_role)
     return engine
+
+
+def pool_status() -> dict[str, int | float]:
+    """How full this process's runtime pool is (for /api/health): `checkedOut` reaching
+    `size` + `maxOverflow` means requests are being answered 503."""
+    settings = get_settings()
+    engine_pool = get_engine().pool
+    assert isinstance(engine_pool, pool.QueuePool)
+    return {
+        "size": engine_pool.size(),
+        "maxOverflow": settings.db_max_overflow,
+        "checkedOut": engine_pool.checkedout(),
+        "overflow": max(0, engine_pool.overflow()),
+        "timeoutSeconds": settings.db_pool_timeout_seconds,
+    }
 
 
 def owner_engine() -> Engine:

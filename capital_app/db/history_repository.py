@@ -526,6 +526,10 @@ class HistoryFilter:
     end: datetime | None = None
     # "As known at": only entries recorded by then (a past view of the audit trail).
     recorded_until: datetime | None = None
+    # Only entries of write transactions up to this revision: revisions follow commit
+    # order and entries never change, so pages read in separate transactions with the
+    # same bound agree as if read from one snapshot (streams hold no connection).
+    up_to_revision: int | None = None
 
 
 def encode_cursor(order: str, entry: HistoryEntry) -> str:
@@ -583,6 +587,9 @@ def _where(org: UUID, flt: HistoryFilter) -> tuple[list[str], dict[str, Any]]:
     if flt.recorded_until is not None:
         clauses.append("h.created_at <= :recorded_until")
         params["recorded_until"] = flt.recorded_until
+    if flt.up_to_revision is not None:
+        clauses.append("h.revision <= :up_to_revision")
+        params["up_to_revision"] = flt.up_to_revision
     return clauses, params
 
 

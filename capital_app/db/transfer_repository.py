@@ -4,13 +4,12 @@ Entries go in as multi-row statements in bulk mode (migration 0002): every
 row is still checked by the database, and each source's projection row is
 folded once per statement instead of once per row. The NOTIFY trigger fires
 once per statement, so an import of thousands of entries wakes listeners a
-handful of times. Reads for the export stream through a server-side cursor,
-so memory stays flat however long the history is.
+handful of times. The export reads keyset pages (service/history_stream.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -183,16 +182,3 @@ def _array_element(value: str | int | Decimal | datetime | None) -> str:
     else:
         text_value = str(value)
     return '"' + text_value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def stream_entries(conn: Connection, org: UUID, batch: int = 2000) -> Iterator[HistoryEntry]:
-    """Every entry in (effective date, sequence, source) order, fetched `batch` at a time."""
-    result = conn.execution_options(stream_results=True, yield_per=batch).execute(
-        text(
-            f"SELECT {ENTRY_COLUMNS} FROM capital_history h WHERE h.organization_id = :org"
-            " ORDER BY h.effective_date, h.sequence, h.source_id"
-        ),
-        {"org": org},
-    )
-    for row in result.mappings():
-        yield entry_from_row(row)

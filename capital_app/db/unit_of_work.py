@@ -13,6 +13,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from capital_app.db.engine import get_engine, owner_engine
 from capital_app.domain.errors import ErrorKind, LedgerError
@@ -54,6 +55,10 @@ def _transaction(
             with conn.begin():
                 _set_transaction_settings(conn, settings)
                 yield conn
+    except PoolTimeout as error:  # every pooled connection is in use (pool_timeout passed)
+        raise DatabaseUnavailable(
+            "The service is busy right now; nothing was changed. Try again in a few seconds."
+        ) from error
     except OperationalError as error:
         if error.connection_invalidated or _is_connection_error(error):
             raise DatabaseUnavailable(

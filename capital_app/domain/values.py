@@ -8,6 +8,7 @@ rates are exact decimals from the moment they enter the system.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -30,6 +31,12 @@ MAX_SEQUENCE = 2**31 - 1  # capital_history.sequence is an INTEGER
 # Lone surrogates (JSON can spell "\ud800") are not text: PostgreSQL cannot store them.
 _NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 _NOTES_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Invisible and text-direction characters: a name of only U+200B shows as a blank row,
+# U+202E shows "exe.txt" for "txt.exe". Refused everywhere a person types a label
+# (names, notes, user names), never silently removed.
+_INVISIBLE_OR_BIDI = re.compile(
+    "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u061c\u180e]"
+)
 _IDEMPOTENCY_KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY_LENGTH}}}$")
 
 
@@ -93,6 +100,19 @@ def check_cents(value: object, field: str = "availableCents") -> int:
     return value
 
 
+def _invisible_problem(text: str, what: str) -> str | None:
+    """Why `text` would not show as typed, or None."""
+    found = _INVISIBLE_OR_BIDI.search(text)
+    if found:
+        return (
+            f"{what} must not contain invisible or text-direction characters "
+            f"(found U+{ord(found.group()):04X})."
+        )
+    if all(unicodedata.category(c) in ("Cf", "Zs", "Zl", "Zp") for c in text):
+        return f"{what} must contain visible characters."
+    return None
+
+
 def check_name(value: object, field: str = "name") -> str:
     """1–200 characters after trimming, no control characters."""
     if not isinstance(value, str):
@@ -104,6 +124,8 @@ def check_name(value: object, field: str = "name") -> str:
         raise InvalidInput.one(field, f"Name must be at most {MAX_NAME_LENGTH} characters.")
     if _NAME_FORBIDDEN.search(name):
         raise InvalidInput.one(field, "Name must not contain control characters.")
+    if problem := _invisible_problem(name, "Name"):
+        raise InvalidInput.one(field, problem)
     return name
 
 
@@ -120,6 +142,8 @@ def check_notes(value: object, field: str = "notes") -> str | None:
         raise InvalidInput.one(field, f"Notes must be at most {MAX_NOTES_LENGTH} characters.")
     if _NOTES_FORBIDDEN.search(notes):
         raise InvalidInput.one(field, "Notes must not contain control characters.")
+    if problem := _invisible_problem(notes, "Notes"):
+        raise InvalidInput.one(field, problem)
     return notes
 
 

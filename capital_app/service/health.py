@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from capital_app.db.engine import get_engine, owner_engine
+from capital_app.db.engine import get_engine, owner_engine, pool_status
 from capital_app.db.migrations import alembic_config
 
 logger = logging.getLogger(__name__)
@@ -55,3 +55,8 @@ def database_health() -> DatabaseHealth:
         logger.warning("database health check failed: %s", str(error).splitlines()[0])
         return DatabaseHealth(reachable=False, revision=None, head=head)
     return DatabaseHealth(reachable=True, revision=revision, head=head)
+
+
+def pool_saturation() -> dict[str, int | float]:
+    """This process's connection pool: size, maxOverflow, checkedOut, overflow, timeoutSeconds."""
+    return pool_status()

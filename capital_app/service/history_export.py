@@ -7,13 +7,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from uuid import UUID
 
-from capital_app.db import transfer_repository as transfer
+from capital_app.db.history_repository import HistoryFilter
 from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.db.user_repository import get_organization
+from capital_app.domain.events import HistoryEntry
 from capital_app.domain.export_format import ExportFormat, export_chunks
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import InvalidInput
+from capital_app.service.history_stream import open_history_stream, organization_stream
 
 
 def parse_export_format(value: str | None) -> ExportFormat:
@@ -26,35 +28,43 @@ def parse_export_format(value: str | None) -> ExportFormat:
 def export_history(actor: Actor, fmt: ExportFormat = ExportFormat.JSON) -> Iterator[str]:
     """Text chunks of the export (any reader may export).
 
-    The caller's access is checked now, so a refusal comes before the first
-    chunk; the entries are then read in one read-only transaction (one
-    consistent snapshot) while the chunks are consumed.
+    Access is checked and a stream slot taken now, so a refusal comes before the
+    first chunk; the entries then come a page at a time, all as of this moment's
+    revision (one consistent history), without holding a connection between pages.
     """
-    with tenant_transaction(actor.organization_id) as conn:
-        user = authorize(conn, actor, Permission.READ)
-        record_audit(
-            conn,
-            AuditAction.HISTORY_EXPORTED,
-            organization_id=actor.organization_id,
-            actor_user_id=user.id,
-            actor_email=user.email,
-            details={"format": fmt.value},
-        )
-    return _stream(actor, fmt)
-
-
-def _stream(actor: Actor, fmt: ExportFormat) -> Iterator[str]:
-    with tenant_transaction(actor.organization_id, read_only=True) as conn:
-        authorize(conn, actor, Permission.READ)
-        yield from export_chunks(transfer.stream_entries(conn, actor.organization_id), fmt)
+    entries = open_history_stream(actor, HistoryFilter())  # may refuse: no slot free
+    try:
+        with tenant_transaction(actor.organization_id) as conn:
+            user = authorize(conn, actor, Permission.READ)
+            record_audit(
+                conn,
+                AuditAction.HISTORY_EXPORTED,
+                organization_id=actor.organization_id,
+                actor_user_id=user.id,
+                actor_email=user.email,
+                details={"format": fmt.value},
+            )
+    except BaseException:
+        entries.close()  # gives the slot back
+        raise
+    return _closing(entries, fmt)
 
 
 def export_organization(
     organization_id: UUID, fmt: ExportFormat = ExportFormat.JSON
 ) -> Iterator[str]:
     """Operator export (the command line): the organization's whole history, no user needed."""
-    with tenant_transaction(organization_id, read_only=True) as conn:
-        yield from export_chunks(transfer.stream_entries(conn, organization_id), fmt)
+    return _closing(organization_stream(organization_id), fmt)
+
+
+def _closing(entries: Iterator[HistoryEntry], fmt: ExportFormat) -> Iterator[str]:
+    """The chunks; closing them closes the entries too (gives the stream slot back)."""
+    try:
+        yield from export_chunks(entries, fmt)
+    finally:
+        close = getattr(entries, "close", None)
+        if close is not None:
+            close()
 
 
 def export_file_name(actor: Actor, fmt: ExportFormat, now: datetime | None = None) -> str:

@@ -27,6 +27,7 @@ from capital_app.domain.views import ActiveSource, HistoryPage, SeriesPoint
 from capital_app.domain.wacc import WaccSummary, wacc_from_sums, wacc_of
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.errors import InvalidInput, NotFound
+from capital_app.service.history_stream import open_history_stream
 
 MAX_PAGE = 1000
 
@@ -87,26 +88,13 @@ def stream_history(
 
     For readers that take the history as one array (the browser prototype's client
     never pages). Access and the source filter are checked now, so a refusal comes
-    before the first entry; the entries then come from one snapshot, a page of
-    MAX_PAGE at a time, so nothing committed meanwhile tears the answer.
+    before the first entry; the entries then come a page at a time, all as of this
+    moment's revision, without holding a connection between pages (history_stream).
     """
     flt = _history_filter(source_id, action, start, end)
     with tenant_transaction(actor.organization_id, read_only=True) as conn:
         _check_readable(conn, actor, flt)
-    return _all_pages(actor, flt)
-
-
-def _all_pages(actor: Actor, flt: HistoryFilter) -> Iterator[HistoryEntry]:
-    with tenant_transaction(actor.organization_id, read_only=True, snapshot=True) as conn:
-        _check_readable(conn, actor, flt)
-        cursor: str | None = None
-        while True:
-            entries, cursor = history.list_history(
-                conn, actor.organization_id, flt, cursor=cursor, limit=MAX_PAGE
-            )
-            yield from entries
-            if cursor is None:
-                return
+    return open_history_stream(actor, flt)
 
 
 def _history_filter(

@@ -192,3 +192,24 @@ def test_the_raw_body_builder_makes_a_valid_body(api, tenant):
     """Guards the cases above: each differs from an accepted body only where it says."""
     answer = api.as_user(tenant.editor).post(ADD, content=_add(), headers=JSON)
     assert answer.status_code == 201, answer.text
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "body"),
+    [
+        (ADD, "source.name", {"source": {"name": "\u200b\u200b", "annualRate": 0.1,
+                                         "availableCents": 5}, "effectiveDate": "2026-01-01"}),
+        (ADD, "source.name", {"source": {"name": "Loan \u202etxt.exe", "annualRate": 0.1,
+                                         "availableCents": 5}, "effectiveDate": "2026-01-01"}),
+        (ADD, "notes", {"source": {"name": "Fine", "annualRate": 0.1, "availableCents": 5},
+                        "effectiveDate": "2026-01-01", "notes": "see \u2066attached\u2069"}),
+        ("/api/users", "name", {"email": "zw@example.test", "name": "\ufeffAnn",
+                                "role": "VIEWER", "password": "long enough password 1"}),
+    ],
+)  # fmt: skip
+def test_invisible_and_text_direction_characters_are_refused(api, tenant, path, field, body):
+    before = snapshot(tenant)
+    answer = api.as_user(tenant.admin).post(path, json=body)
+    problem = assert_problem(answer, 422, field)
+    assert "invisible or text-direction" in json.dumps(problem["errors"])
+    assert snapshot(tenant) == before

@@ -606,3 +606,15 @@ def test_any_json_at_all_gives_problems_never_a_crash(entries: list[object]) -> 
         assert problem.message and (problem.index is None or 0 <= problem.index < len(entries))
     if not history.problems:
         assert history.entry_count + history.repeated == len(entries)
+
+
+def test_invisible_and_text_direction_names_are_reported_not_rewritten() -> None:
+    history = parse(
+        [
+            added(name="\u200b\u200b"),
+            added(id="hist_2", sourceId="src_2", name="Loan \u202etxt.exe"),
+        ]
+    )
+    assert [p.field for p in history.problems] == ["name", "name"]
+    assert "U+200B" in history.problems[0].message
+    assert "U+202E" in history.problems[1].message

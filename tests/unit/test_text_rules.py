@@ -64,3 +64,29 @@ def test_expected_sequences_beyond_the_column_are_invalid(value):
 
     with pytest.raises(InvalidInput):
         check_expected_sequence(value)
+
+
+_INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u202a", "\u202e", "\u2060",
+              "\u2064", "\u2066", "\u2069", "\ufeff", "\u061c"]  # fmt: skip
+
+
+@pytest.mark.parametrize("check", [check_name, check_notes])
+@pytest.mark.parametrize("char", _INVISIBLE)
+def test_invisible_and_text_direction_characters_are_refused_naming_the_code_point(check, char):
+    for text in (char, f"txt{char}exe", f"Loan {char * 3}"):
+        with pytest.raises(InvalidInput) as refused:
+            check(text)
+        assert f"U+{ord(char):04X}" in refused.value.message
+        assert "invisible or text-direction" in refused.value.message
+
+
+@pytest.mark.parametrize("blank", ["\u00a0", "\u2003\u3000", "\u00ad\u00ad"])
+def test_names_of_only_blank_or_format_characters_are_refused(blank):
+    with pytest.raises(InvalidInput) as refused:
+        check_name(blank)
+    assert refused.value.message in ("Name is required.", "Name must contain visible characters.")
+
+
+def test_visible_text_around_ordinary_spaces_is_kept():
+    assert check_name("KCB\u00a0term loan") == "KCB\u00a0term loan"  # NBSP inside: shown as typed
+    assert check_notes("שלום and مرحبا") == "שלום and مرحبا"  # right-to-left text itself is fine

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from capital_app.api import schemas
 from capital_app.api.routing import ExactJSONResponse, api_router
-from capital_app.service.health import database_health
+from capital_app.service.health import database_health, pool_saturation
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ def health(request: Request) -> Response:
             "revision": db.revision,
             "head": db.head,
             "upToDate": db.up_to_date,
+            "pool": pool_saturation(),
         },
         "realtime": _listener_status(request),
     }

@@ -225,8 +225,8 @@ def export_history(
     ] = ExportFormat.JSON,
 ) -> Response:
     """Any role. One consistent snapshot, however long the download takes."""
-    chunks = history_export.export_history(actor, fmt)  # checks access before streaming
     name = history_export.export_file_name(actor, fmt)
+    chunks = history_export.export_history(actor, fmt)  # checks access, takes a stream slot
     media_type = "text/csv; charset=utf-8" if fmt is ExportFormat.CSV else fmt.media_type
     return StreamingResponse(
         _encoded(chunks),
