@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 from reflex.config import get_config
 from starlette.concurrency import run_in_threadpool
 
-from capital_app.api import exact_json
+from capital_app.api import exact_json, schemas
 from capital_app.auth.api_keys import looks_like_api_key
 from capital_app.service import api_keys
 from capital_app.service.actor import Actor
@@ -50,6 +50,22 @@ async def api_key_actor(secret: str) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+AsOf = Annotated[
+    schemas.EndBound,
+    Query(
+        alias="asOf",
+        description="Effective time: the state at this moment (a date: at its end). Default now.",
+    ),
+]
+KnownAt = Annotated[
+    schemas.EndBound,
+    Query(
+        alias="knownAt",
+        description="Recording time: only what had been recorded by then (the database's "
+        "recording time, `createdAt`). Default now.",
+    ),
+]
 
 
 def client_address(request: Request) -> str:

@@ -25,14 +25,22 @@ def parse_export_format(value: str | None) -> ExportFormat:
         raise InvalidInput.one("format", "Format must be json or csv.") from None
 
 
-def export_history(actor: Actor, fmt: ExportFormat = ExportFormat.JSON) -> Iterator[str]:
-    """Text chunks of the export (any reader may export).
+def export_history(
+    actor: Actor,
+    fmt: ExportFormat = ExportFormat.JSON,
+    *,
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
+) -> Iterator[str]:
+    """Text chunks of the export (any reader may export): with `as_of`, the entries
+    effective by then; with `known_at`, those recorded by then (created_at).
 
     Access is checked and a stream slot taken now, so a refusal comes before the
     first chunk; the entries then come a page at a time, all as of this moment's
     revision (one consistent history), without holding a connection between pages.
     """
-    entries = open_history_stream(actor, HistoryFilter())  # may refuse: no slot free
+    flt = HistoryFilter(end=as_of, recorded_until=known_at)
+    entries = open_history_stream(actor, flt)  # may refuse: no slot free
     try:
         with tenant_transaction(actor.organization_id) as conn:
             user = authorize(conn, actor, Permission.READ)
@@ -42,7 +50,11 @@ def export_history(actor: Actor, fmt: ExportFormat = ExportFormat.JSON) -> Itera
                 organization_id=actor.organization_id,
                 actor_user_id=user.id,
                 actor_email=user.email,
-                details={"format": fmt.value},
+                details={
+                    "format": fmt.value,
+                    **({"asOf": as_of.isoformat()} if as_of else {}),
+                    **({"knownAt": known_at.isoformat()} if known_at else {}),
+                },
             )
     except BaseException:
         entries.close()  # gives the slot back

@@ -57,6 +57,8 @@ def list_history(
     order: str = "effective",
     cursor: str | None = None,
     limit: int = 100,
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
 ) -> HistoryPage:
     """One page of the organization's history, with the cursor of the next page.
 
@@ -67,7 +69,7 @@ def list_history(
         raise InvalidInput.one("limit", f"Limit must be between 1 and {MAX_PAGE}.")
     if order not in history.ORDERS:
         raise InvalidInput.one("order", "Unknown order.")
-    flt = _history_filter(source_id, action, start, end)
+    flt = _history_filter(source_id, action, start, end, as_of, known_at)
     with tenant_transaction(actor.organization_id, read_only=True) as conn:
         _check_readable(conn, actor, flt)
         entries, next_cursor = history.list_history(
@@ -83,6 +85,8 @@ def stream_history(
     action: Action | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
 ) -> Iterator[HistoryEntry]:
     """Every matching entry in (effective date, sequence) order, however many.
 
@@ -91,18 +95,30 @@ def stream_history(
     before the first entry; the entries then come a page at a time, all as of this
     moment's revision, without holding a connection between pages (history_stream).
     """
-    flt = _history_filter(source_id, action, start, end)
+    flt = _history_filter(source_id, action, start, end, as_of, known_at)
     with tenant_transaction(actor.organization_id, read_only=True) as conn:
         _check_readable(conn, actor, flt)
     return open_history_stream(actor, flt)
 
 
 def _history_filter(
-    source_id: str | None, action: Action | None, start: datetime | None, end: datetime | None
+    source_id: str | None,
+    action: Action | None,
+    start: datetime | None,
+    end: datetime | None,
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
 ) -> HistoryFilter:
+    """`as_of` (effective time) keeps entries effective by then; `known_at` (recording
+    time, the database's `created_at`) keeps those recorded by then: the history as it
+    was believed at `known_at`, the same question GET /api/wacc?knownAt= answers."""
     if source_id is not None:
         check_source_id(source_id)
-    return HistoryFilter(source_id=source_id, action=action, start=start, end=end)
+    if as_of is not None:
+        end = as_of if end is None else min(end, as_of)
+    return HistoryFilter(
+        source_id=source_id, action=action, start=start, end=end, recorded_until=known_at
+    )
 
 
 def _check_readable(conn: Connection, actor: Actor, flt: HistoryFilter) -> None:
@@ -129,14 +145,18 @@ def count_history(
         return history.count_history(conn, actor.organization_id, flt)
 
 
-def source_history(actor: Actor, source_id: str) -> list[HistoryEntry]:
+def source_history(
+    actor: Actor,
+    source_id: str,
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
+) -> list[HistoryEntry]:
     """Every entry of one source, in fold order; NotFound outside the caller's organization."""
-    check_source_id(source_id)
+    flt = _history_filter(source_id, None, None, None, as_of, known_at)
     with tenant_transaction(actor.organization_id, read_only=True) as conn:
-        authorize(conn, actor, Permission.READ)
-        if history.get_source(conn, actor.organization_id, source_id) is None:
-            raise NotFound("No capital source with this id exists in your organization.")
-        return history.history_of_source(conn, actor.organization_id, source_id)
+        _check_readable(conn, actor, flt)
+        entries, _ = history.list_history(conn, actor.organization_id, flt)
+        return entries
 
 
 def get_source(actor: Actor, source_id: str) -> SourceState:

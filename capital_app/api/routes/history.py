@@ -12,7 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from capital_app.api import exact_json, schemas
 from capital_app.api import representations as out
-from capital_app.api.deps import CurrentActor, IdempotencyKey, idempotency
+from capital_app.api.deps import AsOf, CurrentActor, IdempotencyKey, KnownAt, idempotency
 from capital_app.api.routing import ExactJSONResponse, api_router, error_responses
 from capital_app.api.streaming import in_worker_thread
 from capital_app.domain.events import HistoryEntry
@@ -67,14 +67,18 @@ def list_history(
         Query(max_length=500, description="From the `Link: rel=next` header."),
         WithJsonSchema({"type": "string", "maxLength": 500}),
     ] = None,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
 ) -> Response:
     """Ordered by (`effectiveDate`, `sequence`). Paged when `limit` or `cursor` is
     given: when more entries remain, the answer has a `Link: <…>; rel="next"` header
     (RFC 8288) with the next page's URL. Without either, every matching entry, streamed
-    from one consistent snapshot."""
+    from one consistent snapshot. `asOf` keeps the entries effective by then, `knownAt`
+    those recorded by then: what the organization believed at `knownAt`."""
+    moments = {"as_of": as_of, "known_at": known_at}
     if limit is None and cursor is None:
         entries = queries.stream_history(
-            actor, source_id=source_id, action=action, start=start_date, end=end_date
+            actor, source_id=source_id, action=action, start=start_date, end=end_date, **moments
         )
         return StreamingResponse(_json_array(entries), media_type="application/json")
     page = queries.list_history(
@@ -85,6 +89,7 @@ def list_history(
         end=end_date,
         cursor=cursor,
         limit=limit or DEFAULT_PAGE,
+        **moments,
     )
     headers = {}
     if page.next_cursor:
@@ -100,11 +105,14 @@ def list_history(
     responses=error_responses(401, 404, 422, 503),
 )
 def source_history(
-    actor: CurrentActor, source_id: Annotated[str, Path(alias="sourceId", max_length=100)]
+    actor: CurrentActor,
+    source_id: Annotated[str, Path(alias="sourceId", max_length=100)],
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
 ) -> Response:
     """Every entry of the source, in (`effectiveDate`, `sequence`) order; 404 unless the
-    source belongs to the caller's organization."""
-    entries = queries.source_history(actor, source_id)
+    source belongs to the caller's organization. `asOf` / `knownAt` as for the list."""
+    entries = queries.source_history(actor, source_id, as_of, known_at)
     return ExactJSONResponse([out.entry_body(e) for e in entries])
 
 

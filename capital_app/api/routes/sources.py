@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from capital_app.api import representations as out
 from capital_app.api import schemas
-from capital_app.api.deps import CurrentActor
+from capital_app.api.deps import AsOf, CurrentActor, KnownAt
 from capital_app.api.routing import ExactJSONResponse, api_router, error_responses
 from capital_app.domain.series import Interval
 from capital_app.service import history_queries as queries
@@ -18,21 +18,6 @@ from capital_app.service import history_queries as queries
 router = api_router(tags=["sources and WACC"])
 
 _READ_ERRORS = error_responses(401, 422, 503)
-
-AsOf = Annotated[
-    schemas.EndBound,
-    Query(
-        alias="asOf",
-        description="Effective time: the state at this moment (a date: at its end). Default now.",
-    ),
-]
-KnownAt = Annotated[
-    schemas.EndBound,
-    Query(
-        alias="knownAt",
-        description="Recording time: only what had been recorded by then. Default now.",
-    ),
-]
 
 
 @router.get(
@@ -83,10 +68,12 @@ def wacc_series(
         schemas.StartBound, Query(alias="endDate", description="Last day (UTC). Default: today.")
     ] = None,
     interval: Annotated[Interval, Query(description="Spacing of the points.")] = Interval.MONTH,
+    known_at: KnownAt = None,
 ) -> Response:
     """One point per interval from `startDate`, plus `endDate` itself; each point is the
-    state at the end of its day. At most 1,000 points."""
+    state at the end of its day, as known at `knownAt` (default now). At most 1,000
+    points."""
     end = _day(end_date) or datetime.now(UTC).date()
     start = _day(start_date) or (end - DEFAULT_SPAN if end - date.min > DEFAULT_SPAN else date.min)
-    points = queries.wacc_series(actor, start, end, interval)
+    points = queries.wacc_series(actor, start, end, interval, known_at)
     return ExactJSONResponse([out.series_point_body(p) for p in points])

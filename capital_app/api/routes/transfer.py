@@ -25,7 +25,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
 from capital_app.api import schemas
-from capital_app.api.deps import CurrentActor
+from capital_app.api.deps import AsOf, CurrentActor, KnownAt
 from capital_app.api.limits import IMPORT_PATH
 from capital_app.api.problems import problem, problem_type
 from capital_app.api.routing import ExactJSONResponse, api_router, error_responses
@@ -223,10 +223,15 @@ def export_history(
     fmt: Annotated[
         ExportFormat, Query(alias="format", description="json (re-importable) or csv.")
     ] = ExportFormat.JSON,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
 ) -> Response:
-    """Any role. One consistent snapshot, however long the download takes."""
+    """Any role. One consistent snapshot, however long the download takes. `asOf` keeps
+    the entries effective by then, `knownAt` those recorded by then (`createdAt`)."""
     name = history_export.export_file_name(actor, fmt)
-    chunks = history_export.export_history(actor, fmt)  # checks access, takes a stream slot
+    chunks = history_export.export_history(
+        actor, fmt, as_of=as_of, known_at=known_at
+    )  # checks access, takes a stream slot
     media_type = "text/csv; charset=utf-8" if fmt is ExportFormat.CSV else fmt.media_type
     return StreamingResponse(
         _encoded(chunks),
