@@ -65,6 +65,9 @@ class Settings:
     # (Granian bounds headers only): 408 otherwise.
     body_timeout_seconds: float
     import_body_timeout_seconds: float
+    # GET /api/events/stream: a comment this often while nothing happens (proxies close
+    # silent connections), and a re-read in case a wake-up was lost.
+    event_stream_heartbeat_seconds: float
 
 
 def _private_secret(data_dir: Path, name: str) -> str:
@@ -137,4 +140,5 @@ def get_settings() -> Settings:
         stream_max_seconds=_int("CAPITAL_STREAM_MAX_SECONDS", 900),
         body_timeout_seconds=_float("CAPITAL_BODY_TIMEOUT_SECONDS", 30.0),
         import_body_timeout_seconds=_float("CAPITAL_IMPORT_BODY_TIMEOUT_SECONDS", 600.0),
+        event_stream_heartbeat_seconds=_float("CAPITAL_EVENT_STREAM_HEARTBEAT_SECONDS", 15.0),
     )

@@ -23,6 +23,7 @@ from capital_app.api.routes import (
     api_keys,
     audit,
     auth,
+    events,
     health,
     history,
     sources,
@@ -79,6 +80,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     users.router,
     audit.router,
     api_keys.router,
+    events.router,
 )
 
 

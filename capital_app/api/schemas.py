@@ -454,6 +454,14 @@ class CommandResponse(ApiModel):
     entry: HistoryEntryOut
 
 
+class FeedEventOut(ApiModel):
+    """One event of GET /api/events: an entry and where it sits in commit order."""
+
+    event_id: str = Field(description="Resume after this event: `cursor` or `Last-Event-ID`.")
+    revision: int = Field(description="The write transaction's revision (commit order).")
+    entry: HistoryEntryOut
+
+
 class ActiveSourceOut(ApiModel):
     source_id: str
     name: str

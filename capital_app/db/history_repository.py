@@ -515,6 +515,8 @@ ORDERS: dict[str, tuple[tuple[str, ...], str]] = {
     "effective": (("effective_date", "sequence", "source_id"), "ASC"),
     "effective_desc": (("effective_date", "sequence", "source_id"), "DESC"),
     "recorded_desc": (("created_at", "source_id", "sequence"), "DESC"),
+    # Commit order (the change feed): one write transaction's entries share a revision.
+    "revision": (("revision", "source_id", "sequence"), "ASC"),
 }
 
 
@@ -530,6 +532,8 @@ class HistoryFilter:
     # order and entries never change, so pages read in separate transactions with the
     # same bound agree as if read from one snapshot (streams hold no connection).
     up_to_revision: int | None = None
+    # Only entries of write transactions after this revision (the change feed).
+    after_revision: int | None = None
 
 
 def encode_cursor(order: str, entry: HistoryEntry) -> str:
@@ -556,7 +560,7 @@ def decode_cursor(order: str, cursor: str) -> list[Any]:
         for column, value in zip(columns, values, strict=True):
             if column in ("effective_date", "created_at"):
                 out.append(datetime.fromisoformat(value))
-            elif column == "sequence":
+            elif column in ("sequence", "revision"):
                 if not isinstance(value, int) or isinstance(value, bool):
                     raise ValueError
                 out.append(value)
@@ -590,6 +594,9 @@ def _where(org: UUID, flt: HistoryFilter) -> tuple[list[str], dict[str, Any]]:
     if flt.up_to_revision is not None:
         clauses.append("h.revision <= :up_to_revision")
         params["up_to_revision"] = flt.up_to_revision
+    if flt.after_revision is not None:
+        clauses.append("h.revision > :after_revision")
+        params["after_revision"] = flt.after_revision
     return clauses, params
 
 

@@ -1,0 +1,193 @@
+"""The change feed over a real server: replay equals history, SSE resumes exactly."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import httpx
+
+from capital_app.service import api_keys
+from capital_app.service import history_commands as commands
+from tests.api.conftest import Api
+from tests.api.helpers import assert_problem, seed_history
+from tests.api.test_transfer_api import fixture_bytes, post_import
+from tests.support.factories import Tenant, add_source, days_ago
+
+STREAM = "/api/events/stream"
+
+
+def _all_pages(client: httpx.Client, url: str) -> tuple[list[dict], int]:
+    """Every event, following Link: rel=next; and how many pages that took."""
+    events: list[dict] = []
+    pages = 0
+    while url:
+        answer = client.get(url)
+        assert answer.status_code == 200, answer.text
+        events.extend(answer.json())
+        pages += 1
+        found = re.match(r'<([^>]+)>; rel="next"', answer.headers.get("link", ""))
+        url = found.group(1) if found else ""
+    return events, pages
+
+
+def _history_ids(client: httpx.Client) -> list[str]:
+    return [e["id"] for e in client.get("/api/capital-history").json()]
+
+
+def test_feed_replay_equals_the_history_in_commit_order(
+    api: Api, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    seed_history(tenant)  # six transactions, one entry each
+    editor = api.as_user(tenant.editor)
+    assert post_import(editor, fixture_bytes("demo-export.json")).status_code == 200  # one, many
+    add_source(other_tenant.actor(), name="Not yours")
+    viewer = api.as_user(tenant.viewer)
+
+    events, pages = _all_pages(viewer, "/api/events?limit=7")
+    history = _history_ids(viewer)
+    assert len(history) > 14 and pages == -(-len(history) // 7)
+    assert sorted(e["entry"]["id"] for e in events) == sorted(history)  # every one, once
+    positions = [(e["revision"], e["entry"]["sourceId"], e["entry"]["sequence"]) for e in events]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    assert {e["entry"]["organizationId"] for e in events} == {str(tenant.org_id)}
+    revisions = [e["revision"] for e in events]
+    assert len(set(revisions)) == 7  # the import's entries share one revision
+    whole = viewer.get("/api/events", params={"limit": 1000})
+    assert "link" not in whole.headers and whole.json() == events
+    assert int(whole.headers["capital-revision"]) == revisions[-1]
+
+    # after=<revision>: exactly what was written after it.
+    middle = revisions[3]
+    after, _ = _all_pages(viewer, f"/api/events?after={middle}&limit=4")
+    assert after == [e for e in events if e["revision"] > middle]
+    # cursor=<eventId>: exactly what follows that event (also inside one revision).
+    cut = next(i for i, e in enumerate(events) if e["revision"] == revisions[-1]) + 3
+    resumed, _ = _all_pages(viewer, f"/api/events?cursor={events[cut]['eventId']}")
+    assert resumed == events[cut + 1 :]
+    assert viewer.get("/api/events", params={"after": revisions[-1]}).json() == []
+
+    # The other organization's feed has its own entry only.
+    theirs = api.as_user(other_tenant.viewer).get("/api/events").json()
+    assert [e["entry"]["name"] for e in theirs] == ["Not yours"]
+
+
+def test_feed_bad_input_is_a_problem(api: Api, tenant: Tenant) -> None:
+    viewer = api.as_user(tenant.viewer)
+    assert_problem(viewer.get("/api/events", params={"after": -1}), 422, "after")
+    assert_problem(viewer.get("/api/events", params={"limit": 0}), 422, "limit")
+    assert_problem(viewer.get("/api/events", params={"cursor": "not-an-event"}), 422, "cursor")
+    assert_problem(viewer.get(STREAM, headers={"Last-Event-ID": "garbage"}), 422, "cursor")
+
+
+def _sse_events(lines: Iterator[str]) -> Iterator[dict]:
+    """Parsed SSE events (id, event, data) in the order sent; comments are skipped."""
+    current: dict[str, str] = {}
+    for line in lines:
+        if line == "":
+            if current:
+                yield current
+            current = {}
+        elif line.startswith(":"):
+            continue
+        else:
+            name, _, value = line.partition(":")
+            current[name] = value[1:] if value.startswith(" ") else value
+
+
+def _read(events: Iterator[dict], count: int) -> list[dict]:
+    out = []
+    while len(out) < count:
+        event = next(events)
+        if event.get("event") == "history-entry":
+            out.append(event)
+    return out
+
+
+def _entry_id(event: dict) -> str:
+    import json
+
+    return json.loads(event["data"])["entry"]["id"]
+
+
+def _change(tenant: Tenant, source: str, cents: int) -> str:
+    return commands.update_amount(
+        tenant.actor(), source_id=source, available_cents=cents, effective_date=days_ago(1)
+    ).entry.id
+
+
+def test_sse_resumes_after_a_disconnect_with_exactly_the_missed_events(
+    api: Api, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    source = add_source(tenant.actor(), days=10)
+    first = _change(tenant, source, 1_000_00)
+    theirs = add_source(other_tenant.actor(), days=10)
+    viewer = api.as_user(tenant.viewer)
+    timeout = httpx.Timeout(30, read=20)
+
+    with viewer.stream("GET", STREAM, params={"after": 0}, timeout=timeout) as answer:
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        events = _sse_events(answer.iter_lines())
+        got = _read(events, 2)
+        assert _entry_id(got[1]) == first
+        live = _change(tenant, source, 2_000_00)  # committed while connected: pushed
+        _change(other_tenant, theirs, 5_000_00)  # another organization's: never here
+        (pushed,) = _read(events, 1)
+        assert _entry_id(pushed) == live
+        last_seen = pushed["id"]
+
+    missed = [_change(tenant, source, 3_000_00 + i) for i in range(3)]  # while disconnected
+    _change(other_tenant, theirs, 6_000_00)
+    headers = {"Last-Event-ID": last_seen}
+    with viewer.stream("GET", STREAM, headers=headers, timeout=timeout) as answer:
+        assert answer.status_code == 200
+        events = _sse_events(answer.iter_lines())
+        assert [_entry_id(e) for e in _read(events, 3)] == missed
+        after = _change(tenant, source, 9_000_00)
+        # The next event is the new one: nothing repeated, nothing of the other tenant.
+        assert [_entry_id(e) for e in _read(events, 1)] == [after]
+
+
+def test_feed_and_stream_need_a_reader(api: Api, tenant: Tenant) -> None:
+    anonymous = api.client()
+    assert_problem(anonymous.get("/api/events"), 401)
+    assert_problem(anonymous.get(STREAM), 401)
+    created = api_keys.create_key(tenant.actor("ADMIN"), name="BI tool", scopes=["read"])
+    add_source(tenant.actor(), days=5)
+    reader = api.client(token=created.secret)
+    answer = reader.get("/api/events")
+    assert answer.status_code == 200 and len(answer.json()) == 1
+    with reader.stream("GET", STREAM, params={"after": 0}, timeout=20) as streamed:
+        assert streamed.status_code == 200
+        (event,) = _read(_sse_events(streamed.iter_lines()), 1)
+        assert _entry_id(event) == answer.json()[0]["entry"]["id"]
+    api_keys.revoke_key(tenant.actor("ADMIN"), created.key.id)
+    assert_problem(reader.get("/api/events"), 401)
+    assert_problem(reader.get(STREAM), 401)
+
+
+def _open_and_close(client: httpx.Client) -> None:
+    """One stream opened, read a little and closed. The server notices the disconnect
+    a moment later; until then its slot may still be taken (so retry for a while)."""
+    deadline = time.monotonic() + 10
+    while True:
+        with client.stream("GET", STREAM, timeout=20) as answer:
+            if answer.status_code == 200:
+                assert next(answer.iter_lines()).startswith("retry:")
+                return
+            assert answer.status_code == 429 and time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def test_streams_are_capped_per_user_and_give_their_slot_back(api: Api, tenant: Tenant) -> None:
+    viewer = api.as_user(tenant.viewer)
+    for _ in range(3):  # more than the cap, one after another: each slot comes back
+        _open_and_close(viewer)
+    with viewer.stream("GET", STREAM, timeout=20) as one:
+        with viewer.stream("GET", STREAM, timeout=20) as two:
+            assert one.status_code == two.status_code == 200
+            refused = viewer.get(STREAM)
+            body = assert_problem(refused, 429)
+            assert int(refused.headers["retry-after"]) > 0 and body["retryAfter"] > 0
