@@ -185,9 +185,10 @@ def test_streams_are_capped_per_user_and_give_their_slot_back(api: Api, tenant: 
     viewer = api.as_user(tenant.viewer)
     for _ in range(3):  # more than the cap, one after another: each slot comes back
         _open_and_close(viewer)
-    with viewer.stream("GET", STREAM, timeout=20) as one:
-        with viewer.stream("GET", STREAM, timeout=20) as two:
+    editor = api.as_user(tenant.editor)  # its own slots: none is still being given back
+    with editor.stream("GET", STREAM, timeout=20) as one:
+        with editor.stream("GET", STREAM, timeout=20) as two:
             assert one.status_code == two.status_code == 200
-            refused = viewer.get(STREAM)
+            refused = editor.get(STREAM)
             body = assert_problem(refused, 429)
             assert int(refused.headers["retry-after"]) > 0 and body["retryAfter"] > 0
