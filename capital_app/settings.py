@@ -68,6 +68,12 @@ class Settings:
     # GET /api/events/stream: a comment this often while nothing happens (proxies close
     # silent connections), and a re-read in case a wake-up was lost.
     event_stream_heartbeat_seconds: float
+    # Authenticated API requests per API key and per user: a token bucket refilled at
+    # rate_limit_per_minute (0 turns limits off), holding at most rate_limit_burst.
+    rate_limit_per_minute: int
+    rate_limit_burst: int
+    # Where the buckets live (shared by every worker); in memory when unset.
+    rate_limit_redis_url: str | None
 
 
 def _private_secret(data_dir: Path, name: str) -> str:
@@ -141,4 +147,11 @@ def get_settings() -> Settings:
         body_timeout_seconds=_float("CAPITAL_BODY_TIMEOUT_SECONDS", 30.0),
         import_body_timeout_seconds=_float("CAPITAL_IMPORT_BODY_TIMEOUT_SECONDS", 600.0),
         event_stream_heartbeat_seconds=_float("CAPITAL_EVENT_STREAM_HEARTBEAT_SECONDS", 15.0),
+        rate_limit_per_minute=_int("CAPITAL_RATE_LIMIT_PER_MINUTE", 1200),
+        rate_limit_burst=_int("CAPITAL_RATE_LIMIT_BURST", 300),
+        rate_limit_redis_url=(
+            os.environ.get("CAPITAL_RATE_LIMIT_REDIS_URL", "").strip()
+            or os.environ.get("REFLEX_REDIS_URL", "").strip()
+            or None
+        ),
     )

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from capital_app.api.body_deadline import BodyDeadline
 from capital_app.api.limits import BodyLimit
 from capital_app.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from capital_app.api.rate_limit_headers import RateLimitHeaders
 from capital_app.api.routes import (
     api_keys,
     audit,
@@ -119,6 +120,7 @@ def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(BodyDeadline)  # outermost of the two: BodyLimit's drain is bounded too
+    app.add_middleware(RateLimitHeaders)
     for router in ROUTERS:
         app.include_router(router)
     # Last: every other /api path answers a problem too, also once Reflex mounts its own

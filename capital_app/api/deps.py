@@ -12,12 +12,14 @@ from reflex.config import get_config
 from starlette.concurrency import run_in_threadpool
 
 from capital_app.api import exact_json, schemas
+from capital_app.api.rate_limit_headers import SCOPE_KEY
 from capital_app.auth.api_keys import looks_like_api_key
-from capital_app.service import api_keys
+from capital_app.service import api_keys, rate_limits
 from capital_app.service.actor import Actor
 from capital_app.service.authentication import actor_from_token
 from capital_app.service.errors import Unauthenticated
 from capital_app.service.history_commands import IdempotencyRequest
+from capital_app.service.rate_limits import RateLimited
 
 TOKEN_URL = "/api/auth/token"
 
@@ -25,17 +27,28 @@ TOKEN_URL = "/api/auth/token"
 bearer_token = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False, scheme_name="bearer")
 
 
-async def current_actor(token: Annotated[str | None, Depends(bearer_token)]) -> Actor:
+async def current_actor(
+    request: Request, token: Annotated[str | None, Depends(bearer_token)]
+) -> Actor:
     """Who is calling, from a verified token or an API key. Role, active flag and a
     key's standing are checked by the service inside each call's own transaction, so
-    changes (a revocation too) apply at once."""
+    changes (a revocation too) apply at once. Each call takes a token from the key's
+    (or the user's) request budget: 429 with Retry-After when it is spent."""
     if not token:
         raise Unauthenticated(
             "Send an 'Authorization: Bearer <token>' header; get a token from POST /api/auth/token."
         )
-    if looks_like_api_key(token):
-        return await api_key_actor(token)
-    return actor_from_token(token)
+    actor = await api_key_actor(token) if looks_like_api_key(token) else actor_from_token(token)
+    slot = request.scope.get(SCOPE_KEY)
+    try:
+        allowance = await rate_limits.take(actor)
+    except RateLimited as refused:
+        if slot is not None:
+            slot.update(refused.allowance.headers())
+        raise
+    if slot is not None and allowance is not None:
+        slot.update(allowance.headers())
+    return actor
 
 
 async def api_key_actor(secret: str) -> Actor:

@@ -75,11 +75,13 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "The request body is larger than 1 MiB.",
         415: "The body is neither JSON nor a form.",
         422: "A field breaks a rule; `errors` lists every one.",
-        429: "Too many failed sign-ins; wait `Retry-After` seconds.",
+        429: "Too many requests (the key's or user's rate limit, failed sign-ins or open "
+        "streams); wait `Retry-After` seconds.",
         500: "Unexpected failure; quote `errorId`.",
         503: "The database cannot be reached right now.",
     }
     return {
         status: {"model": models.get(status, schemas.Problem), "description": descriptions[status]}
-        for status in (*statuses, 500)
+        # Every authenticated call takes from a rate-limit budget, so it may answer 429.
+        for status in sorted({*statuses, *((429,) if 401 in statuses else ()), 500})
     }

@@ -13,11 +13,14 @@ from tests.support.api_server import ApiServer, start_api_server
 from tests.support.factories import PASSWORD
 
 _addresses = itertools.count(10)
+SUITE_LIMITS = {"CAPITAL_RATE_LIMIT_PER_MINUTE": "6000000", "CAPITAL_RATE_LIMIT_BURST": "1000000"}
 
 
 @pytest.fixture(scope="session")
 def api_server(database_url: str) -> Iterator[ApiServer]:
-    server = start_api_server()
+    # The suite's clients call far faster than any integrator may: the limits themselves
+    # are tested on servers of their own (test_rate_limits_api.py).
+    server = start_api_server(SUITE_LIMITS)
     yield server
     server.stop()
 
