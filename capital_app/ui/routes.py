@@ -6,6 +6,7 @@ import reflex as rx
 
 from capital_app.ui.layout import PRODUCT_NAME
 from capital_app.ui.navigation import SOURCES_ROUTE
+from capital_app.ui.pages.api_keys import API_KEYS_ROUTE, ApiKeysState, api_keys_page
 from capital_app.ui.pages.audit import AUDIT_ROUTE, AuditState, audit_log
 from capital_app.ui.pages.dashboard import DashboardState, dashboard
 from capital_app.ui.pages.history import HistoryState, history
@@ -33,6 +34,12 @@ def add_pages(app: rx.App) -> None:
         on_load=SourceDetailState.load,
     )
     app.add_page(users, route="/users", title=_title("Users"), on_load=UsersState.load)
+    app.add_page(
+        api_keys_page,
+        route=API_KEYS_ROUTE,
+        title=_title("API keys"),
+        on_load=ApiKeysState.load,
+    )
     app.add_page(audit_log, route=AUDIT_ROUTE, title=_title("Audit log"), on_load=AuditState.load)
     app.add_page(
         import_page,
