@@ -617,6 +617,8 @@ def list_history(
         keys = ", ".join(f"h.{c}" for c in columns)
         marks = ", ".join(f":k{i}" for i in range(len(columns)))
         clauses.append(f"({keys}) {'>' if direction == 'ASC' else '<'} ({marks})")
+        # The same bound on the first key alone: an index range the planner can use.
+        clauses.append(f"h.{columns[0]} {'>=' if direction == 'ASC' else '<='} :k0")
         params.update({f"k{i}": v for i, v in enumerate(values)})
     order_by = ", ".join(f"h.{c} {direction}" for c in columns)
     sql = f"SELECT {ENTRY_COLUMNS} FROM capital_history h WHERE {' AND '.join(clauses)}"
