@@ -165,14 +165,13 @@ class RedisBuckets:
 class RateLimiter:
     def __init__(self) -> None:
         self.memory = MemoryBuckets()
-        self._redis: dict[int, RedisBuckets] = {}  # per event loop (clients are loop-bound)
-        self._redis_url = get_settings().rate_limit_redis_url
+        # Redis clients are bound to the event loop that made them: one per loop and URL.
+        self._redis: dict[tuple[int, str], RedisBuckets] = {}
 
     def reset(self) -> None:
-        """Forget every bucket of this process and re-read the settings (tests)."""
+        """Forget every bucket of this process (tests)."""
         self.memory = MemoryBuckets()
         self._redis = {}
-        self._redis_url = get_settings().rate_limit_redis_url
 
     async def take(self, actor: Actor) -> Allowance | None:
         """Take one token from the caller's bucket (its key's, else its user's); None
@@ -181,21 +180,21 @@ class RateLimiter:
         if policy is None:
             return None
         bucket = _bucket_of(actor)
-        if self._redis_url:
+        url = get_settings().rate_limit_redis_url
+        if url:
             try:
-                return await self._redis_buckets().take(bucket, policy)
+                return await self._redis_buckets(url).take(bucket, policy)
             except Exception as error:  # fail open on this process's own buckets
                 logger.warning("Rate limiter cannot reach Redis (%s); using memory", error)
         return self.memory.take(bucket, policy)
 
-    def _redis_buckets(self) -> RedisBuckets:
+    def _redis_buckets(self, url: str) -> RedisBuckets:
         import asyncio
 
-        loop = id(asyncio.get_running_loop())
-        found = self._redis.get(loop)
+        key = (id(asyncio.get_running_loop()), url)
+        found = self._redis.get(key)
         if found is None:
-            assert self._redis_url is not None
-            found = self._redis[loop] = RedisBuckets(self._redis_url)
+            found = self._redis[key] = RedisBuckets(url)
         return found
 
 

@@ -119,3 +119,16 @@ def test_every_authenticated_answer_says_its_budget(api, tenant):
     assert answer.headers["ratelimit-limit"] == "1000000"
     assert 0 <= int(answer.headers["ratelimit-remaining"]) < 1000000
     assert int(answer.headers["ratelimit-reset"]) >= 0
+
+
+def test_an_unreachable_redis_falls_back_to_memory_buckets(database_url, tenant):
+    server = start_api_server({**TIGHT, "CAPITAL_RATE_LIMIT_REDIS_URL": "redis://127.0.0.1:1/0"})
+    try:
+        key = _client(server, _key(tenant, ["read"]))
+        answers = _spend(key)
+        assert [a.status_code for a in answers] == [200, 200, 200]
+        assert [a.headers["ratelimit-remaining"] for a in answers] == ["2", "1", "0"]
+        _assert_throttled(key.get("/api/wacc"))
+        assert "cannot reach Redis" in server.log()
+    finally:
+        server.stop()
