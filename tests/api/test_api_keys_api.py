@@ -35,14 +35,17 @@ ADD = {
 ENDPOINTS = {
     "read": ("GET", "/api/wacc", None),
     "read-history": ("GET", "/api/capital-history?limit=5", None),
+    "read-known-at": ("GET", "/api/wacc/series?knownAt=2026-01-01", None),
+    "feed": ("GET", "/api/events?limit=5", None),
     "write": ("POST", "/api/capital-history/add-source", ADD),
     "admin": ("GET", "/api/users", None),
     "keys": ("GET", "/api/api-keys", None),
 }
+READS = {"read", "read-history", "read-known-at", "feed"}
 ALLOWED = {
-    "read": {"read", "read-history"},
-    "write": {"read", "read-history", "write"},
-    "admin": {"read", "read-history", "admin"},
+    "read": READS,
+    "write": {*READS, "write"},
+    "admin": {*READS, "admin"},
 }
 
 
