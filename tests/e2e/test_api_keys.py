@@ -47,6 +47,31 @@ def test_an_admin_creates_a_key_the_api_accepts_then_revokes_it(page: Page, app_
     assert added.status_code == 201, added.text
     assert added.json()["entry"]["apiKeyName"] == "ERP sync"
 
+    # The change feed through the real app (Reflex's backend, its LISTEN listener).
+    feed = integrator.get("/api/events", params={"after": 0}).json()
+    assert [e["entry"]["name"] for e in feed] == ["KCB term loan", "Key loan"]
+    with integrator.stream("GET", "/api/events/stream", params={"after": 0}) as stream:
+        assert stream.status_code == 200
+        lines = stream.iter_lines()
+        ids = []
+        while len(ids) < 2:
+            line = next(lines)
+            if line.startswith("id: "):
+                ids.append(line[4:])
+        assert ids == [e["eventId"] for e in feed]
+        pushed = integrator.post(
+            "/api/capital-history/update-amount",
+            json={
+                "sourceId": added.json()["sourceId"],
+                "availableCents": 200_000,
+                "effectiveDate": "2026-01-06",
+            },
+        )
+        assert pushed.status_code == 201, pushed.text
+        data = [next(line for line in lines if line.startswith("data: ")) for _ in range(2)]
+        assert ids[1] in data[0]  # the rest of the second event, then the pushed one
+        assert pushed.json()["entry"]["id"] in data[1]  # pushed as it committed
+
     page.locator("#secret-done").click()
     expect(page.locator("#new-key-secret")).to_have_count(0)
     row = page.locator("tr.key-row", has_text="ERP sync")
