@@ -20,6 +20,11 @@ def test_an_admin_creates_a_key_the_api_accepts_then_revokes_it(page: Page, app_
     wait_ready(page)
 
     page.locator("#create-key").click()
+    page.locator("#create-key-submit").click()  # no name: the service's own message
+    expect(page.locator("#create-key-error")).to_contain_text("Name", timeout=LOAD)
+    page.locator("#scope-read").click()  # no scope left: cannot submit
+    expect(page.locator("#create-key-submit")).to_be_disabled()
+    page.locator("#scope-read").click()
     page.locator("#key-name").fill("ERP sync")
     page.locator("#scope-write").click()  # read is ticked already: read + write
     page.locator("#create-key-submit").click()
