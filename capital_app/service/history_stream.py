@@ -43,8 +43,14 @@ class StreamExpired(Exception):
     early, never a shorter answer that looks whole)."""
 
 
+def _holder(actor: Actor) -> UUID:
+    """Whose slots a stream takes: an API key's own (each integration its own), else
+    the user's."""
+    return actor.api_key_id or actor.user_id
+
+
 class _Slots:
-    """Open streams per user and per organization, in this process."""
+    """Open streams per user (or API key) and per organization, in this process."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -54,7 +60,7 @@ class _Slots:
     def take(self, actor: Actor) -> None:
         settings = get_settings()
         with self._lock:
-            if self._by_user[actor.user_id] >= settings.streams_per_user:
+            if self._by_user[_holder(actor)] >= settings.streams_per_user:
                 raise TooManyStreams(
                     f"You already have {settings.streams_per_user} downloads of the whole "
                     "history running; wait for one to finish, or read it in pages (limit)."
@@ -64,12 +70,12 @@ class _Slots:
                     "Your organization has as many downloads of the whole history running "
                     "as it may at once; try again shortly, or read it in pages (limit)."
                 )
-            self._by_user[actor.user_id] += 1
+            self._by_user[_holder(actor)] += 1
             self._by_organization[actor.organization_id] += 1
 
     def give_back(self, actor: Actor) -> None:
         with self._lock:
-            self._by_user[actor.user_id] -= 1
+            self._by_user[_holder(actor)] -= 1
             self._by_organization[actor.organization_id] -= 1
             self._by_user += Counter()  # drop zero counts
             self._by_organization += Counter()

@@ -192,3 +192,15 @@ def test_streams_are_capped_per_user_and_give_their_slot_back(api: Api, tenant: 
             refused = editor.get(STREAM)
             body = assert_problem(refused, 429)
             assert int(refused.headers["retry-after"]) > 0 and body["retryAfter"] > 0
+
+
+def test_each_api_key_has_stream_slots_of_its_own(api: Api, tenant: Tenant) -> None:
+    admin = tenant.actor("ADMIN")
+    first = api.client(token=api_keys.create_key(admin, name="ERP", scopes=["read"]).secret)
+    second = api.client(token=api_keys.create_key(admin, name="BI", scopes=["read"]).secret)
+    with first.stream("GET", STREAM, timeout=20) as one:
+        with first.stream("GET", STREAM, timeout=20) as two:
+            assert one.status_code == two.status_code == 200
+            assert_problem(first.get(STREAM), 429)  # this key's two are taken
+            with second.stream("GET", STREAM, timeout=20) as other:
+                assert other.status_code == 200  # the same ADMIN's other key: its own
