@@ -44,6 +44,10 @@ up to, today or as of any past date.
   (`annualRate` 0.1325 is 13.25 %); both are exact JSON numbers.
 * Dates are ISO 8601: `2026-03-01` or `2026-03-01T09:00:00Z`.
 * Errors are `application/problem+json` (RFC 9457); a 422 lists every bad field.
+* Each API key and each user has a request budget: `RateLimit-Limit`,
+  `RateLimit-Remaining` and `RateLimit-Reset` on every answer; 429 with `Retry-After`.
+* `GET /api/events` replays every change in commit order; `/api/events/stream` is
+  the same as Server-Sent Events.
 * Commands accept an `Idempotency-Key` header, so a retry never writes twice.
 """
 
@@ -66,6 +70,35 @@ def _problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:
                 schema = content.get("application/json", {}).get("schema", {})
                 if schema.get("$ref", "").rsplit("/", 1)[-1] in _PROBLEM_SCHEMAS:
                     content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+    return document
+
+
+_RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": "The bucket's capacity (CAPITAL_RATE_LIMIT_BURST).",
+    "RateLimit-Remaining": "Requests left in the bucket now.",
+    "RateLimit-Reset": "Seconds until the bucket is full again.",
+}
+
+
+def _documented_rate_limits(document: dict[str, Any]) -> dict[str, Any]:
+    """Every authenticated operation (one that can answer 401) takes from a budget:
+    its answers carry the RateLimit-* headers, its 429 a Retry-After."""
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.get("responses", {})
+            if "401" not in responses:
+                continue
+            for status, response in responses.items():
+                if status in ("401", "413", "500", "503"):  # refused before (or without) a token
+                    continue
+                headers = response.setdefault("headers", {})
+                for name, text in _RATE_LIMIT_HEADERS.items():
+                    headers.setdefault(name, {"description": text, "schema": {"type": "integer"}})
+                if status == "429":
+                    headers.setdefault(
+                        "Retry-After",
+                        {"description": "Seconds to wait.", "schema": {"type": "integer"}},
+                    )
     return document
 
 
@@ -134,12 +167,14 @@ def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = _problems_as_problem_json(
-                get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    description=app.description,
-                    routes=app.routes,
+            app.openapi_schema = _documented_rate_limits(
+                _problems_as_problem_json(
+                    get_openapi(
+                        title=app.title,
+                        version=app.version,
+                        description=app.description,
+                        routes=app.routes,
+                    )
                 )
             )
         return app.openapi_schema
