@@ -13,7 +13,7 @@ from capital_app.service import history_commands as commands
 from tests.api.conftest import Api
 from tests.api.helpers import assert_problem, seed_history
 from tests.api.test_transfer_api import fixture_bytes, post_import
-from tests.support.factories import Tenant, add_source, days_ago
+from tests.support.factories import PASSWORD, Tenant, add_source, days_ago
 
 STREAM = "/api/events/stream"
 
@@ -204,3 +204,48 @@ def test_each_api_key_has_stream_slots_of_its_own(api: Api, tenant: Tenant) -> N
             assert_problem(first.get(STREAM), 429)  # this key's two are taken
             with second.stream("GET", STREAM, timeout=20) as other:
                 assert other.status_code == 200  # the same ADMIN's other key: its own
+
+
+def test_a_key_revoked_while_streaming_ends_its_stream(api: Api, tenant: Tenant) -> None:
+    admin = tenant.actor("ADMIN")
+    created = api_keys.create_key(admin, name="Mobile", scopes=["read"])
+    source = add_source(tenant.actor(), days=3)
+    client = api.client(token=created.secret)
+    with client.stream("GET", STREAM, params={"after": 0}, timeout=20) as answer:
+        events = _sse_events(answer.iter_lines())
+        _read(events, 1)
+        api_keys.revoke_key(admin, created.key.id)
+        _change(tenant, source, 7_000_00)  # wakes the stream: it re-reads, as the key
+        rest = list(events)  # the server ends the stream
+    assert [e.get("event") for e in rest] == ["error"]
+    assert "not valid" in rest[0]["data"] or "revoked" in rest[0]["data"].lower()
+
+
+def test_a_stream_ends_at_its_deadline_and_resumes_without_gaps(
+    database_url: str, tenant: Tenant
+) -> None:
+    from tests.support.api_server import start_api_server
+
+    server = start_api_server(
+        {"CAPITAL_STREAM_MAX_SECONDS": "2", "CAPITAL_EVENT_STREAM_HEARTBEAT_SECONDS": "0.5"}
+    )
+    try:
+        token = httpx.post(
+            f"{server.base_url}/api/auth/token",
+            json={"email": tenant.viewer.email, "password": PASSWORD},
+        ).json()["accessToken"]
+        client = httpx.Client(
+            base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=20
+        )
+        source = add_source(tenant.actor(), days=3)
+        with client.stream("GET", STREAM, params={"after": 0}) as answer:
+            lines = list(answer.iter_lines())  # ends by itself after about 2 s
+        assert any(line == ": keep-alive" for line in lines)  # heartbeats while quiet
+        seen = [e for e in _sse_events(iter(lines)) if e.get("event") == "history-entry"]
+        assert len(seen) == 1
+        missed = _change(tenant, source, 8_000_00)
+        with client.stream("GET", STREAM, headers={"Last-Event-ID": seen[-1]["id"]}) as again:
+            (event,) = _read(_sse_events(again.iter_lines()), 1)
+        assert _entry_id(event) == missed
+    finally:
+        server.stop()
