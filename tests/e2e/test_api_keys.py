@@ -42,6 +42,8 @@ def test_an_admin_creates_a_key_the_api_accepts_then_revokes_it(page: Page, app_
     wacc = integrator.get("/api/wacc")
     assert wacc.status_code == 200, wacc.text
     assert wacc.json()["totalCents"] == 250_000_000_00
+    assert wacc.headers["ratelimit-limit"] == "300"  # the default budget, through Reflex too
+    assert int(wacc.headers["ratelimit-remaining"]) < 300
     added = integrator.post(
         "/api/capital-history/add-source",
         json={
