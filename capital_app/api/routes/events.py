@@ -130,7 +130,8 @@ async def stream_events(
     """The events after `Last-Event-ID` (or `after`, or from now on), then each new one
     as soon as it is committed. A stream ends after `CAPITAL_STREAM_MAX_SECONDS`;
     reconnect with `Last-Event-ID` and nothing is missed or repeated. At most
-    `CAPITAL_STREAMS_PER_USER` streams and downloads at once per user (429 beyond)."""
+    `CAPITAL_STREAMS_PER_USER` streams and downloads at once per user, or per API key
+    (429 beyond)."""
     start_revision, event_id = change_feed.parse_position(last_event_id)
     if start_revision is None and event_id is None:
         start_revision = after
