@@ -25,6 +25,7 @@ from capital_app.api.routes import (
     auth,
     health,
     history,
+    organization,
     sources,
     transfer,
     users,
@@ -79,6 +80,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     users.router,
     audit.router,
     api_keys.router,
+    organization.router,
 )
 
 
