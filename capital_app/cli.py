@@ -92,6 +92,50 @@ def _rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace) -> int:
+    """Exit 0 when every projection row is what its history folds to, 1 otherwise."""
+    from capital_app.db.operator import list_organization_ids
+    from capital_app.service.organizations import find_organization
+    from capital_app.service.projections import verify_projections
+
+    if args.org:
+        found = find_organization(args.org)
+        targets = [(found.id, found.name)]
+    else:
+        targets = list_organization_ids()
+    differing: list[str] = []
+    for org_id, name in targets:
+        report = verify_projections(org_id)
+        print(
+            json.dumps(
+                {
+                    "organizationId": str(org_id),
+                    "name": name,
+                    "sources": report.sources,
+                    "clean": report.clean,
+                    "differences": [
+                        {"sourceId": d.source_id, "problem": d.problem, "fields": list(d.fields)}
+                        for d in report.differences
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+        if not report.clean:
+            sources = ", ".join(d.source_id for d in report.differences)
+            differing.append(f"“{name}” ({org_id}): {sources}")
+    if differing:
+        print(
+            "capital-app: the projection differs from history in "
+            f"{len(differing)} organization{'s' if len(differing) != 1 else ''}: "
+            + "; ".join(differing)
+            + " (capital-app rebuild-projections corrects it)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from capital_app.launcher import run_app
 
@@ -198,6 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rebuild-projections", help="recompute capital_source from history")
     p.add_argument("--org", help="organization name (default: all)")
     p.set_defaults(handler=_rebuild)
+
+    p = sub.add_parser(
+        "verify",
+        help="re-fold every organization's history and compare with the projection "
+        "(read-only; exit 1 if anything differs)",
+    )
+    p.add_argument("--org", help="organization name (default: all)")
+    p.set_defaults(handler=_verify)
 
     p = sub.add_parser(
         "run", help="migrate, seed the demo and serve the web app (Reflex, production, one port)"
