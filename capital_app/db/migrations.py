@@ -27,3 +27,26 @@ def set_login_password() -> None:
             roles.set_login_password(conn, settings.runtime_password)
     finally:
         engine.dispose()
+
+
+def upgrade_to_head() -> None:
+    """alembic upgrade head (idempotent), then the login role's password."""
+    from alembic import command
+
+    command.upgrade(alembic_config(), "head")
+    set_login_password()
+
+
+def known_revisions() -> set[str]:
+    """Every migration id this checkout has."""
+    from alembic.script import ScriptDirectory
+
+    return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def code_head() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head

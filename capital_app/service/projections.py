@@ -76,6 +76,11 @@ def _compare(conn: Connection, organization_id: UUID) -> _Comparison:
     return _Comparison(folded, latest_revision, differences)
 
 
+def projection_differences(conn: Connection, organization_id: UUID) -> list[SourceDifference]:
+    """The comparison alone, in the caller's transaction (a restore checks before commit)."""
+    return _compare(conn, organization_id).differences
+
+
 def rebuild_projections(organization_id: UUID) -> RebuildReport:
     """Recompute every source's row with the domain fold; report how many differed.
 
