@@ -107,9 +107,7 @@ def copy_out(conn: Connection, table: TenantTable, org: UUID, out: BinaryIO) -> 
         return cursor.rowcount
 
 
-def copy_in(
-    conn: Connection, table: TenantTable, columns: tuple[str, ...], data: BinaryIO
-) -> int:
+def copy_in(conn: Connection, table: TenantTable, columns: tuple[str, ...], data: BinaryIO) -> int:
     """Load rows written by `copy_out` (the same columns, same order); returns how many."""
     cols = ", ".join(_quote(c) for c in columns)
     with _raw(conn).cursor() as cursor:
