@@ -437,6 +437,7 @@ def _load_organization(
             if table.identity_column is not None:
                 low_high = _archive_id_range(work / entry["file"], columns, table)
                 if low_high and org_copy.ids_taken(conn, table, *low_high):
+                    org_copy.advance_identity(conn, table)  # fresh ids past every stored one
                     rows[table.name] = org_copy.copy_in_renumbered(conn, table, columns, data)
                     renumbered.append(table.name)
                 else:

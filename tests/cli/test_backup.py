@@ -180,3 +180,49 @@ def test_the_embedded_server_backs_up_and_restores_with_its_own_binaries(two_emb
     again = _cli(target, "restore", str(one), "--replace")
     assert again.returncode == 0, again.stderr
     assert _cli(target, "verify").returncode == 0
+
+
+def _audit_rows(url: str, org_id) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT id, action, details, occurred_at, actor_user_id FROM audit_event"
+            " WHERE organization_id = %s ORDER BY id",
+            (org_id,),
+        ).fetchall()
+
+
+def test_audit_ids_taken_in_the_target_are_renumbered_in_order(
+    database_url, tenant, one_org_backup
+):
+    import psycopg
+
+    original = _audit_rows(database_url, tenant.org_id)
+    assert len(original) >= 3  # the three users' creation
+    low, high = original[0][0], original[-1][0]
+    other = create_test_database("capital_renumber")
+    try:
+        env = {"DATABASE_URL": other}
+        assert run("migrate", env=env).returncode == 0
+        with psycopg.connect(other, autocommit=True) as conn:  # ids the backup also uses
+            conn.execute(
+                "INSERT INTO audit_event (id, organization_id, action, details)"
+                " OVERRIDING SYSTEM VALUE SELECT g, NULL, 'auth.sign_in_failed', '{}'"
+                " FROM generate_series(%s::bigint, %s::bigint) AS g",
+                (low, high),
+            )
+        restored = run("restore", str(one_org_backup), env=env)
+        assert restored.returncode == 0, restored.stderr
+        assert json.loads(restored.stdout)["renumbered"] == ["audit_event"]
+        after = _audit_rows(other, tenant.org_id)
+        assert [row[1:] for row in after] == [row[1:] for row in original]  # same, in order
+        assert all(row[0] > high for row in after)
+        with psycopg.connect(other, autocommit=True) as conn:  # the sequence moved past them
+            conn.execute(
+                "INSERT INTO audit_event (organization_id, action, details)"
+                " VALUES (NULL, 'auth.sign_in_failed', '{}')"
+            )
+        assert run("verify", env=env).returncode == 0
+    finally:
+        drop_test_database(other)
