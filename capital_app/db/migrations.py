@@ -29,11 +29,11 @@ def set_login_password() -> None:
         engine.dispose()
 
 
-def upgrade_to_head() -> None:
-    """alembic upgrade head (idempotent), then the login role's password."""
+def upgrade_to_head(revision: str = "head") -> None:
+    """alembic upgrade head (or to `revision`; idempotent), then the login role's password."""
     from alembic import command
 
-    command.upgrade(alembic_config(), "head")
+    command.upgrade(alembic_config(), revision)
     set_login_password()
 
 
@@ -43,10 +43,3 @@ def known_revisions() -> set[str]:
 
     return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
-
-def code_head() -> str:
-    from alembic.script import ScriptDirectory
-
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head

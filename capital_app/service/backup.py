@@ -39,7 +39,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from capital_app.db import org_copy, pg_tools
 from capital_app.db.engine import owner_database_url, owner_engine
-from capital_app.db.migrations import code_head, known_revisions, upgrade_to_head
+from capital_app.db.migrations import known_revisions, upgrade_to_head
 from capital_app.db.roles import ensure_runtime_roles, runtime_role_name
 from capital_app.domain.errors import ErrorKind, LedgerError
 from capital_app.service.errors import NotFound
@@ -367,8 +367,8 @@ def _restore_organization(manifest: dict[str, Any], work: Path, replace: bool) -
             )
         target_head = org_copy.migration_head(conn)
         empty = target_head is None and not org_copy.has_any_table(conn)
-    if empty and head == code_head():
-        upgrade_to_head()  # a fresh database: give it the schema first
+    if empty:
+        upgrade_to_head(head)  # a fresh database: the backup's schema first
         target_head = head
     if target_head != head:
         raise BackupRefused(
