@@ -95,6 +95,11 @@ def rebuild_projections(organization_id: UUID) -> RebuildReport:
         )
         found = _compare(conn, organization_id)
         differing = {d.source_id for d in found.differences if d.problem != "extra"}
+        # A row no history stands behind is not the truth's: it goes first (it may hold
+        # an active name a folded source needs).
+        extra = [d.source_id for d in found.differences if d.problem == "extra"]
+        for source_id in extra:
+            history.delete_projection(conn, organization_id, source_id)
         # Removed sources first: freeing a name before another source takes it keeps
         # the unique active-name index satisfied at every step.
         for state in sorted(found.folded.values(), key=lambda s: (s.active, s.source_id)):
@@ -102,7 +107,7 @@ def rebuild_projections(organization_id: UUID) -> RebuildReport:
                 history.upsert_projection(
                     conn, organization_id, state, found.latest_revision[state.source_id]
                 )
-    return RebuildReport(organization_id, len(found.folded), len(differing))
+    return RebuildReport(organization_id, len(found.folded), len(differing) + len(extra))
 
 
 def verify_projections(organization_id: UUID) -> VerifyReport:

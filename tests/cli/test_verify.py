@@ -56,6 +56,18 @@ def test_clean_is_0_and_a_corrupted_projection_is_1_naming_org_and_source(databa
             ),
             {"org": tenant.org_id, "id": repriced},
         )
+        # A row no history stands behind (it would count in WACC).
+        conn.execute(
+            text(
+                "INSERT INTO capital_source (organization_id, source_id, name, annual_rate,"
+                " available_cents, status, added_date, rate_effective_date,"
+                " amount_effective_date, last_effective_date, latest_sequence,"
+                " latest_entry_id, revision)"
+                " VALUES (:org, 'ghost', 'Ghost loan', 0.2, 100, 'ACTIVE', now(), now(),"
+                " now(), now(), 1, 'none', 1)"
+            ),
+            {"org": tenant.org_id},
+        )
     corrupted = _projection(tenant.org_id)
 
     found = run("verify", "--org", tenant.organization.name)
@@ -63,7 +75,8 @@ def test_clean_is_0_and_a_corrupted_projection_is_1_naming_org_and_source(databa
     report = json.loads(found.stdout)
     assert report["clean"] is False
     by_source = {d["sourceId"]: d for d in report["differences"]}
-    assert set(by_source) == {changed, repriced}
+    assert set(by_source) == {changed, repriced, "ghost"}
+    assert by_source["ghost"] == {"sourceId": "ghost", "problem": "extra", "fields": []}
     assert by_source[changed] == {
         "sourceId": changed,
         "problem": "differs",
@@ -72,7 +85,7 @@ def test_clean_is_0_and_a_corrupted_projection_is_1_naming_org_and_source(databa
     assert by_source[repriced]["fields"] == ["annual_rate"]
     line = one_line_error(found)
     assert tenant.organization.name in line and str(tenant.org_id) in line
-    assert changed in line and repriced in line
+    assert changed in line and repriced in line and "ghost" in line
     assert _projection(tenant.org_id) == corrupted  # verify wrote nothing
 
     # Without --org every organization is checked: this one still differs.
@@ -83,7 +96,7 @@ def test_clean_is_0_and_a_corrupted_projection_is_1_naming_org_and_source(databa
 
     rebuilt = run("rebuild-projections", "--org", tenant.organization.name)
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert json.loads(rebuilt.stdout)["corrected"] == 2
+    assert json.loads(rebuilt.stdout)["corrected"] == 3
     again = run("verify", "--org", tenant.organization.name)
     assert again.returncode == 0, again.stderr
 
