@@ -13,7 +13,8 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 
-from sqlalchemy.exc import OperationalError
+import psycopg
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from capital_app.domain.errors import LedgerError
 
@@ -22,11 +23,9 @@ Handler = Callable[[argparse.Namespace], int]
 
 def migrate_database() -> None:
     """alembic upgrade head (idempotent)."""
-    from alembic import command
-    from capital_app.db.migrations import alembic_config, set_login_password
+    from capital_app.db.migrations import upgrade_to_head
 
-    command.upgrade(alembic_config(), "head")
-    set_login_password()
+    upgrade_to_head()
 
 
 def _migrate(_: argparse.Namespace) -> int:
@@ -89,6 +88,74 @@ def _rebuild(args: argparse.Namespace) -> int:
                 }
             )
         )
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """Exit 0 when every projection row is what its history folds to, 1 otherwise."""
+    from capital_app.db.operator import list_organization_ids
+    from capital_app.service.organizations import find_organization
+    from capital_app.service.projections import verify_projections
+
+    if args.org:
+        found = find_organization(args.org)
+        targets = [(found.id, found.name)]
+    else:
+        targets = list_organization_ids()
+    differing: list[str] = []
+    for org_id, name in targets:
+        report = verify_projections(org_id)
+        print(
+            json.dumps(
+                {
+                    "organizationId": str(org_id),
+                    "name": name,
+                    "sources": report.sources,
+                    "clean": report.clean,
+                    "differences": [
+                        {"sourceId": d.source_id, "problem": d.problem, "fields": list(d.fields)}
+                        for d in report.differences
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+        if not report.clean:
+            sources = ", ".join(d.source_id for d in report.differences)
+            differing.append(f"“{name}” ({org_id}): {sources}")
+    if differing:
+        print(
+            "capital-app: the projection differs from history in "
+            f"{len(differing)} organization{'s' if len(differing) != 1 else ''}: "
+            + "; ".join(differing)
+            + " (capital-app rebuild-projections corrects it)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from capital_app.service.backup import backup_database, backup_organization
+
+    target = Path(args.output)
+    if args.organization:
+        report = backup_organization(args.organization, target)
+    else:
+        report = backup_database(target)
+    print(json.dumps(report.as_json(), ensure_ascii=False))
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from capital_app.service.backup import restore_backup
+
+    report = restore_backup(Path(args.file), replace=args.replace)
+    print(json.dumps(report.as_json(), ensure_ascii=False))
     return 0
 
 
@@ -200,6 +267,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_rebuild)
 
     p = sub.add_parser(
+        "backup",
+        help="back up the whole database (pg_dump) or one organization's rows into FILE",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the backup file")
+    p.add_argument(
+        "--organization",
+        metavar="ID_OR_NAME",
+        help="only this organization's rows (default: the whole database)",
+    )
+    p.set_defaults(handler=_backup)
+
+    p = sub.add_parser(
+        "restore",
+        help="restore a backup: a whole database into an empty one, or one organization",
+    )
+    p.add_argument("file", metavar="FILE", help="a file written by capital-app backup")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="one organization's backup: overwrite that organization if it exists",
+    )
+    p.set_defaults(handler=_restore)
+
+    p = sub.add_parser(
+        "verify",
+        help="re-fold every organization's history and compare with the projection "
+        "(read-only; exit 1 if anything differs)",
+    )
+    p.add_argument("--org", help="organization name (default: all)")
+    p.set_defaults(handler=_verify)
+
+    p = sub.add_parser(
         "run", help="migrate, seed the demo and serve the web app (Reflex, production, one port)"
     )
     p.add_argument("--port", type=_port, default=3000, help="port to serve on (default: 3000)")
@@ -229,6 +328,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except LedgerError as error:
         print(f"capital-app: {error.message}", file=sys.stderr)
+        return 1
+    except ProgrammingError as error:
+        if isinstance(getattr(error, "orig", None), psycopg.errors.UndefinedTable):
+            print(
+                "capital-app: the database has no Capital Ledger schema"
+                " (is it the right database? `capital-app migrate` creates it)",
+                file=sys.stderr,
+            )
+            return 1
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        print(f"capital-app: {type(error).__name__}: {reason}", file=sys.stderr)
         return 1
     except OperationalError as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]

@@ -27,6 +27,7 @@ from capital_app.api.routes import (
     events,
     health,
     history,
+    organization,
     sources,
     transfer,
     users,
@@ -115,6 +116,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     audit.router,
     api_keys.router,
     events.router,
+    organization.router,
 )
 
 

@@ -15,6 +15,7 @@ from capital_app.domain.events import HistoryEntry
 from capital_app.domain.views import ActiveSource, SeriesPoint
 from capital_app.service.history_commands import CommandResult
 from capital_app.service.history_queries import WaccAnswer
+from capital_app.service.organizations import OrganizationSettings
 
 
 def entry_body(entry: HistoryEntry) -> dict[str, Any]:
@@ -70,6 +71,17 @@ def wacc_body(answer: WaccAnswer) -> dict[str, Any]:
 
 def series_point_body(point: SeriesPoint) -> dict[str, Any]:
     return {"date": point.date, "totalCents": point.total_cents, "wacc": point.wacc}
+
+
+def organization_body(settings: OrganizationSettings) -> dict[str, Any]:
+    org = settings.organization
+    return {
+        "id": org.id,
+        "name": org.name,
+        "currency": org.currency,
+        "createdAt": org.created_at.isoformat().replace("+00:00", "Z"),
+        "currencyChangeable": settings.currency_changeable,
+    }
 
 
 def user_body(user: UserRecord) -> dict[str, Any]:

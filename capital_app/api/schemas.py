@@ -41,6 +41,7 @@ from capital_app.domain.values import (
     parse_instant,
     rate_meant,
 )
+from capital_app.service.organizations import check_currency
 from capital_app.service.users import check_active, check_email, check_role
 
 # --- field types: a domain check as the validator, an honest JSON schema -----
@@ -198,6 +199,11 @@ OptionalName = Annotated[
             ]
         }
     ),
+]
+OptionalCurrency = Annotated[
+    str | None,
+    domain_check(check_currency, optional=True),
+    WithJsonSchema({"anyOf": [{"type": "string", "pattern": "^[A-Z]{3}$"}, {"type": "null"}]}),
 ]
 OptionalActive = Annotated[
     bool | None,
@@ -375,6 +381,13 @@ class UpdateUserRequest(ApiModel):
     )
 
 
+class UpdateOrganizationRequest(ApiModel):
+    name: OptionalName = None
+    currency: OptionalCurrency = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Acme Treasury Ltd"}]})
+
+
 # --- responses -------------------------------------------------------------------
 
 
@@ -492,6 +505,16 @@ class MeOut(ApiModel):
     name: str
     role: RoleName
     organization_id: UUID
+
+
+class OrganizationOut(ApiModel):
+    id: UUID
+    name: str
+    currency: str = Field(description="The reporting currency of every amount.")
+    created_at: datetime
+    currency_changeable: bool = Field(
+        description="False once the organization has history: the currency is then fixed."
+    )
 
 
 class UserOut(ApiModel):

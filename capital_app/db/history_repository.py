@@ -251,6 +251,14 @@ def insert_entry(
     return entry_from_row(row)
 
 
+def delete_projection(conn: Connection, org: UUID, source_id: str) -> None:
+    """Drop a projection row that no history entry stands behind (rebuild, as the owner)."""
+    conn.execute(
+        text("DELETE FROM capital_source WHERE organization_id = :org AND source_id = :id"),
+        {"org": org, "id": source_id},
+    )
+
+
 def upsert_projection(conn: Connection, org: UUID, state: SourceState, revision: int) -> None:
     """Write one projection row as computed elsewhere (rebuild from history)."""
     conn.execute(

@@ -27,3 +27,18 @@ def set_login_password() -> None:
             roles.set_login_password(conn, settings.runtime_password)
     finally:
         engine.dispose()
+
+
+def upgrade_to_head(revision: str = "head") -> None:
+    """alembic upgrade head (or to `revision`; idempotent), then the login role's password."""
+    from alembic import command
+
+    command.upgrade(alembic_config(), revision)
+    set_login_password()
+
+
+def known_revisions() -> set[str]:
+    """Every migration id this checkout has."""
+    from alembic.script import ScriptDirectory
+
+    return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}

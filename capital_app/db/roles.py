@@ -34,3 +34,31 @@ def set_login_password(conn: Connection, password: str) -> None:
     """Give the login role this installation's password (run as the owner)."""
     literal = "'" + password.replace("'", "''") + "'"
     conn.exec_driver_sql(f"ALTER ROLE {login_role_name()} PASSWORD {literal}")
+
+
+def ensure_runtime_roles(conn: Connection) -> None:
+    """The runtime role and its login role, as the migrations create them (cluster-wide,
+    so a database restored on another server finds the roles its grants name)."""
+    role, login = runtime_role_name(), login_role_name()
+    conn.exec_driver_sql(
+        f"""
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+        CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{login}') THEN
+        CREATE ROLE {login} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE
+            NOREPLICATION NOINHERIT;
+    END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+END $$;
+DO $$ BEGIN
+    EXECUTE 'GRANT {role} TO ' || quote_ident(current_user);
+EXCEPTION WHEN OTHERS THEN NULL;
+END $$;
+DO $$ BEGIN
+    GRANT {role} TO {login};
+EXCEPTION WHEN OTHERS THEN NULL;
+END $$;
+"""
+    )

@@ -109,16 +109,24 @@ def api_key_lookup_transaction(secret_sha256: str) -> Iterator[Connection]:
 
 
 @contextmanager
-def owner_tenant_transaction(organization_id: UUID) -> Iterator[Connection]:
+def owner_tenant_transaction(
+    organization_id: UUID, *, read_only: bool = False
+) -> Iterator[Connection]:
     """An operator's unit of work inside one organization, as the table owner.
 
     Only for what the runtime role may not do: rebuilding the projection, which the
-    database otherwise maintains itself.
+    database otherwise maintains itself (and verifying it: `read_only` gives a
+    READ ONLY, REPEATABLE READ transaction, one snapshot that can write nothing).
     """
     engine = owner_engine()
     try:
-        with engine.begin() as conn:
-            _set_transaction_settings(conn, {"app.org_id": str(organization_id)})
-            yield conn
+        with engine.connect() as conn:
+            if read_only:
+                conn = conn.execution_options(
+                    postgresql_readonly=True, isolation_level="REPEATABLE READ"
+                )
+            with conn.begin():
+                _set_transaction_settings(conn, {"app.org_id": str(organization_id)})
+                yield conn
     finally:
         engine.dispose()

@@ -82,6 +82,52 @@ def get_organization(conn: Connection, org_id: UUID) -> OrganizationRecord | Non
     return _organization(row) if row else None
 
 
+def lock_organization(conn: Connection, org_id: UUID) -> OrganizationRecord | None:
+    """The organization's row, locked, with its revision counter locked too: no history
+    entry can be written until the caller commits (every writer bumps that counter)."""
+    conn.execute(
+        text("SELECT 1 FROM organization_revision WHERE organization_id = :id FOR UPDATE"),
+        {"id": org_id},
+    )
+    row = (
+        conn.execute(
+            text(
+                "SELECT id, name, currency, created_at FROM organization WHERE id = :id FOR UPDATE"
+            ),
+            {"id": org_id},
+        )
+        .mappings()
+        .first()
+    )
+    return _organization(row) if row else None
+
+
+def update_organization(
+    conn: Connection, org_id: UUID, *, name: str, currency: str
+) -> OrganizationRecord:
+    row = (
+        conn.execute(
+            text(
+                "UPDATE organization SET name = :name, currency = :currency WHERE id = :id"
+                " RETURNING id, name, currency, created_at"
+            ),
+            {"id": org_id, "name": name, "currency": currency},
+        )
+        .mappings()
+        .one()
+    )
+    return _organization(row)
+
+
+def has_history(conn: Connection, org_id: UUID) -> bool:
+    return bool(
+        conn.execute(
+            text("SELECT EXISTS (SELECT 1 FROM capital_history WHERE organization_id = :id)"),
+            {"id": org_id},
+        ).scalar_one()
+    )
+
+
 def find_organization_by_name(conn: Connection, name: str) -> OrganizationRecord | None:
     row = (
         conn.execute(

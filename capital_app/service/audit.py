@@ -42,6 +42,7 @@ class AuditAction(StrEnum):
     HISTORY_IMPORTED = "history.imported"
     HISTORY_EXPORTED = "history.exported"
     ORGANIZATION_RENAMED = "organization.renamed"
+    ORGANIZATION_CURRENCY_CHANGED = "organization.currency_changed"
     # 0004's check admits no underscore in the first part of the name.
     API_KEY_CREATED = "integration.api_key_created"
     API_KEY_REVOKED = "integration.api_key_revoked"

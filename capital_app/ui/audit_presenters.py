@@ -24,6 +24,7 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.HISTORY_IMPORTED: "History imported",
     AuditAction.HISTORY_EXPORTED: "History exported",
     AuditAction.ORGANIZATION_RENAMED: "Organization renamed",
+    AuditAction.ORGANIZATION_CURRENCY_CHANGED: "Currency changed",
     AuditAction.API_KEY_CREATED: "API key created",
     AuditAction.API_KEY_REVOKED: "API key revoked",
 }

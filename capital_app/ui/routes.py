@@ -13,6 +13,11 @@ from capital_app.ui.pages.history import HistoryState, history
 from capital_app.ui.pages.import_data import GUIDE_ROUTE, IMPORT_ROUTE, ImportState, import_page
 from capital_app.ui.pages.import_guide import GuideState, import_guide
 from capital_app.ui.pages.login import LoginState, login
+from capital_app.ui.pages.organization import (
+    ORGANIZATION_ROUTE,
+    OrganizationState,
+    organization_page,
+)
 from capital_app.ui.pages.sources import SourceDetailState, SourcesState, source_detail, sources
 from capital_app.ui.pages.users import UsersState, users
 from capital_app.ui.state import LOGIN_ROUTE
@@ -39,6 +44,12 @@ def add_pages(app: rx.App) -> None:
         route=API_KEYS_ROUTE,
         title=_title("API keys"),
         on_load=ApiKeysState.load,
+    )
+    app.add_page(
+        organization_page,
+        route=ORGANIZATION_ROUTE,
+        title=_title("Organization"),
+        on_load=OrganizationState.load,
     )
     app.add_page(audit_log, route=AUDIT_ROUTE, title=_title("Audit log"), on_load=AuditState.load)
     app.add_page(
