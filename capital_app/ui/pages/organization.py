@@ -31,7 +31,7 @@ from capital_app.ui.state import (
 ORGANIZATION_ROUTE = "/organization"
 NOT_ALLOWED = "Only an administrator can change the organization's settings."
 
-register_nav_item(NavItem("Organization", ORGANIZATION_ROUTE, "building-2", 55, ADMINS))
+register_nav_item(NavItem("Organization", ORGANIZATION_ROUTE, "building-2", 57, ADMINS))
 
 
 def _name_problem(value: str) -> str:
