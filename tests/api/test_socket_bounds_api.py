@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -48,7 +49,8 @@ def socket_port() -> Iterator[int]:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, open(log.name).read()
+                assert process.poll() is None, Path(log.name).read_text()
+                assert time.monotonic() < deadline, Path(log.name).read_text()
                 time.sleep(0.1)
         yield port
     finally:
@@ -140,10 +142,10 @@ def _session(port: int, address: str = "127.0.0.1") -> RawSocket:
     """A socket with a Socket.IO session started (engine.io open, then CONNECT)."""
     ws = RawSocket(port, address)
     assert ws.status == 101
-    opcode, payload = ws.receive()
+    _, payload = ws.receive()
     assert payload.startswith(b"0{")  # engine.io open
     ws.send_text("40")
-    opcode, payload = ws.receive()
+    _, payload = ws.receive()
     assert payload.startswith(b"40")  # Socket.IO connected
     return ws
 
