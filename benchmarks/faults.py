@@ -24,6 +24,7 @@ Prints and writes benchmarks/results/faults-<timestamp>.json with the load avera
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -391,7 +392,135 @@ def scenario_pg_restart() -> dict:
         pg.stop()
 
 
-SCENARIOS = {"kill9": scenario_kill9, "pg-restart": scenario_pg_restart}
+class PrivateRedis:
+    """`redis-server --port N --save ''` (never the machine's shared 6379)."""
+
+    def __init__(self) -> None:
+        from tests.support.api_server import free_port
+
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(0.5)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def scenario_live() -> dict:
+    """The whole app (`capital-app run`, two workers, Redis) with 5 signed-in dashboards
+    (benchmarks/reflex_client.py) and 16 REST writers: the private PostgreSQL restarted,
+    then the private Redis restarted. Each dashboard must end on the organization's
+    final revision, live or after reopening the page (a reload)."""
+    import asyncio
+
+    import psycopg
+
+    from benchmarks import realtime
+    from capital_app.db.engine import reset_engines
+    from tests.support.factories import PASSWORD
+
+    pg, redis = PrivatePostgres(), PrivateRedis()
+    saved = os.environ.get("TEST_DATABASE_URL")
+    os.environ["TEST_DATABASE_URL"] = pg.url
+    server = None
+    try:
+        url, tenant = _setup("capital_faults_live")
+        server = realtime.start_server(2, url, redis.url)
+        base = [server.url]
+        editor = _token(server.url, tenant.editor.email, PASSWORD)
+
+        async def run() -> dict:
+            boards = [
+                await realtime.open_dashboard(server, tenant.viewer.email, PASSWORD)
+                for _ in range(READERS)
+            ]
+            stop = threading.Event()
+            writers = [Writer(base, editor, stop) for _ in range(WRITERS)]
+            for w in writers:
+                w.start()
+            await asyncio.sleep(4)
+            reset_engines()
+            await asyncio.to_thread(pg.restart)
+            for w in writers:
+                w.fault_seen.set()
+            await asyncio.sleep(5)
+            await asyncio.to_thread(redis.restart)
+            await asyncio.sleep(5)
+            stop.set()
+            for w in writers:
+                await asyncio.to_thread(w.join, 15)
+            with psycopg.connect(url) as conn:
+                final = conn.execute(
+                    "SELECT revision FROM organization_revision WHERE organization_id = %s",
+                    (tenant.org_id,),
+                ).fetchone()[0]
+            live_final = 0
+            for b in boards:
+                try:
+                    await b.session.wait_until(lambda b=b: b.revision() >= final, 20)
+                    live_final += int(b.revision() == final)
+                except TimeoutError:
+                    pass
+            reopened_final = 0
+            for b in boards:
+                with contextlib.suppress(Exception):
+                    await b.session.close()
+                fresh = await realtime.open_dashboard(server, tenant.viewer.email, PASSWORD)
+                reopened_final += int(fresh.revision() == final)
+                await fresh.session.close()
+            answers: Counter[str] = Counter()
+            for w in writers:
+                answers.update(w.statuses)
+            return {
+                "final_revision": final,
+                "answers": dict(sorted(answers.items())),
+                "other_5xx": sum(
+                    n for st, n in answers.items() if st.startswith("5") and st != "503"
+                ),
+                "writes_acknowledged_after_faults": sum(w.after_fault_ok for w in writers),
+                **_check_writes(url, tenant.org_id, writers),
+                "dashboards_live_on_final_revision": f"{live_final}/{READERS}",
+                "dashboards_reopened_on_final_revision": f"{reopened_final}/{READERS}",
+            }
+
+        out = asyncio.run(run())
+        out["passed"] = (
+            out["other_5xx"] == 0
+            and out["acknowledged_lost"] == 0
+            and out["dashboards_reopened_on_final_revision"] == f"{READERS}/{READERS}"
+        )
+        return out
+    finally:
+        if server is not None:
+            server.stop()
+        reset_engines()
+        if saved is None:
+            os.environ.pop("TEST_DATABASE_URL", None)
+        else:
+            os.environ["TEST_DATABASE_URL"] = saved
+        redis.stop()
+        pg.stop()
+
+
+SCENARIOS = {"kill9": scenario_kill9, "pg-restart": scenario_pg_restart, "live": scenario_live}
 
 
 def main() -> None:
