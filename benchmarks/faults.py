@@ -17,6 +17,12 @@ Scenarios, each against a real Granian server of the API app (tests/support/api_
   Checks: the answers during the outage are 201/200 or 503 only (no other 5xx),
   every acknowledged write is stored, writers succeed again after the restart, and
   every reader's last page after recovery equals the final state.
+- `live` / `live-redis-aof`: the whole app (two workers, a private Redis without / with
+  an append-only file) with 5 signed-in dashboards and 16 writers; PostgreSQL restarted,
+  then Redis. Checks: no 5xx but 503, nothing acknowledged lost, every open dashboard
+  reaches the final revision, an action on each afterwards finds it still signed in
+  (required with the append-only file; without it, reported), reopened pages show the
+  final state.
 - `slow-readers`: see benchmarks/slow_readers.py (run apart, it compares two variants).
 
 Prints and writes benchmarks/results/faults-<timestamp>.json with the load average.
@@ -393,12 +399,16 @@ def scenario_pg_restart() -> dict:
 
 
 class PrivateRedis:
-    """`redis-server --port N --save ''` (never the machine's shared 6379)."""
+    """`redis-server --port N --save ''` on a free port (never the machine's shared 6379);
+    with `persist`, an append-only file in a temp folder (fsync every second), so a
+    restart keeps the sessions' state."""
 
-    def __init__(self) -> None:
+    def __init__(self, persist: bool = False) -> None:
         from tests.support.api_server import free_port
 
         self.port = free_port()
+        self.persist = persist
+        self.dir = Path(tempfile.mkdtemp(prefix="capital-faults-redis-"))
         self.process: subprocess.Popen | None = None
         self.start()
 
@@ -407,24 +417,28 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        aof = ["--appendonly", "yes", "--appendfsync", "everysec"] if self.persist else []
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            ["redis-server", "--port", str(self.port), "--save", "", "--dir", str(self.dir),
+             "--appendonly", "no", *aof],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )
+        )  # fmt: skip
         time.sleep(0.5)
 
     def restart(self) -> None:
-        self.stop()
+        self.stop(keep_files=True)
         self.start()
 
-    def stop(self) -> None:
+    def stop(self, keep_files: bool = False) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+        if not keep_files:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def scenario_live() -> dict:
+def scenario_live(persist_redis: bool = False) -> dict:
     """The whole app (`capital-app run`, two workers, Redis) with 5 signed-in dashboards
     (benchmarks/reflex_client.py) and 16 REST writers: the private PostgreSQL restarted,
     then the private Redis restarted. Each dashboard must end on the organization's
@@ -437,7 +451,7 @@ def scenario_live() -> dict:
     from capital_app.db.engine import reset_engines
     from tests.support.factories import PASSWORD
 
-    pg, redis = PrivatePostgres(), PrivateRedis()
+    pg, redis = PrivatePostgres(), PrivateRedis(persist=persist_redis)
     saved = os.environ.get("TEST_DATABASE_URL")
     os.environ["TEST_DATABASE_URL"] = pg.url
     server = None
@@ -479,6 +493,29 @@ def scenario_live() -> dict:
                     live_final += int(b.revision() == final)
                 except TimeoutError:
                     pass
+            # After Redis lost every state (--save ''), a user action on each open page:
+            # is the session still signed in and the page on the final revision?
+            signed_in = 0
+            after_action: list[dict] = []
+            for b in boards:
+                with contextlib.suppress(Exception):
+                    await b.session.send(realtime._full(realtime.DASHBOARD_STATE), "load")
+                    await b.session.wait_until(
+                        lambda b=b: b.session.value(realtime.DASHBOARD_STATE, "status") == "ready",
+                        20,
+                    )
+                    await asyncio.sleep(1)
+                    signed_in += int(
+                        bool(b.session.value(realtime.APP_STATE, "user_id"))
+                        and b.revision() == final
+                    )
+                after_action.append(
+                    {
+                        "user_id_set": bool(b.session.value(realtime.APP_STATE, "user_id")),
+                        "status": b.session.value(realtime.DASHBOARD_STATE, "status"),
+                        "revision": b.revision(),
+                    }
+                )
             reopened_final = 0
             for b in boards:
                 with contextlib.suppress(Exception):
@@ -498,14 +535,23 @@ def scenario_live() -> dict:
                 "writes_acknowledged_after_faults": sum(w.after_fault_ok for w in writers),
                 **_check_writes(url, tenant.org_id, writers),
                 "dashboards_live_on_final_revision": f"{live_final}/{READERS}",
+                "dashboards_signed_in_after_an_action": f"{signed_in}/{READERS}",
+                "after_the_action": after_action,
                 "dashboards_reopened_on_final_revision": f"{reopened_final}/{READERS}",
             }
 
         out = asyncio.run(run())
+        out["redis"] = "append-only file" if persist_redis else "no persistence (--save '')"
         out["passed"] = (
             out["other_5xx"] == 0
             and out["acknowledged_lost"] == 0
             and out["dashboards_reopened_on_final_revision"] == f"{READERS}/{READERS}"
+            # Without persistence Redis forgets every session's state: the open pages
+            # are signed out at their next action (reported, the finding of this run).
+            and (
+                not persist_redis
+                or out["dashboards_signed_in_after_an_action"] == f"{READERS}/{READERS}"
+            )
         )
         return out
     finally:
@@ -520,7 +566,12 @@ def scenario_live() -> dict:
         pg.stop()
 
 
-SCENARIOS = {"kill9": scenario_kill9, "pg-restart": scenario_pg_restart, "live": scenario_live}
+SCENARIOS = {
+    "kill9": scenario_kill9,
+    "pg-restart": scenario_pg_restart,
+    "live": scenario_live,
+    "live-redis-aof": lambda: scenario_live(persist_redis=True),
+}
 
 
 def main() -> None:
