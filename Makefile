@@ -36,7 +36,7 @@ test: setup chromium
 	fi; \
 	exit $$status
 
-# Fault runner (benchmarks/faults.py, ~3 min): kill -9 mid-write, PostgreSQL and Redis
+# Fault runner (benchmarks/faults.py, ~4 min): kill -9 mid-write, PostgreSQL and Redis
 # restarts on private instances; figures in benchmarks/README.md. Not part of `make test`.
 faults: setup
 	$(BIN)/python -m benchmarks.faults

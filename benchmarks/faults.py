@@ -23,6 +23,8 @@ Scenarios, each against a real Granian server of the API app (tests/support/api_
   reaches the final revision, an action on each afterwards finds it still signed in
   (required with the append-only file; without it, reported), reopened pages show the
   final state.
+- `browser-redis`: Chromium signed in on the whole app (two workers, Redis without
+  persistence); Redis restarted, then a click to History and a reload: still signed in?
 - `slow-readers`: see benchmarks/slow_readers.py (run apart, it compares two variants).
 
 Prints and writes benchmarks/results/faults-<timestamp>.json with the load average.
@@ -566,11 +568,71 @@ def scenario_live(persist_redis: bool = False) -> dict:
         pg.stop()
 
 
+def scenario_browser_redis() -> dict:
+    """A real browser (Chromium, Playwright) signed in on the whole app (two workers,
+    private Redis without persistence): Redis restarted, then a click to another page
+    and a reload. Is the page still signed in, and where?"""
+    from playwright.sync_api import sync_playwright
+
+    from benchmarks import realtime
+    from capital_app.db.engine import reset_engines
+    from tests.e2e.support import sign_in, wait_ready
+
+    pg, redis = PrivatePostgres(), PrivateRedis()
+    saved = os.environ.get("TEST_DATABASE_URL")
+    os.environ["TEST_DATABASE_URL"] = pg.url
+    server = None
+    try:
+        url, tenant = _setup("capital_faults_browser")
+        server = realtime.start_server(2, url, redis.url)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium")
+            page = browser.new_page(base_url=server.url)
+            sign_in(page, tenant.viewer, "/")
+            wait_ready(page)
+            redis.restart()
+            time.sleep(2)
+            page.locator("#nav-history").click()
+            time.sleep(6)
+            after_click = {
+                "page_title": page.locator("#page-title").all_inner_texts(),
+                "sign_in_form_shown": page.locator("input[type=password]").count() > 0,
+                "user_shown": tenant.viewer.name in page.locator("body").inner_text(),
+            }
+            page.goto("/")
+            wait_ready(page)
+            after_reload = {
+                "page_title": page.locator("#page-title").all_inner_texts(),
+                "sign_in_form_shown": page.locator("input[type=password]").count() > 0,
+            }
+            browser.close()
+        return {
+            "redis": "no persistence (--save '')",
+            "after_click_to_history": after_click,
+            "after_reload": after_reload,
+            "passed": after_click["page_title"] == ["History"]
+            and after_click["user_shown"]
+            and not after_click["sign_in_form_shown"]
+            and after_reload["page_title"] == ["Dashboard"],
+        }
+    finally:
+        if server is not None:
+            server.stop()
+        reset_engines()
+        if saved is None:
+            os.environ.pop("TEST_DATABASE_URL", None)
+        else:
+            os.environ["TEST_DATABASE_URL"] = saved
+        redis.stop()
+        pg.stop()
+
+
 SCENARIOS = {
     "kill9": scenario_kill9,
     "pg-restart": scenario_pg_restart,
     "live": scenario_live,
     "live-redis-aof": lambda: scenario_live(persist_redis=True),
+    "browser-redis": scenario_browser_redis,
 }
 
 
