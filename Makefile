@@ -18,7 +18,7 @@ NON_BROWSER_TESTS := $(wildcard tests/unit tests/db tests/api tests/cli)
 ASYNC_TESTS := $(wildcard tests/realtime)
 BROWSER_TESTS := $(wildcard tests/e2e)
 
-.PHONY: run test lint setup chromium
+.PHONY: run test lint setup chromium faults
 
 run: setup
 	$(BIN)/capital-app run --port $(PORT)
@@ -35,6 +35,11 @@ test: setup chromium
 		$(BIN)/pytest $(BROWSER_TESTS) || status=1; \
 	fi; \
 	exit $$status
+
+# Fault runner (benchmarks/faults.py, ~4 min): kill -9 mid-write, PostgreSQL and Redis
+# restarts on private instances; figures in benchmarks/README.md. Not part of `make test`.
+faults: setup
+	$(BIN)/python -m benchmarks.faults
 
 lint: setup
 	$(BIN)/ruff check .

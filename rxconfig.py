@@ -5,7 +5,16 @@ switches the state manager to Redis and lets Reflex start several backend worker
 The app's own settings live in `capital_app/settings.py`.
 """
 
+import os
+
 import reflex as rx
+
+# The WebSocket's heartbeat (python-engineio, read by Reflex at startup): a ping every
+# 20 s, and a peer that has not answered within 20 s more is dropped (Reflex's defaults,
+# 25 s + 120 s, let a dead or stalled peer hold its socket for nearly 2.5 minutes).
+# Messages are bounded at 1 MB (Reflex's default). api/socket_guard.py has the rest.
+os.environ.setdefault("REFLEX_SOCKET_INTERVAL", "20")
+os.environ.setdefault("REFLEX_SOCKET_TIMEOUT", "20")
 
 config = rx.Config(
     app_name="capital_app",

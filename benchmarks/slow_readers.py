@@ -28,6 +28,7 @@ from pathlib import Path
 import httpx
 
 RESULTS = Path(__file__).parent / "results"
+PHASE_SECONDS = 12.0
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -35,14 +36,16 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _normal_traffic(base: str, token: str, per_client: int = 150, clients: int = 4) -> dict:
+def _normal_traffic(base: str, token: str, seconds: float, clients: int = 4) -> dict:
     times: list[float] = []
     statuses: list[int] = []
     lock = threading.Lock()
 
     def run() -> None:
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as c:
-            for i in range(per_client):
+            until, i = time.monotonic() + seconds, 0
+            while time.monotonic() < until:
+                i += 1
                 t0 = time.perf_counter()
                 answer = c.get("/api/me" if i % 2 else "/api/wacc", timeout=60)
                 elapsed = time.perf_counter() - t0
@@ -65,6 +68,8 @@ def _normal_traffic(base: str, token: str, per_client: int = 150, clients: int =
 
 
 def _slow_reader(base: str, token: str, stop: threading.Event, seen: list[int]) -> None:
+    """Open the whole-history stream, then read it at a trickle (at most 32 KiB every
+    0.1 s) for 5 s and hang up; again until stopped."""
     host, port = base.removeprefix("http://").split(":")
     while not stop.is_set():
         with socket.socket() as sock:
@@ -75,8 +80,48 @@ def _slow_reader(base: str, token: str, stop: threading.Event, seen: list[int]) 
                 f"Authorization: Bearer {token}\r\n\r\n".encode()
             )
             head = sock.recv(1024)
-            seen.append(int(head.split(b" ", 2)[1]) if head else 0)
-            stop.wait(5)
+            status = int(head.split(b" ", 2)[1]) if head else 0
+            seen.append(status)
+            sock.settimeout(0.2)
+            until = time.monotonic() + 5
+            while status == 200 and time.monotonic() < until and not stop.is_set():
+                try:
+                    if not sock.recv(32 * 1024):
+                        break
+                except TimeoutError:
+                    pass
+                time.sleep(0.1)
+            stop.wait(0 if status == 200 else 1)
+
+
+def _attack(base: str, viewer: str, editor: str, seconds: float) -> dict:
+    stop = threading.Event()
+    seen: list[int] = []
+    threads = [
+        threading.Thread(target=_slow_reader, args=(base, viewer, stop, seen)) for _ in range(15)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(2)
+    pool_seen: list[int] = []
+
+    def watch() -> None:
+        while not stop.is_set():
+            health = httpx.get(f"{base}/api/health", timeout=30).json()
+            pool_seen.append(health["database"]["pool"]["checkedOut"])
+            stop.wait(0.5)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    loaded = _normal_traffic(base, editor, seconds=seconds)
+    stop.set()
+    for t in [*threads, watcher]:
+        t.join()
+    return {
+        **loaded,
+        "slow_reader_statuses": {str(s): seen.count(s) for s in sorted(set(seen))},
+        "pool_checked_out_max": max(pool_seen) if pool_seen else None,
+    }
 
 
 def main() -> None:
@@ -103,58 +148,48 @@ def main() -> None:
         seed_bulk_history(tenant.org_id, tenant.admin.id, sources=250, per_source=40)
         # The 15 readers read the big history as its viewer (caps raised for the run).
         default_caps = "--default-caps" in sys.argv
-        server = start_api_server(
+        caps = (
             {}
             if default_caps
             else {"CAPITAL_STREAMS_PER_USER": "15", "CAPITAL_STREAMS_PER_ORGANIZATION": "15"}
         )
-        base = server.base_url
+        # Before / after in one run: streams unpaced (share 1) and paced (the default).
+        variants = {"unpaced": {"CAPITAL_STREAM_CPU_SHARE": "1"}, "paced": {}}
+        load_before = os.getloadavg()
+        runs = {}
+        for name, env in variants.items():
+            server = start_api_server({**caps, **env})
+            base = server.base_url
 
-        def token(email: str) -> str:
-            answer = httpx.post(
-                f"{base}/api/auth/token", json={"email": email, "password": PASSWORD}
-            )
-            return answer.json()["accessToken"]
+            def token(email: str, base: str = base) -> str:
+                answer = httpx.post(
+                    f"{base}/api/auth/token", json={"email": email, "password": PASSWORD}
+                )
+                return answer.json()["accessToken"]
 
-        editor = token(tenant.editor.email)
-        viewer = token(tenant.viewer.email)
-        _normal_traffic(base, editor, per_client=20)  # warm-up
-        unloaded = _normal_traffic(base, editor)
-        stop = threading.Event()
-        seen: list[int] = []
-        threads = [
-            threading.Thread(target=_slow_reader, args=(base, viewer, stop, seen))
-            for _ in range(15)
-        ]
-        for t in threads:
-            t.start()
-        time.sleep(2)
-        pool_seen: list[int] = []
-
-        def watch() -> None:
-            while not stop.is_set():
-                health = httpx.get(f"{base}/api/health", timeout=30).json()
-                pool_seen.append(health["database"]["pool"]["checkedOut"])
-                stop.wait(0.5)
-
-        watcher = threading.Thread(target=watch)
-        watcher.start()
-        loaded = _normal_traffic(base, editor)
-        stop.set()
-        for t in [*threads, watcher]:
-            t.join()
+            editor = token(tenant.editor.email)
+            viewer = token(tenant.viewer.email)
+            _normal_traffic(base, editor, seconds=2)  # warm-up
+            unloaded = _normal_traffic(base, editor, seconds=PHASE_SECONDS)
+            loaded = _attack(base, viewer, editor, PHASE_SECONDS)
+            server.stop()
+            server = None
+            runs[name] = {
+                "load_average_after": os.getloadavg(),
+                "unloaded": unloaded,
+                "with_15_slow_readers": loaded,
+                "p95_ratio": round(loaded["p95_ms"] / unloaded["p95_ms"], 2),
+                "p50_ratio": round(loaded["p50_ms"] / unloaded["p50_ms"], 2),
+            }
         result = {
             "when": datetime.now(UTC).isoformat(),
-            "load_average_before": os.getloadavg(),
+            "load_average_before": load_before,
             "entries": 10_000,
+            "reader": "15 readers trickle the whole history (32 KiB / 0.1 s) for 5 s, again",
             "stream_caps": "default (2 per user, 6 per organization)"
             if default_caps
             else "raised to 15",
-            "unloaded": unloaded,
-            "with_15_slow_readers": loaded,
-            "p95_ratio": round(loaded["p95_ms"] / unloaded["p95_ms"], 2),
-            "slow_reader_statuses": {str(s): seen.count(s) for s in sorted(set(seen))},
-            "pool_checked_out_max": max(pool_seen) if pool_seen else None,
+            **runs,
         }
         RESULTS.mkdir(exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from capital_app.api.app import create_api_app
+from capital_app.api.socket_guard import socket_guard
 from capital_app.realtime.lifespan import listener_health, realtime_lifespan
 from capital_app.ui import live
 from capital_app.ui.pages.dashboard import live as dashboard_live
@@ -20,7 +21,8 @@ TIME_ZONE_SCRIPT = (
 )
 
 app = rx.App(
-    api_transformer=create_api_app(listener_status=listener_health),
+    # The REST API in front of Reflex's backend; the WebSocket's bounds around both.
+    api_transformer=[create_api_app(listener_status=listener_health), socket_guard],
     head_components=[rx.script(TIME_ZONE_SCRIPT)],
     style={},
 )

@@ -61,6 +61,14 @@ class Settings:
     streams_per_user: int
     streams_per_organization: int
     stream_max_seconds: int
+    # The share of one core that all whole-history streams of a worker may use together
+    # (they take turns, and each turn is followed by a pause in proportion): a stream is
+    # background work, never at the cost of other users' requests. 1 = unpaced.
+    stream_cpu_share: float
+    # The Reflex WebSocket (api/socket_guard.py): sockets at once per client address,
+    # and how long a socket may stay open without starting a Socket.IO session.
+    ws_per_client: int
+    ws_connect_seconds: float
     # A request body must have arrived this long after its first byte was awaited
     # (Granian bounds headers only): 408 otherwise.
     body_timeout_seconds: float
@@ -144,6 +152,9 @@ def get_settings() -> Settings:
         streams_per_user=_int("CAPITAL_STREAMS_PER_USER", 2),
         streams_per_organization=_int("CAPITAL_STREAMS_PER_ORGANIZATION", 6),
         stream_max_seconds=_int("CAPITAL_STREAM_MAX_SECONDS", 900),
+        ws_per_client=_int("CAPITAL_WS_PER_CLIENT", 20),
+        ws_connect_seconds=_float("CAPITAL_WS_CONNECT_SECONDS", 10.0),
+        stream_cpu_share=min(1.0, max(0.05, _float("CAPITAL_STREAM_CPU_SHARE", 0.25))),
         body_timeout_seconds=_float("CAPITAL_BODY_TIMEOUT_SECONDS", 30.0),
         import_body_timeout_seconds=_float("CAPITAL_IMPORT_BODY_TIMEOUT_SECONDS", 600.0),
         event_stream_heartbeat_seconds=_float("CAPITAL_EVENT_STREAM_HEARTBEAT_SECONDS", 15.0),

@@ -129,6 +129,9 @@ def launch_app(
     """
     env = {
         **os.environ,
+        # Every test tab and browser-less session comes from 127.0.0.1 (up to 100 at
+        # once in benchmarks/realtime.py): lift the per-address socket cap (api/socket_guard.py).
+        "CAPITAL_WS_PER_CLIENT": "1000",
         "REFLEX_WEB_WORKDIR": str(web_dir),
         "REFLEX_STATES_WORKDIR": str(web_dir.with_name(web_dir.name + "-states")),
         **(extra_env or {}),

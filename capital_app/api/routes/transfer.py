@@ -242,6 +242,9 @@ def export_history(
 
 async def _encoded(chunks: Iterator[str]) -> AsyncIterator[bytes]:
     """The export's text as UTF-8, each chunk produced in a worker thread."""
-    async for batch in in_worker_thread(chunks):
-        for chunk in batch:
-            yield chunk.encode()
+    async for chunk in in_worker_thread(chunks, _encode_text):
+        yield chunk
+
+
+def _encode_text(chunks: list[str]) -> bytes:
+    return "".join(chunks).encode()
