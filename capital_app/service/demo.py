@@ -68,7 +68,8 @@ def seed_demo() -> DemoSeed:
     for source, action, day, value, notes in DEMO_HISTORY:
         when = _at(day)
         if action == "add":
-            cents, rate = value  # type: ignore[misc]
+            assert isinstance(value, tuple)
+            cents, rate = value
             result = commands.add_source(
                 editor,
                 name=source,

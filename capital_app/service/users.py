@@ -40,10 +40,12 @@ def check_email(value: object, field: str = "email") -> str:
 
 
 def check_role(value: object, field: str = "role") -> Role:
-    try:
-        return Role(value)
-    except ValueError:
-        raise InvalidInput.one(field, "Role must be ADMIN, EDITOR or VIEWER.") from None
+    if isinstance(value, str):
+        try:
+            return Role(value)
+        except ValueError:
+            pass
+    raise InvalidInput.one(field, "Role must be ADMIN, EDITOR or VIEWER.")
 
 
 def check_active(value: object, field: str = "active") -> bool:
