@@ -484,8 +484,8 @@ def run(
     os.environ["CAPITAL_DATA_DIR"] = str(data_dir)
     os.environ.pop("CAPITAL_BCRYPT_ROUNDS", None)  # production cost for sign-in
 
-    from capital_app.cli import migrate_database
     from capital_app.db.engine import reset_engines
+    from capital_app.db.migrations import migrate_database
     from capital_app.service.actor import Actor
     from capital_app.settings import get_settings
 

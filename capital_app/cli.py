@@ -20,16 +20,9 @@ from capital_app.domain.errors import LedgerError
 Handler = Callable[[argparse.Namespace], int]
 
 
-def migrate_database() -> None:
-    """alembic upgrade head (idempotent)."""
-    from alembic import command
-    from capital_app.db.migrations import alembic_config, set_login_password
-
-    command.upgrade(alembic_config(), "head")
-    set_login_password()
-
-
 def _migrate(_: argparse.Namespace) -> int:
+    from capital_app.db.migrations import migrate_database
+
     migrate_database()
     print("database is at the latest migration")
     return 0

@@ -63,8 +63,8 @@ def prepare_database() -> AppDatabase:
     The embedded server keeps running after the app stops (see db/embedded.py), so
     the next start is quick and finds the same data.
     """
-    from capital_app.cli import migrate_database
     from capital_app.db.engine import libpq_url, owner_database_url
+    from capital_app.db.migrations import migrate_database
 
     url = libpq_url(owner_database_url())
     migrate_database()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic.config import Config
 
+from alembic import command
 from capital_app.db import roles
 from capital_app.db.engine import owner_engine
 from capital_app.settings import PROJECT_ROOT, get_settings
@@ -27,3 +28,9 @@ def set_login_password() -> None:
             roles.set_login_password(conn, settings.runtime_password)
     finally:
         engine.dispose()
+
+
+def migrate_database() -> None:
+    """alembic upgrade head (idempotent), then the runtime role's password."""
+    command.upgrade(alembic_config(), "head")
+    set_login_password()
