@@ -103,8 +103,7 @@ def reflex_environment(database_url: str) -> dict[str, str]:
 
 
 def _web_dir() -> Path:
-    configured = os.environ.get("REFLEX_WEB_WORKDIR")
-    return Path(configured) if configured else PROJECT_ROOT / ".web"
+    return get_settings().web_workdir or PROJECT_ROOT / ".web"
 
 
 def pin_web_package_json(root: Path = PROJECT_ROOT, web_dir: Path | None = None) -> None:

@@ -65,6 +65,10 @@ class Settings:
     # (Granian bounds headers only): 408 otherwise.
     body_timeout_seconds: float
     import_body_timeout_seconds: float
+    # Reflex's own variables, read here too: REFLEX_REDIS_URL (several workers share
+    # presence through it) and REFLEX_WEB_WORKDIR (where the launcher finds .web).
+    redis_url: str | None = None
+    web_workdir: Path | None = None
 
 
 def _private_secret(data_dir: Path, name: str) -> str:
@@ -137,4 +141,8 @@ def get_settings() -> Settings:
         stream_max_seconds=_int("CAPITAL_STREAM_MAX_SECONDS", 900),
         body_timeout_seconds=_float("CAPITAL_BODY_TIMEOUT_SECONDS", 30.0),
         import_body_timeout_seconds=_float("CAPITAL_IMPORT_BODY_TIMEOUT_SECONDS", 600.0),
+        redis_url=os.environ.get("REFLEX_REDIS_URL", "").strip() or None,
+        web_workdir=Path(os.environ["REFLEX_WEB_WORKDIR"])
+        if os.environ.get("REFLEX_WEB_WORKDIR")
+        else None,
     )
