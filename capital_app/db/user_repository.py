@@ -196,18 +196,6 @@ def update_user(
     return _user(row)
 
 
-def count_active_admins(conn: Connection, org: UUID) -> int:
-    return int(
-        conn.execute(
-            text(
-                "SELECT count(*) FROM app_user WHERE organization_id = :org"
-                " AND role = 'ADMIN' AND active"
-            ),
-            {"org": org},
-        ).scalar_one()
-    )
-
-
 def active_user_ids(conn: Connection, org: UUID, user_ids: list[UUID]) -> set[UUID]:
     """Which of these users exist in the organization and are active."""
     rows = conn.execute(

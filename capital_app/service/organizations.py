@@ -13,7 +13,6 @@ from capital_app.db.errors import translate
 from capital_app.db.unit_of_work import organization_lookup_transaction, tenant_transaction
 from capital_app.db.user_repository import OrganizationRecord
 from capital_app.domain.values import check_name
-from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.errors import InvalidInput, NotFound
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -52,12 +51,4 @@ def get_organization(org_id: UUID) -> OrganizationRecord:
         found = repo.get_organization(conn, org_id)
     if found is None:
         raise NotFound("Organization not found.")
-    return found
-
-
-def organization_of(actor: Actor) -> OrganizationRecord:
-    with tenant_transaction(actor.organization_id, read_only=True) as conn:
-        authorize(conn, actor, Permission.READ)
-        found = repo.get_organization(conn, actor.organization_id)
-    assert found is not None
     return found
