@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from capital_app.db.user_repository import OrganizationRecord
+from capital_app.domain.accounts import OrganizationRecord
 from capital_app.service import history_commands as commands
 from capital_app.service.actor import Actor
 from capital_app.service.errors import NotFound

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from capital_app.db import user_repository as repo
 from capital_app.db.errors import translate
 from capital_app.db.unit_of_work import organization_lookup_transaction, tenant_transaction
-from capital_app.db.user_repository import OrganizationRecord
+from capital_app.domain.accounts import OrganizationRecord
 from capital_app.domain.values import check_name
 from capital_app.service.errors import InvalidInput, NotFound
 

@@ -18,7 +18,7 @@ from capital_app.auth.passwords import check_password_rules, hash_password
 from capital_app.db import user_repository as repo
 from capital_app.db.errors import translate
 from capital_app.db.unit_of_work import tenant_transaction
-from capital_app.db.user_repository import UserRecord
+from capital_app.domain.accounts import UserRecord
 from capital_app.domain.errors import ErrorCollector, WriteConflict
 from capital_app.domain.values import Role, check_name
 from capital_app.service.actor import Actor, Permission, authorize
