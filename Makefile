@@ -1,7 +1,7 @@
 # Capital Ledger: two commands do everything.
 #   make run    set up, migrate, seed the demo and serve the app (http://localhost:3000/)
 #   make test   set up and run the whole suite (browser tests on Debian's Chromium)
-#   make lint   ruff check + ruff format --check + import-linter layer contracts
+#   make lint   ruff check + ruff format --check + import-linter layer contracts + mypy
 
 PYTHON ?= python3
 VENV := .venv
@@ -45,6 +45,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 setup: $(STAMP)
 

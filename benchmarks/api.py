@@ -487,8 +487,8 @@ def run(
     # measure the app, not the limiter.
     os.environ.setdefault("CAPITAL_RATE_LIMIT_PER_MINUTE", "0")
 
-    from capital_app.cli import migrate_database
     from capital_app.db.engine import reset_engines
+    from capital_app.db.migrations import migrate_database
     from capital_app.service.actor import Actor
     from capital_app.settings import get_settings
 

@@ -356,8 +356,8 @@ def main() -> None:
     parser.add_argument("--row-mode-baseline", action="store_true")
     args = parser.parse_args()
 
-    from capital_app.cli import migrate_database
     from capital_app.db.engine import reset_engines
+    from capital_app.db.migrations import migrate_database
     from capital_app.settings import get_settings
     from tests.support.database import create_test_database, drop_test_database
 

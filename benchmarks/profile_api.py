@@ -41,8 +41,8 @@ def main() -> int:
     url = bench.create_database()
     data_dir = Path(tempfile.mkdtemp(prefix="capital-profile-"))
     os.environ.update(DATABASE_URL=url, CAPITAL_DATA_DIR=str(data_dir))
-    from capital_app.cli import migrate_database
     from capital_app.db.engine import reset_engines
+    from capital_app.db.migrations import migrate_database
     from capital_app.settings import get_settings
 
     get_settings.cache_clear()

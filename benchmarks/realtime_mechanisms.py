@@ -101,7 +101,7 @@ def create_database() -> Org:
 
 
 def _populate(url: str) -> Org:
-    from capital_app.cli import migrate_database
+    from capital_app.db.migrations import migrate_database
     from tests.support.factories import add_source, make_tenant
 
     migrate_database()

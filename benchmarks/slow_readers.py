@@ -126,8 +126,8 @@ def _attack(base: str, viewer: str, editor: str, seconds: float) -> dict:
 
 def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from capital_app.cli import migrate_database
     from capital_app.db.engine import reset_engines
+    from capital_app.db.migrations import migrate_database
     from capital_app.settings import get_settings
     from tests.support.api_server import start_api_server
     from tests.support.bulk_history import seed_bulk_history

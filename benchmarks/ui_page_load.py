@@ -87,7 +87,7 @@ def _measure(page: Page, base: str, active: int, total: str) -> dict[str, float]
 
 
 def run(sizes: list[int], repeat: int) -> dict[str, Any]:
-    from capital_app.cli import migrate_database
+    from capital_app.db.migrations import migrate_database
     from capital_app.service import reports
     from tests.e2e.conftest import (
         CHROMIUM,

@@ -21,14 +21,9 @@ from capital_app.domain.errors import LedgerError
 Handler = Callable[[argparse.Namespace], int]
 
 
-def migrate_database() -> None:
-    """alembic upgrade head (idempotent)."""
-    from capital_app.db.migrations import upgrade_to_head
-
-    upgrade_to_head()
-
-
 def _migrate(_: argparse.Namespace) -> int:
+    from capital_app.db.migrations import migrate_database
+
     migrate_database()
     print("database is at the latest migration")
     return 0

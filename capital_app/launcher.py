@@ -63,8 +63,8 @@ def prepare_database() -> AppDatabase:
     The embedded server keeps running after the app stops (see db/embedded.py), so
     the next start is quick and finds the same data.
     """
-    from capital_app.cli import migrate_database
     from capital_app.db.engine import libpq_url, owner_database_url
+    from capital_app.db.migrations import migrate_database
 
     url = libpq_url(owner_database_url())
     migrate_database()
@@ -103,8 +103,7 @@ def reflex_environment(database_url: str) -> dict[str, str]:
 
 
 def _web_dir() -> Path:
-    configured = os.environ.get("REFLEX_WEB_WORKDIR")
-    return Path(configured) if configured else PROJECT_ROOT / ".web"
+    return get_settings().web_workdir or PROJECT_ROOT / ".web"
 
 
 def pin_web_package_json(root: Path = PROJECT_ROOT, web_dir: Path | None = None) -> None:

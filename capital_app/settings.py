@@ -82,6 +82,10 @@ class Settings:
     rate_limit_burst: int
     # Where the buckets live (shared by every worker); in memory when unset.
     rate_limit_redis_url: str | None
+    # Reflex's own variables, read here too: REFLEX_REDIS_URL (several workers share
+    # presence through it) and REFLEX_WEB_WORKDIR (where the launcher finds .web).
+    redis_url: str | None = None
+    web_workdir: Path | None = None
 
 
 def _private_secret(data_dir: Path, name: str) -> str:
@@ -165,4 +169,8 @@ def get_settings() -> Settings:
             or os.environ.get("REFLEX_REDIS_URL", "").strip()
             or None
         ),
+        redis_url=os.environ.get("REFLEX_REDIS_URL", "").strip() or None,
+        web_workdir=Path(os.environ["REFLEX_WEB_WORKDIR"])
+        if os.environ.get("REFLEX_WEB_WORKDIR")
+        else None,
     )

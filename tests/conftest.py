@@ -31,7 +31,7 @@ settings.load_profile("capital")
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A migrated database for this run; DATABASE_URL points at it for subprocesses too."""
-    from capital_app.cli import migrate_database
+    from capital_app.db.migrations import migrate_database
 
     url = create_test_database()
     previous = os.environ.get("DATABASE_URL")

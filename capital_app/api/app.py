@@ -126,7 +126,7 @@ def _no_such_endpoint(routers: tuple[APIRouter, ...]) -> Callable[[Request], Awa
 
     async def no_such_endpoint(request: Request) -> Response:
         path = request.url.path
-        allowed = sorted({m for r in routes if r.path_regex.match(path) for m in r.methods})
+        allowed = sorted({m for r in routes if r.path_regex.match(path) for m in r.methods or ()})
         if allowed:
             raise StarletteHTTPException(
                 405,

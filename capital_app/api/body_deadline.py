@@ -14,7 +14,7 @@ import anyio
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from capital_app.api.limits import IMPORT_PATH
+from capital_app.api.body_size import IMPORT_PATH
 from capital_app.api.problems import problem
 from capital_app.settings import get_settings
 

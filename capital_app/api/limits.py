@@ -19,17 +19,11 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from capital_app.api.body_size import TOO_LARGE_TITLE, body_limit_for, too_large_detail
 from capital_app.api.problems import problem
 from capital_app.settings import get_settings
 
 DRAIN_FACTOR = 16  # read at most this many times the (general) limit before hanging up
-IMPORT_PATH = "/api/capital-history/import"
-
-
-def body_limit_for(path: str) -> int:
-    """The largest body accepted on `path`: the import's own cap, else the general one."""
-    settings = get_settings()
-    return settings.max_import_bytes if path == IMPORT_PATH else settings.max_request_bytes
 
 
 async def _drain(receive: Receive, budget: int) -> bool:
@@ -64,8 +58,8 @@ class BodyLimit:
             )
             response = problem(
                 413,
-                "Request body too large",
-                f"The request body is larger than the {limit:,} bytes this API accepts here.",
+                TOO_LARGE_TITLE,
+                too_large_detail(scope["path"]),
                 instance=Request(scope).url.path,
                 headers={} if drained else {"Connection": "close"},
             )

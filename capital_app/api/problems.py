@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from capital_app.api import exact_json
+from capital_app.api.body_size import TOO_LARGE_TITLE, too_large_detail
 from capital_app.api.representations import entry_body
 from capital_app.domain.errors import ErrorKind, InvalidInput, LedgerError, SequenceMismatch
 
@@ -45,7 +46,7 @@ _HTTP_TITLES = {
     405: "Method not allowed",
     406: "Not acceptable",
     408: "Request body too slow",
-    413: "Request body too large",
+    413: TOO_LARGE_TITLE,
     415: "Unsupported media type",
     422: "Invalid input",
     429: "Too many requests",
@@ -176,10 +177,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
     if status == 404 and detail == "Not Found":
         detail = "There is no such endpoint; see /api/docs."
     if status == 413:
-        from capital_app.api.limits import body_limit_for  # limits writes its 413s with problem()
-
-        limit = body_limit_for(request.url.path)
-        detail = f"The request body is larger than the {limit:,} bytes this API accepts here."
+        detail = too_large_detail(request.url.path)
     return problem(
         status, title, detail, instance=request.url.path, headers=dict(error.headers or {})
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from capital_app.db.api_key_repository import ApiKeyRecord
-from capital_app.db.user_repository import UserRecord
+from capital_app.domain.accounts import UserRecord
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.views import ActiveSource, SeriesPoint
 from capital_app.service.history_commands import CommandResult

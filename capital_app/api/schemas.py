@@ -18,31 +18,31 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchem
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from capital_app.auth.passwords import (
-    MAX_PASSWORD_LENGTH,
-    MIN_PASSWORD_LENGTH,
-    check_password_rules,
-)
 from capital_app.domain.errors import InvalidInput
 from capital_app.domain.values import (
     MAX_CENTS,
     MAX_ID_LENGTH,
     MAX_NAME_LENGTH,
     MAX_NOTES_LENGTH,
+    MAX_PASSWORD_LENGTH,
     MAX_SEQUENCE,
     MIN_CENTS,
+    MIN_PASSWORD_LENGTH,
     Action,
+    check_active,
     check_cents,
+    check_currency,
+    check_email,
     check_expected_sequence,
     check_name,
     check_notes,
+    check_password_rules,
     check_rate,
+    check_role,
     check_source_id,
     parse_instant,
     rate_meant,
 )
-from capital_app.service.organizations import check_currency
-from capital_app.service.users import check_active, check_email, check_role
 
 # --- field types: a domain check as the validator, an honest JSON schema -----
 

@@ -12,28 +12,12 @@ from functools import lru_cache
 
 import bcrypt
 
-from capital_app.domain.errors import InvalidInput
 from capital_app.settings import get_settings
-
-MIN_PASSWORD_LENGTH = 10
-MAX_PASSWORD_LENGTH = 1000
 
 
 def _prehash(password: str) -> bytes:
     # surrogatepass: a JSON body can carry a lone surrogate; it must hash, not crash.
     return base64.b64encode(hashlib.sha256(password.encode("utf-8", "surrogatepass")).digest())
-
-
-def check_password_rules(password: object, field: str = "password") -> str:
-    if not isinstance(password, str):
-        raise InvalidInput.one(field, "Password must be text.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput.one(
-            field, f"Password must be at least {MIN_PASSWORD_LENGTH} characters."
-        )
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput.one(field, f"Password must be at most {MAX_PASSWORD_LENGTH} characters.")
-    return password
 
 
 def hash_password(password: str) -> str:

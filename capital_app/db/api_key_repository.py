@@ -8,7 +8,8 @@ from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, text
 
-from capital_app.db.user_repository import USER_COLUMNS, UserRecord, user_from_row
+from capital_app.db.user_repository import USER_COLUMNS, user_from_row
+from capital_app.domain.accounts import UserRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -150,9 +150,10 @@ def state_from_row(row: RowMapping) -> SourceState:
 
 def claim_transaction_revision(conn: Connection, org: UUID) -> int:
     """Lock the organization's revision counter first, so writers never deadlock."""
-    return conn.execute(
+    revision: int = conn.execute(
         text("SELECT capital_transaction_revision(:org)"), {"org": org}
     ).scalar_one()
+    return revision
 
 
 def lock_source(conn: Connection, org: UUID, source_id: str) -> SourceState | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic.config import Config
 
+from alembic import command
 from capital_app.db import roles
 from capital_app.db.engine import owner_engine
 from capital_app.settings import PROJECT_ROOT, get_settings
@@ -31,8 +32,6 @@ def set_login_password() -> None:
 
 def upgrade_to_head(revision: str = "head") -> None:
     """alembic upgrade head (or to `revision`; idempotent), then the login role's password."""
-    from alembic import command
-
     command.upgrade(alembic_config(), revision)
     set_login_password()
 
@@ -42,3 +41,8 @@ def known_revisions() -> set[str]:
     from alembic.script import ScriptDirectory
 
     return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def migrate_database() -> None:
+    """alembic upgrade head (idempotent), then the runtime role's password."""
+    upgrade_to_head("head")

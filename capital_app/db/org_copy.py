@@ -16,9 +16,10 @@ the projection fold afterwards.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from uuid import UUID
 
+import psycopg
 from sqlalchemy import Connection, text
 
 ORGANIZATION_TABLE = "organization"
@@ -85,9 +86,10 @@ def tenant_tables(conn: Connection) -> list[TenantTable]:
     return found
 
 
-def _raw(conn: Connection):
+def _raw(conn: Connection) -> psycopg.Connection[Any]:
     raw = conn.connection.driver_connection
     assert raw is not None
+    assert isinstance(raw, psycopg.Connection)
     return raw
 
 
@@ -104,7 +106,8 @@ def copy_out(conn: Connection, table: TenantTable, org: UUID, out: BinaryIO) -> 
         with cursor.copy(statement) as copy:
             for chunk in copy:
                 out.write(chunk)
-        return cursor.rowcount
+        count: int = cursor.rowcount
+        return count
 
 
 def copy_in(conn: Connection, table: TenantTable, columns: tuple[str, ...], data: BinaryIO) -> int:
@@ -114,7 +117,8 @@ def copy_in(conn: Connection, table: TenantTable, columns: tuple[str, ...], data
         with cursor.copy(f"COPY {_quote(table.name)} ({cols}) FROM STDIN") as copy:
             while chunk := data.read(1 << 16):
                 copy.write(chunk)
-        return cursor.rowcount
+        count: int = cursor.rowcount
+        return count
 
 
 def copy_in_renumbered(

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 from sqlalchemy import Connection
+
+from capital_app.settings import get_settings
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def runtime_role_name() -> str:
     """CAPITAL_RUNTIME_ROLE or `capital_runtime`; checked, since it is spliced into DDL."""
-    name = os.environ.get("CAPITAL_RUNTIME_ROLE", "").strip() or "capital_runtime"
+    name = get_settings().runtime_role
     if not _IDENTIFIER.match(name) or len(name) > 57:
         raise ValueError(
             "CAPITAL_RUNTIME_ROLE must be a lower-case SQL identifier of at most 57 characters,"

@@ -28,7 +28,7 @@ from sqlmodel import Field, SQLModel
 metadata = SQLModel.metadata
 
 
-def _ts(nullable: bool = False) -> Column:
+def _ts(nullable: bool = False) -> Column[datetime]:
     return Column(DateTime(timezone=True), nullable=nullable)
 
 

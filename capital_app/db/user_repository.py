@@ -8,28 +8,8 @@ from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, text
 
+from capital_app.domain.accounts import OrganizationRecord, UserRecord
 from capital_app.domain.values import Role
-
-
-@dataclass(frozen=True, slots=True)
-class UserRecord:
-    id: UUID
-    organization_id: UUID
-    email: str
-    name: str
-    role: Role
-    active: bool
-    password_hash: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class OrganizationRecord:
-    id: UUID
-    name: str
-    currency: str
-    created_at: datetime
-
 
 USER_COLUMNS = "organization_id, id, email, name, role, active, password_hash, created_at"
 
@@ -240,18 +220,6 @@ def update_user(
         .one()
     )
     return _user(row)
-
-
-def count_active_admins(conn: Connection, org: UUID) -> int:
-    return int(
-        conn.execute(
-            text(
-                "SELECT count(*) FROM app_user WHERE organization_id = :org"
-                " AND role = 'ADMIN' AND active"
-            ),
-            {"org": org},
-        ).scalar_one()
-    )
 
 
 def active_user_ids(conn: Connection, org: UUID, user_ids: list[UUID]) -> set[UUID]:

@@ -8,7 +8,7 @@ only what people read or pick is in their own zone.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _LAST_SECOND = time(23, 59, 59)
@@ -129,7 +129,3 @@ def parse_day(text: str) -> date | None:
         return date.fromisoformat(raw)
     except ValueError:
         return None
-
-
-def days_before(moment: datetime, days: int) -> datetime:
-    return moment - timedelta(days=days)

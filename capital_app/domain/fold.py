@@ -12,9 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
+from typing import TypedDict
 
 from capital_app.domain.events import HistoryEntry, SourceState
 from capital_app.domain.values import Action
+
+
+class _Common(TypedDict):
+    """The fields every event after ADDED moves forward."""
+
+    last_effective_date: datetime
+    sequence: int
+    latest_entry_id: str
 
 
 def apply_event(state: SourceState | None, event: HistoryEntry) -> SourceState:
@@ -38,7 +47,7 @@ def apply_event(state: SourceState | None, event: HistoryEntry) -> SourceState:
         )
     if state is None:
         raise ValueError(f"source {event.source_id} has an event before it was added")
-    common = {
+    common: _Common = {
         "last_effective_date": max(state.last_effective_date, event.effective_date),
         "sequence": max(state.sequence, event.sequence),
         "latest_entry_id": event.id if event.sequence > state.sequence else state.latest_entry_id,

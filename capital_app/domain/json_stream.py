@@ -29,7 +29,7 @@ class NotANumber:
     text: str
 
 
-class JsonObject(dict):
+class JsonObject(dict[str, object]):
     """A decoded JSON object that remembers keys written more than once."""
 
     __slots__ = ("repeated_keys",)
@@ -39,7 +39,11 @@ class JsonObject(dict):
         self.repeated_keys: tuple[str, ...] = ()
         if len(self) != len(pairs):
             seen: set[str] = set()
-            repeated = [key for key, _ in pairs if key in seen or seen.add(key)]
+            repeated: list[str] = []
+            for key, _ in pairs:
+                if key in seen:
+                    repeated.append(key)
+                seen.add(key)
             self.repeated_keys = tuple(dict.fromkeys(repeated))
 
 

@@ -150,7 +150,7 @@ class _Candidate:
     """One entry of the file as far as it could be read; None marks a field with a problem."""
 
     index: int
-    raw: dict
+    raw: dict[str, object]
     id: str | None = None
     source_id: str | None = None
     sequence: int | None = None
@@ -175,7 +175,7 @@ class _Candidate:
     def orderable(self) -> bool:
         return self.sequence_ok and None not in (self.action, self.effective_date, self.created_at)
 
-    def recording_key(self) -> tuple:
+    def recording_key(self) -> tuple[datetime | None, int, datetime | None, int]:
         assert self.action is not None
         return (self.created_at, _ACTION_RANK[self.action], self.effective_date, self.index)
 
@@ -313,11 +313,13 @@ def _entry_id(value: object, field_name: str = "id") -> str:
 
 
 def _action(value: object, field_name: str = "action") -> Action:
-    try:
-        return Action(value)
-    except ValueError:
-        names = ", ".join(a.value for a in Action)
-        raise InvalidInput.one(field_name, f"Action must be one of {names}.") from None
+    if isinstance(value, str):
+        try:
+            return Action(value)
+        except ValueError:
+            pass
+    names = ", ".join(a.value for a in Action)
+    raise InvalidInput.one(field_name, f"Action must be one of {names}.")
 
 
 def _instant(value: object, field_name: str, now: datetime, what: str) -> datetime:
@@ -435,9 +437,9 @@ def _read_previous(c: _Candidate) -> None:
             continue
         value = _read(c, field_name, check)
         if field_name == "previousRate":
-            c.previous_rate = value  # type: ignore[assignment]
+            c.previous_rate = value
         else:
-            c.previous_amount = value  # type: ignore[assignment]
+            c.previous_amount = value
 
 
 # --- one source's history ---------------------------------------------------------

@@ -25,7 +25,6 @@ from capital_app.domain.values import (
     Action,
     check_cents,
     check_effective_date,
-    check_expected_sequence,
     check_name,
     check_notes,
     check_rate,
@@ -95,18 +94,6 @@ def plan_addition(source_id: str, new: NewSource) -> PlannedEntry:
         previous_amount=None,
         notes=new.notes,
     )
-
-
-def check_change_fields(
-    effective_date: datetime, notes: object, expected_sequence: object, now: datetime
-) -> tuple[datetime, str | None, int | None]:
-    errors = ErrorCollector()
-    effective = errors.check(check_effective_date, effective_date, now)
-    clean_notes = errors.check(check_notes, notes)
-    expected = errors.check(check_expected_sequence, expected_sequence)
-    errors.raise_if_any()
-    assert effective is not None
-    return effective, clean_notes, expected
 
 
 def _check_can_change(current: SourceState, effective: datetime, expected: int | None) -> None:

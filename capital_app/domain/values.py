@@ -26,6 +26,8 @@ EARLIEST_DATE = datetime(1900, 1, 1, tzinfo=UTC)
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 MAX_SEQUENCE = 2**31 - 1  # capital_history.sequence is an INTEGER
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1000
 
 # Control characters have no place in names; notes may keep line breaks and tabs.
 # Lone surrogates (JSON can spell "\ud800") are not text: PostgreSQL cannot store them.
@@ -249,3 +251,56 @@ def parse_money(text: str, field: str = "availableCents") -> int:
     if cents != cents.to_integral_value():
         raise InvalidInput.one(field, "Amount can have at most 2 decimal places.")
     return check_cents(int(cents), field)
+
+
+# --- users -----------------------------------------------------------------------
+
+# No spaces or control characters (PostgreSQL cannot store NUL or lone surrogates).
+_NOT_IN_EMAIL = r"@\s\x00-\x1f\x7f\ud800-\udfff"
+_EMAIL = re.compile(rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^{_NOT_IN_EMAIL}]+$")
+
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def check_currency(value: object, field: str = "currency") -> str:
+    """A three-letter ISO 4217-style code in capitals (KES, USD); surrounding spaces trimmed."""
+    if not isinstance(value, str) or not _CURRENCY.match(value.strip()):
+        raise InvalidInput.one(field, "Currency must be a three-letter code such as KES.")
+    return value.strip()
+
+
+def check_email(value: object, field: str = "email") -> str:
+    if not isinstance(value, str):
+        raise InvalidInput.one(field, "Email must be text.")
+    email = value.strip().lower()
+    if len(email) > 320 or not _EMAIL.match(email):
+        raise InvalidInput.one(field, "Enter a valid email address, like jane@example.co.ke.")
+    return email
+
+
+def check_role(value: object, field: str = "role") -> Role:
+    if isinstance(value, str):
+        try:
+            return Role(value)
+        except ValueError:
+            pass
+    raise InvalidInput.one(field, "Role must be ADMIN, EDITOR or VIEWER.")
+
+
+def check_active(value: object, field: str = "active") -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput.one(field, "Active must be true or false.")
+    return value
+
+
+def check_password_rules(password: object, field: str = "password") -> str:
+    if not isinstance(password, str):
+        raise InvalidInput.one(field, "Password must be text.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput.one(
+            field, f"Password must be at least {MIN_PASSWORD_LENGTH} characters."
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput.one(field, f"Password must be at most {MAX_PASSWORD_LENGTH} characters.")
+    return password

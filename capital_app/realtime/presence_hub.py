@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-import os
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Any
@@ -32,6 +31,7 @@ from reflex.event import Event
 
 from capital_app.realtime.presence import MemoryPresence, RedisPresence, Viewer
 from capital_app.realtime.sessions import SessionRegistry
+from capital_app.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ TTL_SECONDS = 20.0
 
 def presence_store() -> MemoryPresence | RedisPresence:
     """Redis when the app runs with REFLEX_REDIS_URL (several workers), else memory."""
-    url = os.environ.get("REFLEX_REDIS_URL", "").strip()
+    url = get_settings().redis_url
     if not url:
         return MemoryPresence(ttl_seconds=TTL_SECONDS)
     import redis.asyncio

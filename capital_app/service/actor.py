@@ -18,7 +18,7 @@ from capital_app.db import api_key_repository as api_keys
 from capital_app.db import session_repository as sessions
 from capital_app.db import user_repository as users
 from capital_app.db.unit_of_work import tenant_transaction
-from capital_app.db.user_repository import UserRecord
+from capital_app.domain.accounts import UserRecord
 from capital_app.domain.scopes import Scope
 from capital_app.service.errors import Forbidden, Unauthenticated
 

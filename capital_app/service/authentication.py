@@ -18,7 +18,7 @@ from capital_app.auth.tokens import (
 )
 from capital_app.db import user_repository as repo
 from capital_app.db.unit_of_work import login_transaction
-from capital_app.db.user_repository import UserRecord
+from capital_app.domain.accounts import UserRecord
 from capital_app.service.actor import Actor
 from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import AuthenticationFailed, TooManyAttempts

@@ -324,7 +324,7 @@ def _check_head_known(manifest: dict[str, Any]) -> str:
             f"The backup is at migration {head}, which this version of Capital Ledger does "
             "not have; restore it with the version that made it (or a newer one)."
         )
-    return head
+    return str(head)
 
 
 def _restore_database(manifest: dict[str, Any], work: Path) -> RestoreReport:

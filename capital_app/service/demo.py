@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from capital_app.db.user_repository import OrganizationRecord
+from capital_app.domain.accounts import OrganizationRecord
 from capital_app.service import history_commands as commands
 from capital_app.service.actor import Actor
 from capital_app.service.errors import NotFound
@@ -68,7 +68,8 @@ def seed_demo() -> DemoSeed:
     for source, action, day, value, notes in DEMO_HISTORY:
         when = _at(day)
         if action == "add":
-            cents, rate = value  # type: ignore[misc]
+            assert isinstance(value, tuple)
+            cents, rate = value
             result = commands.add_source(
                 editor,
                 name=source,

@@ -24,8 +24,8 @@ from capital_app.db import history_repository as history
 from capital_app.db import user_repository as users
 from capital_app.db.errors import translate
 from capital_app.db.unit_of_work import tenant_transaction
-from capital_app.db.user_repository import UserRecord
 from capital_app.domain import rules
+from capital_app.domain.accounts import UserRecord
 from capital_app.domain.errors import ErrorCollector, SequenceMismatch
 from capital_app.domain.events import HistoryEntry, SourceState
 from capital_app.domain.values import (

@@ -88,7 +88,7 @@ class _Slots:
 SLOTS = _Slots()
 
 
-def open_history_stream(actor: Actor, flt: HistoryFilter) -> Iterator[HistoryEntry]:
+def open_history_stream(actor: Actor, flt: HistoryFilter) -> _Slotted:
     """Check access and take a slot now (refusals come before the first entry); then
     the entries matching `flt` in (effective date, sequence, source) order, as of this
     moment's revision. Closing the iterator gives the slot back."""

@@ -6,9 +6,9 @@ from uuid import UUID
 
 from capital_app.db import user_repository as repo
 from capital_app.db.unit_of_work import tenant_transaction
+from capital_app.domain.values import check_email
 from capital_app.service.actor import Actor
 from capital_app.service.errors import NotFound, Unauthenticated
-from capital_app.service.users import check_email
 
 
 def member_actor(organization_id: UUID, email: str) -> Actor:

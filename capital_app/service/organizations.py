@@ -3,7 +3,6 @@ settings (name, reporting currency) read by any member and changed by ADMINs."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from uuid import UUID
@@ -13,27 +12,17 @@ from sqlalchemy.exc import DBAPIError
 from capital_app.db import user_repository as repo
 from capital_app.db.errors import translate
 from capital_app.db.unit_of_work import organization_lookup_transaction, tenant_transaction
-from capital_app.db.user_repository import OrganizationRecord
+from capital_app.domain.accounts import OrganizationRecord
 from capital_app.domain.errors import ErrorCollector, NoChange, WriteConflict
-from capital_app.domain.values import check_name
+from capital_app.domain.values import check_currency, check_name
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.audit import AuditAction, record_audit
-from capital_app.service.errors import InvalidInput, NameTaken, NotFound
-
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-
+from capital_app.service.errors import NameTaken, NotFound
 
 CURRENCY_LOCKED = (
     "The reporting currency cannot change once the organization has history: "
     "every stored amount is in {currency}."
 )
-
-
-def check_currency(value: object, field: str = "currency") -> str:
-    """A three-letter ISO 4217-style code in capitals (KES, USD); surrounding spaces trimmed."""
-    if not isinstance(value, str) or not _CURRENCY.match(value.strip()):
-        raise InvalidInput.one(field, "Currency must be a three-letter code such as KES.")
-    return value.strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +64,6 @@ def get_organization(org_id: UUID) -> OrganizationRecord:
         found = repo.get_organization(conn, org_id)
     if found is None:
         raise NotFound("Organization not found.")
-    return found
-
-
-def organization_of(actor: Actor) -> OrganizationRecord:
-    with tenant_transaction(actor.organization_id, read_only=True) as conn:
-        authorize(conn, actor, Permission.READ)
-        found = repo.get_organization(conn, actor.organization_id)
-    assert found is not None
     return found
 
 

@@ -281,6 +281,7 @@ def source_detail(
         )
         entries, _ = history.list_history(conn, org, flt, order="effective_desc")
         names = users.user_names(conn, org)
+    line: SourceLine | None
     if moment.current:
         line = _line_of_state(current)
     else:

@@ -14,7 +14,7 @@ from capital_app.auth.tokens import UI_AUDIENCE, verify_token
 from capital_app.db import session_repository as sessions
 from capital_app.db import user_repository as users
 from capital_app.db.unit_of_work import tenant_transaction
-from capital_app.db.user_repository import OrganizationRecord, UserRecord
+from capital_app.domain.accounts import OrganizationRecord, UserRecord
 from capital_app.service.actor import SESSION_ENDED, Actor, Permission, authorize
 from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.authentication import (

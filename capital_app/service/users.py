@@ -7,49 +7,29 @@ demotions cannot both succeed.
 
 from __future__ import annotations
 
-import re
 import uuid
 from uuid import UUID
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from capital_app.auth.passwords import check_password_rules, hash_password
+from capital_app.auth.passwords import hash_password
 from capital_app.db import user_repository as repo
 from capital_app.db.errors import translate
 from capital_app.db.unit_of_work import tenant_transaction
-from capital_app.db.user_repository import UserRecord
+from capital_app.domain.accounts import UserRecord
 from capital_app.domain.errors import ErrorCollector, WriteConflict
-from capital_app.domain.values import Role, check_name
+from capital_app.domain.values import (
+    Role,
+    check_active,
+    check_email,
+    check_name,
+    check_password_rules,
+    check_role,
+)
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.audit import AuditAction, record_audit
-from capital_app.service.errors import InvalidInput, NameTaken, NotFound
-
-# No spaces or control characters (PostgreSQL cannot store NUL or lone surrogates).
-_NOT_IN_EMAIL = r"@\s\x00-\x1f\x7f\ud800-\udfff"
-_EMAIL = re.compile(rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^{_NOT_IN_EMAIL}]+$")
-
-
-def check_email(value: object, field: str = "email") -> str:
-    if not isinstance(value, str):
-        raise InvalidInput.one(field, "Email must be text.")
-    email = value.strip().lower()
-    if len(email) > 320 or not _EMAIL.match(email):
-        raise InvalidInput.one(field, "Enter a valid email address, like jane@example.co.ke.")
-    return email
-
-
-def check_role(value: object, field: str = "role") -> Role:
-    try:
-        return Role(value)
-    except ValueError:
-        raise InvalidInput.one(field, "Role must be ADMIN, EDITOR or VIEWER.") from None
-
-
-def check_active(value: object, field: str = "active") -> bool:
-    if not isinstance(value, bool):
-        raise InvalidInput.one(field, "Active must be true or false.")
-    return value
+from capital_app.service.errors import NameTaken, NotFound
 
 
 def _checked_new_user(

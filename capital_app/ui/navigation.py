@@ -21,9 +21,6 @@ class NavItem:
     order: int
     roles: frozenset[Role] | None = None  # None: every signed-in user
 
-    def shown_to(self, role: Role) -> bool:
-        return self.roles is None or role in self.roles
-
 
 SOURCES_ROUTE = "/sources"
 

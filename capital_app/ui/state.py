@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from capital_app.domain.dates import (
     end_of_local_day,
@@ -288,7 +289,7 @@ class AppState(rx.State):
         self.today = local_today(self._tz(), datetime.now(UTC)).isoformat()
         _notify(SESSION_OBSERVERS, self.router.session.client_token, org.id)
 
-    def _forget(self, message: str) -> rx.event.EventSpec:
+    def _forget(self, message: str) -> EventSpec:
         """Drop the session (token and display copies); go to the login page."""
         self.session_token = ""
         self.user_id = self.user_name = self.user_email = self.user_role = ""
@@ -421,6 +422,8 @@ class PageState(rx.State, mixin=True):
     status: str = "loading"  # loading | ready | error
     problem: str = ""
     _targets: dict[str, EditTarget] = {}
+    if TYPE_CHECKING:  # AppState's, which every page state also extends
+        revision: int
 
     async def _fetch(self, actor: Actor) -> int:
         """Read the page's data; returns the organization revision it was read at."""
@@ -478,12 +481,12 @@ class PageState(rx.State, mixin=True):
             return allowed
         for loaded in PAGE_LOADED:
             try:
-                await loaded(self)
+                await loaded(self)  # type: ignore[arg-type]  # a page state is an AppState
             except Exception:  # presence is a courtesy: the page loads anyway
                 logger.exception("page-load hook failed")
         return await self._reload()
 
-    def _allowed(self, signed_in: sessions.SignedIn) -> rx.event.EventSpec | None:
+    def _allowed(self, signed_in: sessions.SignedIn) -> EventSpec | None:
         """A redirect when the signed-in user may not see this page."""
         return None
 

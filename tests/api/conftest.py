@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from capital_app.db.user_repository import UserRecord
+from capital_app.domain.accounts import UserRecord
 from tests.support.api_server import ApiServer, start_api_server
 from tests.support.factories import PASSWORD
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, tzinfo
 
 from playwright.sync_api import Page, expect
 
-from capital_app.db.user_repository import UserRecord
+from capital_app.domain.accounts import UserRecord
 from capital_app.domain.dates import local_today, zone
 from capital_app.service import history_queries as queries
 from capital_app.service import sessions

@@ -20,7 +20,7 @@ import psycopg
 from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
 from capital_app.db.engine import libpq_url, owner_database_url
-from capital_app.db.user_repository import UserRecord
+from capital_app.domain.accounts import UserRecord
 from capital_app.domain.money import format_money
 from capital_app.service import history_commands as commands
 from capital_app.service import history_queries as queries

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from playwright.sync_api import Browser, expect
 
 from benchmarks.reflex_client import ROOT_STATE, ReflexSession
-from capital_app.db.user_repository import UserRecord
+from capital_app.domain.accounts import UserRecord
 from capital_app.service import history_commands as commands
 from capital_app.service import users as user_service
 from capital_app.ui.pages.dashboard import presenters as present

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from collections.abc import Iterator
 from types import SimpleNamespace
 from uuid import uuid4
 
@@ -18,11 +19,20 @@ from capital_app.realtime import presence_hub
 from capital_app.realtime.presence import Viewer
 from capital_app.realtime.presence_hub import PresenceHub
 from capital_app.realtime.sessions import SessionRegistry, held_by_this_process
+from capital_app.settings import get_settings
 
 pytestmark = pytest.mark.anyio
 
 PRESENCE_CHANGED = "state.live_state.presence_changed"
 ROUTER = contextvars.ContextVar("router", default="none")
+
+
+@pytest.fixture(autouse=True)
+def _settings_follow_the_environment() -> Iterator[None]:
+    """Settings are read once: each test's environment (monkeypatch) gets its own."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 class _Processor:
@@ -50,6 +60,7 @@ async def test_arrivals_reach_every_session_of_the_org_here_in_a_clean_context(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("REFLEX_REDIS_URL", raising=False)
+    get_settings.cache_clear()
     org, other_org = uuid4(), uuid4()
     app = _app({"a": "me", "b": "me", "c": "me", "far": "other-worker"})
     registry = SessionRegistry(held_by_this_process(app))
@@ -99,6 +110,7 @@ async def test_a_hub_that_is_not_running_ignores_arrivals() -> None:
 
 async def test_with_redis_the_store_is_shared(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REFLEX_REDIS_URL", "redis://127.0.0.1:6379/12")
+    get_settings.cache_clear()
     store = presence_hub.presence_store()
     try:
         assert type(store).__name__ == "RedisPresence"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from capital_app.db.user_repository import OrganizationRecord, UserRecord
+from capital_app.domain.accounts import OrganizationRecord, UserRecord
 from capital_app.service import history_commands as commands
 from capital_app.service.actor import Actor
 from capital_app.service.organizations import create_organization

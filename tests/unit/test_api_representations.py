@@ -9,7 +9,7 @@ from uuid import uuid4
 import orjson
 
 from capital_app.api import exact_json, representations, schemas
-from capital_app.db.user_repository import UserRecord
+from capital_app.domain.accounts import UserRecord
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.values import Action, Role
 from capital_app.domain.views import ActiveSource, SeriesPoint

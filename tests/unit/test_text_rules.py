@@ -7,12 +7,12 @@ import pytest
 from capital_app.auth.passwords import hash_password, verify_password
 from capital_app.domain.errors import InvalidInput
 from capital_app.domain.values import (
+    check_email,
     check_idempotency_key,
     check_name,
     check_notes,
     check_source_id,
 )
-from capital_app.service.users import check_email
 
 
 @pytest.mark.parametrize("check", [check_name, check_notes, check_source_id])

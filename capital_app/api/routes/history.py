@@ -89,7 +89,8 @@ def list_history(
         end=end_date,
         cursor=cursor,
         limit=limit or DEFAULT_PAGE,
-        **moments,
+        as_of=as_of,
+        known_at=known_at,
     )
     headers = {}
     if page.next_cursor:

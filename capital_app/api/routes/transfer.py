@@ -25,8 +25,8 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
 from capital_app.api import schemas
+from capital_app.api.body_size import IMPORT_PATH
 from capital_app.api.deps import AsOf, CurrentActor, KnownAt
-from capital_app.api.limits import IMPORT_PATH
 from capital_app.api.problems import problem, problem_type
 from capital_app.api.routing import ExactJSONResponse, api_router, error_responses
 from capital_app.api.streaming import in_worker_thread

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import reflex as rx
@@ -23,6 +24,10 @@ from capital_app.service.actor import Actor
 from capital_app.ui.components.feedback import by_status, empty_state, load_error, table_skeleton
 from capital_app.ui.layout import page_header, signed_in_page
 from capital_app.ui.navigation import ADMINS, NavItem, register_nav_item
+
+if TYPE_CHECKING:
+    from capital_app.db.api_key_repository import ApiKeyRecord
+
 from capital_app.ui.state import (
     HOME_ROUTE,
     LOAD_TIMEOUT_SECONDS,
@@ -56,7 +61,7 @@ class KeyRow:
     revocable: bool = True
 
 
-def key_state(key: api_keys.ApiKeyRecord, now: datetime) -> str:
+def key_state(key: ApiKeyRecord, now: datetime) -> str:
     if key.revoked_at is not None:
         return "Revoked"
     if key.expires_at is not None and key.expires_at <= now:

@@ -14,7 +14,7 @@ import reflex as rx
 
 from capital_app.domain.dates import format_date
 from capital_app.domain.errors import InvalidInput, LedgerError
-from capital_app.domain.values import MAX_NAME_LENGTH, Role, check_name
+from capital_app.domain.values import MAX_NAME_LENGTH, Role, check_currency, check_name
 from capital_app.service import organizations, sessions
 from capital_app.service.actor import Actor
 from capital_app.ui.components.feedback import block_skeleton, by_status, load_error, panel
@@ -44,7 +44,7 @@ def _name_problem(value: str) -> str:
 
 def _currency_problem(value: str) -> str:
     try:
-        organizations.check_currency(value)
+        check_currency(value)
     except InvalidInput as error:
         return error.errors[0].message
     return ""

@@ -12,10 +12,9 @@ from uuid import UUID
 
 import reflex as rx
 
-from capital_app.auth.passwords import check_password_rules
 from capital_app.domain.dates import format_date
 from capital_app.domain.errors import InvalidInput, LedgerError
-from capital_app.domain.values import Role, check_name
+from capital_app.domain.values import Role, check_email, check_name, check_password_rules
 from capital_app.service import sessions
 from capital_app.service import users as user_service
 from capital_app.service.actor import Actor
@@ -98,7 +97,7 @@ class UsersState(PageState, AppState):
     @rx.var
     def add_errors(self) -> dict[str, str]:
         found = {
-            "email": _first_message(user_service.check_email, self.new_email),
+            "email": _first_message(check_email, self.new_email),
             "name": _first_message(check_name, self.new_name),
             "password": _first_message(check_password_rules, self.new_password),
         }

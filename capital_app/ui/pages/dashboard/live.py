@@ -125,6 +125,8 @@ def _delta(previous: LiveView | None, view: LiveView, full: bool) -> dict[str, d
 async def broadcast(change: OrganizationChange, is_local: Callable[[str], bool]) -> set[str]:
     """Push the change into this worker's dashboard rooms of the organization; served tokens."""
     org = change.organization_id
+    if org is None:  # a resync of every organization: the per-session path re-reads
+        return set()
     lock = _locks.setdefault(org, asyncio.Lock())
     async with lock:
         return await _broadcast(org, is_local)
@@ -164,7 +166,7 @@ async def _push_room(
     series: dict[tuple[date, date, Interval], list[SeriesPoint] | Exception],
     checked: set[str],
 ) -> set[str]:
-    _, _, tz_name, chart_range, currency = (str(part) for part in room.key)  # type: ignore[attr-defined]
+    _, _, tz_name, chart_range, currency = (str(part) for part in room.key)
     tz, now = zone(tz_name), datetime.now(UTC)
     end = local_today(tz, now)
     starts = local_today(tz, summary.history_starts) if summary.history_starts else None
@@ -184,6 +186,7 @@ async def _push_room(
     rows = present.source_rows(summary.sources, [], currency, now, tz)
     epoch, base, patches = _slots(previous, rows)
     recent = present.activity_rows(summary.recent, summary.names, now, tz, currency)
+    activity_new: list[present.ActivityRow]
     if previous is None:
         activity_base, activity_new = recent, []
     else:
@@ -191,6 +194,8 @@ async def _push_room(
             previous.activity, previous.activity_new, recent
         )
     points = series[window]
+    head: list[dict[str, object]]
+    tail: list[dict[str, object]]
     if isinstance(points, Exception):
         head, tail, status, problem = [], [], "error", "The chart could not be read."
     else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
 from capital_app.domain.dates import format_age, format_exact
 from capital_app.domain.describe import story_of
@@ -200,7 +201,7 @@ def sorted_rows(rows: list[SourceRow], key: str, descending: bool) -> list[Sourc
     """The browser's order (pending additions first), for tests and server-side checks."""
     from decimal import Decimal
 
-    def value(r: SourceRow) -> object:
+    def value(r: SourceRow) -> Any:  # one kind per key: str, Decimal or int
         if key == "name":
             return r.name_key
         if key == "rate":

@@ -1,0 +1,25 @@
+"""How large a request body may be, and the one way a 413 says so.
+
+Below both `limits` (the middleware that refuses) and `problems` (the handler that
+answers a router's 413), so the two write the same message and import neither.
+"""
+
+from __future__ import annotations
+
+from capital_app.settings import get_settings
+
+IMPORT_PATH = "/api/capital-history/import"
+TOO_LARGE_TITLE = "Request body too large"
+
+
+def body_limit_for(path: str) -> int:
+    """The largest body accepted on `path`: the import's own cap, else the general one."""
+    settings = get_settings()
+    return settings.max_import_bytes if path == IMPORT_PATH else settings.max_request_bytes
+
+
+def too_large_detail(path: str) -> str:
+    """The 413's detail on `path`."""
+    return (
+        f"The request body is larger than the {body_limit_for(path):,} bytes this API accepts here."
+    )
