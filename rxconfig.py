@@ -5,7 +5,17 @@ switches the state manager to Redis and lets Reflex start several backend worker
 The app's own settings live in `capital_app/settings.py`.
 """
 
+import os
+
 import reflex as rx
+
+# Cross-origin browser callers (CORS, with credentials): none but the ones named in
+# CAPITAL_ALLOWED_ORIGINS; the app's own pages are same-origin and need no CORS.
+ALLOWED_ORIGINS = tuple(
+    o.strip().rstrip("/")
+    for o in os.environ.get("CAPITAL_ALLOWED_ORIGINS", "").split(",")
+    if o.strip()
+)
 
 config = rx.Config(
     app_name="capital_app",
@@ -16,4 +26,6 @@ config = rx.Config(
     plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="teal"))],
     # The default sitemap plugin needs a public deploy_url; this app is not public.
     disable_plugins=[rx.plugins.SitemapPlugin],
+    # Reflex's default is "*", which its CORS middleware echoes back with credentials.
+    cors_allowed_origins=ALLOWED_ORIGINS,
 )

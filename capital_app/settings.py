@@ -65,6 +65,13 @@ class Settings:
     # (Granian bounds headers only): 408 otherwise.
     body_timeout_seconds: float
     import_body_timeout_seconds: float
+    # Strict-Transport-Security on every answer: "auto" sends it when the request came
+    # over TLS (directly, or X-Forwarded-Proto https from a trusted proxy), "on" always,
+    # "off" never.
+    hsts: str = "auto"
+    # Origins other than the app's own that may call it from a browser (CORS, and the
+    # WebSocket's Origin check); none by default.
+    allowed_origins: tuple[str, ...] = ()
 
 
 def _private_secret(data_dir: Path, name: str) -> str:
@@ -137,4 +144,10 @@ def get_settings() -> Settings:
         stream_max_seconds=_int("CAPITAL_STREAM_MAX_SECONDS", 900),
         body_timeout_seconds=_float("CAPITAL_BODY_TIMEOUT_SECONDS", 30.0),
         import_body_timeout_seconds=_float("CAPITAL_IMPORT_BODY_TIMEOUT_SECONDS", 600.0),
+        hsts=os.environ.get("CAPITAL_HSTS", "auto").strip().lower() or "auto",
+        allowed_origins=tuple(
+            o.strip().rstrip("/")
+            for o in os.environ.get("CAPITAL_ALLOWED_ORIGINS", "").split(",")
+            if o.strip()
+        ),
     )
