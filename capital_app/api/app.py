@@ -33,6 +33,7 @@ from capital_app.api.routes import (
 )
 from capital_app.api.routes.health import ListenerStatus, listener_not_running
 from capital_app.api.security_headers import SecurityHeaders
+from capital_app.api.socket_guard import SocketGuard
 
 DOCS_URL = "/api/docs"
 # Swagger UI's files, served from here (no CDN): the `fastapi-offline` package ships them.
@@ -151,6 +152,7 @@ def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
     app.add_middleware(BodyDeadline)  # outermost of the two: BodyLimit's drain is bounded too
     # Outermost: Reflex mounts its backend (pages, /_event, /_upload) inside this app.
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(SocketGuard)  # anonymous WebSocket clients: small messages only
     _add_docs(app)
     for router in ROUTERS:
         app.include_router(router)
