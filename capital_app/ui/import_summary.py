@@ -96,6 +96,15 @@ def report_view(report: ImportReport, currency: str, tz: tzinfo) -> ReportView:
     )
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    """A file's own text (an id, an unknown field's name) never runs as a spreadsheet
+    formula: one starting like a formula is written after an apostrophe."""
+    return f"'{text}" if text[:1] in _FORMULA_START else text
+
+
 def problems_csv(problems: Problems | list[ImportProblem]) -> str:
     """The problems, for a spreadsheet: entry (position in the file), id, field, message;
     when the report kept only the first ones, a row per kind then counts them all."""
@@ -104,7 +113,12 @@ def problems_csv(problems: Problems | list[ImportProblem]) -> str:
     writer.writerow(["entry", "entryId", "field", "message"])
     for p in problems:
         writer.writerow(
-            ["" if p.index is None else p.index, p.entry_id or "", p.field or "", p.message]
+            [
+                "" if p.index is None else p.index,
+                _cell(p.entry_id or ""),
+                _cell(p.field or ""),
+                _cell(p.message),
+            ]
         )
     if isinstance(problems, Problems) and problems.truncated:
         for kind, count in problems.counts.most_common():
@@ -112,7 +126,7 @@ def problems_csv(problems: Problems | list[ImportProblem]) -> str:
                 [
                     "",
                     "",
-                    kind,
+                    _cell(kind),
                     f"{count:,} problems of this kind in all (the first "
                     f"{len(problems.kept):,} of {problems.total:,} are listed above)",
                 ]
