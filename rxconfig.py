@@ -12,9 +12,18 @@ import reflex as rx
 # The WebSocket's heartbeat (python-engineio, read by Reflex at startup): a ping every
 # 20 s, and a peer that has not answered within 20 s more is dropped (Reflex's defaults,
 # 25 s + 120 s, let a dead or stalled peer hold its socket for nearly 2.5 minutes).
-# Messages are bounded at 1 MB (Reflex's default). api/socket_guard.py has the rest.
+# Message size: api/socket_size_guard.py (64 KiB before sign-in; the launcher sets 16 MiB
+# for signed-in tabs). api/socket_guard.py has the rest.
 os.environ.setdefault("REFLEX_SOCKET_INTERVAL", "20")
 os.environ.setdefault("REFLEX_SOCKET_TIMEOUT", "20")
+
+# Cross-origin browser callers (CORS, with credentials): none but the ones named in
+# CAPITAL_ALLOWED_ORIGINS; the app's own pages are same-origin and need no CORS.
+ALLOWED_ORIGINS = tuple(
+    o.strip().rstrip("/")
+    for o in os.environ.get("CAPITAL_ALLOWED_ORIGINS", "").split(",")
+    if o.strip()
+)
 
 config = rx.Config(
     app_name="capital_app",
@@ -25,4 +34,6 @@ config = rx.Config(
     plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="teal"))],
     # The default sitemap plugin needs a public deploy_url; this app is not public.
     disable_plugins=[rx.plugins.SitemapPlugin],
+    # Reflex's default is "*", which its CORS middleware echoes back with credentials.
+    cors_allowed_origins=ALLOWED_ORIGINS,
 )

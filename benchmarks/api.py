@@ -233,7 +233,13 @@ def start_via_reflex(log_path: Path) -> tuple[subprocess.Popen, str]:
     """`capital-app run --port N`: exactly what `make run` serves (Reflex, prod, one port)."""
     port = _free_port()
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("capital-app")), "run", "--port", str(port)],
+        [
+            str(Path(sys.executable).with_name("capital-app")),
+            "run",
+            "--port",
+            str(port),
+            "--seed-demo",
+        ],
         env=os.environ.copy(),
         stdout=log_path.open("w"),
         stderr=subprocess.STDOUT,

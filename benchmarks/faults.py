@@ -176,7 +176,7 @@ def _token(base: str, email: str, password: str) -> str:
 
 
 def _setup(prefix: str):
-    from capital_app.cli import migrate_database
+    from capital_app.db.migrations import migrate_database
     from capital_app.db.engine import reset_engines
     from capital_app.settings import get_settings
     from tests.support.database import create_test_database

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from capital_app.api.app import create_api_app
+from capital_app.api.security_headers import origin_allowed
 from capital_app.api.socket_guard import socket_guard
 from capital_app.realtime.lifespan import listener_health, realtime_lifespan
 from capital_app.ui import live
@@ -36,5 +37,10 @@ app.register_lifespan_task(
         AppState.catch_up, live.LiveState.presence_changed, rooms_first=dashboard_live.broadcast
     )
 )
+
+# The WebSocket accepts pages of this app's own origin (and CAPITAL_ALLOWED_ORIGINS) only;
+# Reflex would hand Socket.IO its CORS list, where an empty one switches the check off.
+if app.sio is not None:
+    app.sio.eio.cors_allowed_origins = origin_allowed
 
 add_pages(app)

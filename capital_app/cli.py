@@ -157,7 +157,7 @@ def _restore(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from capital_app.launcher import run_app
 
-    return run_app(args.port)
+    return run_app(args.port, host=args.host, seed=args.seed_demo)
 
 
 def _port(text: str) -> int:
@@ -297,6 +297,18 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="migrate, seed the demo and serve the web app (Reflex, production, one port)"
     )
     p.add_argument("--port", type=_port, default=3000, help="port to serve on (default: 3000)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1; 0.0.0.0 for every interface)",
+    )
+    p.add_argument(
+        "--seed-demo",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="create the demo organization (published passwords); default: only on the "
+        "embedded database, or with CAPITAL_SEED_DEMO=1",
+    )
     p.set_defaults(handler=_run)
 
     p = sub.add_parser("import", help="import a browser-prototype export (all or nothing)")

@@ -81,7 +81,10 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def reflex_command(port: int) -> list[str]:
+DEFAULT_HOST = "127.0.0.1"  # reachable from this machine only, unless told otherwise
+
+
+def reflex_command(port: int, host: str = DEFAULT_HOST) -> list[str]:
     return [
         str(scripts_dir() / "reflex"),
         "run",
@@ -90,6 +93,8 @@ def reflex_command(port: int) -> list[str]:
         "--single-port",
         "--frontend-port",
         str(port),
+        "--backend-host",
+        host,
     ]
 
 
@@ -126,16 +131,23 @@ def pin_web_package_json(root: Path = PROJECT_ROOT, web_dir: Path | None = None)
         built.write_bytes(wanted)
 
 
-def _print_welcome(port: int, database: AppDatabase, seed: DemoSeed) -> None:
+def _print_welcome(port: int, database: AppDatabase, seed: DemoSeed | None) -> None:
     where = "embedded PostgreSQL (data in .data/)" if database.embedded else "DATABASE_URL"
-    state = "created" if seed.created else "already present"
+    if seed is None:
+        demo = ["No demo organization seeded (pass --seed-demo to create it)."]
+        state = "not seeded"
+    else:
+        state = "created" if seed.created else "already present"
+        demo = [
+            f"Demo organization “{seed.organization.name}”, sign in as:",
+            *(f"  {role:<6}  {email}  password: {pw}" for email, _, role, pw in seed.users),
+        ]
     lines = [
         "",
         f"Capital Ledger — database: {where}; demo organization {state}.",
         f"Open http://localhost:{port}/ once Reflex reports “App running”.",
         f"API docs: http://localhost:{port}/api/docs",
-        f"Demo organization “{seed.organization.name}”, sign in as:",
-        *(f"  {role:<6}  {email}  password: {password}" for email, _, role, password in seed.users),
+        *demo,
         "Stop with Ctrl-C.",
         "",
     ]
@@ -164,11 +176,11 @@ def _start_guard() -> tuple[subprocess.Popen[bytes], int]:
     return guard, write_end
 
 
-def _serve(port: int, database_url: str) -> int:
+def _serve(port: int, database_url: str, host: str = DEFAULT_HOST) -> int:
     """Run Reflex until it exits or we are asked to stop; returns its exit status."""
     guard, guard_pipe = _start_guard()
     process = subprocess.Popen(
-        reflex_command(port),
+        reflex_command(port, host),
         cwd=PROJECT_ROOT,
         env=reflex_environment(database_url),
         start_new_session=True,
@@ -209,17 +221,32 @@ def _serve(port: int, database_url: str) -> int:
     return 0 if stop_requested_at else returncode
 
 
-def run_app(port: int = DEFAULT_PORT) -> int:
-    """Prepare the database, seed the demo, print how to sign in, and serve until stopped."""
+def should_seed_demo(embedded: bool, flag: bool | None) -> bool:
+    """The demo organization has a published ADMIN password: seeded on the embedded
+    default database, and on a named one (DATABASE_URL) only when asked for
+    (`--seed-demo`, or CAPITAL_SEED_DEMO=1); `--no-seed-demo` never seeds."""
+    if flag is not None:
+        return flag
+    return embedded or os.environ.get("CAPITAL_SEED_DEMO", "").strip().lower() in {
+        "1",
+        "true",
+        "yes",
+    }
+
+
+def run_app(port: int = DEFAULT_PORT, *, host: str = DEFAULT_HOST, seed: bool | None = None) -> int:
+    """Prepare the database, seed the demo (see should_seed_demo), print how to sign in,
+    and serve on `host` (127.0.0.1 unless told otherwise) until stopped."""
     from capital_app.domain.errors import LedgerError
     from capital_app.service.demo import seed_demo
 
     if not port_is_free(port):
         raise LedgerError(f"Port {port} is in use; pass --port with a free one.")
     database = prepare_database()
-    _print_welcome(port, database, seed_demo())
+    demo = seed_demo() if should_seed_demo(database.embedded, seed) else None
+    _print_welcome(port, database, demo)
     pin_web_package_json()
-    status = _serve(port, database.url)
+    status = _serve(port, database.url, host)
     if status:
         print(f"capital-app: Reflex exited with status {status}", file=sys.stderr)
     return status

@@ -86,6 +86,13 @@ class Settings:
     # presence through it) and REFLEX_WEB_WORKDIR (where the launcher finds .web).
     redis_url: str | None = None
     web_workdir: Path | None = None
+    # Strict-Transport-Security on every answer: "auto" sends it when the request came
+    # over TLS (directly, or X-Forwarded-Proto https from a trusted proxy), "on" always,
+    # "off" never.
+    hsts: str = "auto"
+    # Origins other than the app's own that may call it from a browser (CORS, and the
+    # WebSocket's Origin check); none by default.
+    allowed_origins: tuple[str, ...] = ()
 
 
 def _private_secret(data_dir: Path, name: str) -> str:
@@ -173,4 +180,10 @@ def get_settings() -> Settings:
         web_workdir=Path(os.environ["REFLEX_WEB_WORKDIR"])
         if os.environ.get("REFLEX_WEB_WORKDIR")
         else None,
+        hsts=os.environ.get("CAPITAL_HSTS", "auto").strip().lower() or "auto",
+        allowed_origins=tuple(
+            o.strip().rstrip("/")
+            for o in os.environ.get("CAPITAL_ALLOWED_ORIGINS", "").split(",")
+            if o.strip()
+        ),
     )

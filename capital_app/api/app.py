@@ -11,10 +11,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from capital_app.api.body_deadline import BodyDeadline
 from capital_app.api.limits import BodyLimit
@@ -33,6 +35,12 @@ from capital_app.api.routes import (
     users,
 )
 from capital_app.api.routes.health import ListenerStatus, listener_not_running
+from capital_app.api.security_headers import SecurityHeaders
+from capital_app.api.socket_size_guard import SocketSizeGuard
+
+DOCS_URL = "/api/docs"
+# Swagger UI's files, served from here (no CDN): the `fastapi-offline` package ships them.
+DOCS_ASSETS_URL = "/api/docs/assets"
 
 DESCRIPTION = """
 The capital history of your organization — every change to every loan, credit
@@ -138,6 +146,31 @@ def _no_such_endpoint(routers: tuple[APIRouter, ...]) -> Callable[[Request], Awa
     return no_such_endpoint
 
 
+def _add_docs(app: FastAPI) -> None:
+    """Swagger UI at /api/docs with its script and styles served by this app."""
+    from fastapi_offline.core import _STATIC_PATH
+
+    app.mount(DOCS_ASSETS_URL, StaticFiles(directory=_STATIC_PATH), name="docs-assets")
+
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title=f"{app.title} — docs",
+            oauth2_redirect_url="/api/docs/oauth2-redirect",
+            swagger_js_url=f"{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS_URL}/favicon.png",
+        )
+
+    async def oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    app.add_api_route(DOCS_URL, docs, methods=["GET"], include_in_schema=False)
+    app.add_api_route(
+        "/api/docs/oauth2-redirect", oauth2_redirect, methods=["GET"], include_in_schema=False
+    )
+
+
 def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
     """The API app. `listener_status` reports the realtime listener for /api/health
     (capital_app.py passes capital_app.realtime.lifespan.listener_health; without it
@@ -146,7 +179,7 @@ def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
         title="Capital Ledger API",
         version="1.0.0",
         description=DESCRIPTION,
-        docs_url="/api/docs",
+        docs_url=None,  # served below, with Swagger UI's files from this app
         redoc_url=None,
         openapi_url="/api/openapi.json",
         swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
@@ -156,6 +189,10 @@ def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.add_middleware(BodyDeadline)  # outermost of the two: BodyLimit's drain is bounded too
     app.add_middleware(RateLimitHeaders)
+    # Outermost: Reflex mounts its backend (pages, /_event, /_upload) inside this app.
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SocketSizeGuard)  # anonymous WebSocket clients: small messages only
+    _add_docs(app)
     for router in ROUTERS:
         app.include_router(router)
     # Last: every other /api path answers a problem too, also once Reflex mounts its own

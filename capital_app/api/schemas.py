@@ -614,8 +614,15 @@ class ImportReportOut(BaseModel):
     imported: int = Field(description="Entries written (a dry run: that would be written).")
     skipped: int = Field(description="Entries already stored (or repeated in the file).")
     errors: list[ImportErrorOut] = Field(
-        description="Every problem found; an import with any answers 422 and writes nothing."
+        description="The first problems found (at most 200, in file order); an import with "
+        "any answers 422 and writes nothing."
     )
+    errorsTotal: int = Field(description="How many problems the file has (all counted).")
+    errorCounts: dict[str, int] = Field(
+        description="Problems counted by kind: the field, `entry` or `file` (at most 64 "
+        "kinds; any further kind counts as `other`)."
+    )
+    errorsTruncated: bool = Field(description="True when `errors` lists fewer than all.")
     entriesInFile: int
     importedByAction: dict[str, int]
     sourcesInFile: int
@@ -632,10 +639,14 @@ class ImportReportOut(BaseModel):
 
 
 class ImportRefusedProblem(Problem):
-    """A 422 for an import: `errors` lists every problem (with `index` for the file's
-    entries); for a refused file the report's counts come along too."""
+    """A 422 for an import: `errors` lists the first problems (with `index` for the file's
+    entries; `errorsTotal` and `errorCounts` count them all); for a refused file the
+    report's counts come along too."""
 
     errors: list[ImportErrorOut]
+    errorsTotal: int | None = None
+    errorCounts: dict[str, int] | None = None
+    errorsTruncated: bool | None = None
     dryRun: bool | None = None
     imported: int | None = None
     skipped: int | None = None

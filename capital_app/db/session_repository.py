@@ -38,3 +38,15 @@ def latest_sign_out(conn: Connection, org: UUID, user_id: UUID) -> datetime | No
         {"org": org, "user_id": user_id, "reason": SIGNED_OUT},
     ).scalar()
     return value.astimezone(UTC) if value else None
+
+
+def latest_sign_outs(conn: Connection, org: UUID, user_ids: list[UUID]) -> dict[UUID, datetime]:
+    """Each of these users' latest sign-out (users who never signed out are absent)."""
+    rows = conn.execute(
+        text(
+            "SELECT user_id, max(occurred_at) FROM auth_event WHERE organization_id = :org"
+            " AND user_id = ANY(CAST(:ids AS uuid[])) AND reason = :reason GROUP BY user_id"
+        ),
+        {"org": org, "ids": [str(i) for i in user_ids], "reason": SIGNED_OUT},
+    )
+    return {r[0]: r[1].astimezone(UTC) for r in rows if r[1] is not None}

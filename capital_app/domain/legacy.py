@@ -42,11 +42,18 @@ Rules, in the order they are applied:
   entry that changes nothing is kept: it is history as it was recorded.
 - Sources still active at the end must have different names (ignoring case).
 
+Every problem is counted (by kind: the field, "entry" or "file"), but only the first
+`MAX_PROBLEMS_KEPT` (in file order) are kept with their messages (`Problems`): a file
+of a million empty entries has millions of problems, and one request must not hold
+or answer them all.
+
 The fold is the ledger's own (`domain.fold`); this module adds no second one.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -116,6 +123,112 @@ class ImportProblem:
     message: str
     entry_id: str | None = None
 
+    @property
+    def kind(self) -> str:
+        """What it is about, for counting: the field, else the entry or the file."""
+        if self.field is not None:
+            return self.field
+        return "file" if self.index is None else "entry"
+
+
+MAX_PROBLEMS_KEPT = 200  # problems kept with their messages (the first ones, in file order)
+MAX_PROBLEM_KINDS = 64  # distinct kinds counted; any further kind counts as "other"
+_MAX_KIND_LENGTH = 100
+_MAX_TEXT_LENGTH = 1000
+
+
+def _clip(text: str | None, limit: int) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
+class Problems:
+    """The problems of one file: every one counted, the first `keep` kept.
+
+    Reads like the list of the kept ones, in file order (the file's own problems
+    first), except that `len()` is the total count. Memory stays bounded however
+    many problems a file has: `keep` problems (their texts clipped) and at most
+    `MAX_PROBLEM_KINDS` counters.
+    """
+
+    __slots__ = ("_arrival", "_heap", "_keep", "_sorted", "counts", "total")
+
+    def __init__(self, problems: Iterable[ImportProblem] = (), keep: int = MAX_PROBLEMS_KEPT):
+        self._keep = keep
+        self._heap: list[tuple[int, int, ImportProblem]] = []  # max-heap of (−position, −arrival)
+        self._arrival = itertools.count()
+        self._sorted: list[ImportProblem] | None = []
+        self.total = 0
+        self.counts: Counter[str] = Counter()
+        self.extend(problems)
+
+    def append(self, problem: ImportProblem) -> None:
+        self.total += 1
+        kind = _clip(problem.kind, _MAX_KIND_LENGTH) or ""
+        if kind not in self.counts and len(self.counts) >= MAX_PROBLEM_KINDS:
+            kind = "other"
+        self.counts[kind] += 1
+        key = (-(-1 if problem.index is None else problem.index), -next(self._arrival))
+        if len(self._heap) >= self._keep:
+            if key <= self._heap[0][:2]:
+                return  # later in the file than every kept one
+            heapq.heappop(self._heap)
+        if len(problem.message) > _MAX_TEXT_LENGTH or len(problem.field or "") > _MAX_KIND_LENGTH:
+            problem = ImportProblem(
+                problem.index,
+                _clip(problem.field, _MAX_KIND_LENGTH),
+                _clip(problem.message, _MAX_TEXT_LENGTH) or "",
+                problem.entry_id,
+            )
+        heapq.heappush(self._heap, (*key, problem))
+        self._sorted = None
+
+    def extend(self, problems: Iterable[ImportProblem]) -> None:
+        for problem in problems:
+            self.append(problem)
+
+    def combined(self, other: Problems) -> Problems:
+        """Both files' worth: the first `keep` of the two, and both counts."""
+        both = Problems(itertools.chain(self.kept, other.kept), keep=self._keep)
+        both.total = self.total + other.total
+        both.counts = self.counts + other.counts
+        return both
+
+    @property
+    def kept(self) -> list[ImportProblem]:
+        if self._sorted is None:
+            self._sorted = [p for *_, p in sorted(self._heap, reverse=True)]
+        return self._sorted
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self._heap)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def __iter__(self) -> Iterator[ImportProblem]:
+        return iter(self.kept)
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        return self.kept[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Problems):
+            return self.total == other.total and self.kept == other.kept
+        if isinstance(other, list):
+            return self.total == len(other) and self.kept == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Problems(total={self.total}, kept={self.kept!r})"
+
 
 @dataclass(frozen=True, slots=True)
 class LegacyHistory:
@@ -126,7 +239,7 @@ class LegacyHistory:
     positions: dict[str, int]  # entry id → index in the file (its first occurrence)
     entries_in_file: int
     repeated: int  # identical copies of an entry already in the file (skipped)
-    problems: list[ImportProblem]
+    problems: Problems
     sources_in_file: int = 0  # distinct readable source ids, whether or not they passed
     # Earliest and latest readable effective date in the file (None when there is none).
     first_effective: datetime | None = None
@@ -204,7 +317,7 @@ class _Candidate:
 # --- reading the file ------------------------------------------------------------
 
 
-def _raw_entries(chunks: Iterable[bytes | str], problems: list[ImportProblem]) -> Iterator[object]:
+def _raw_entries(chunks: Iterable[bytes | str], problems: Problems) -> Iterator[object]:
     """The file's entries; structural problems are added to `problems` and end the reading."""
     reader = JsonReader(chunks)
     try:
@@ -231,7 +344,7 @@ def _raw_entries(chunks: Iterable[bytes | str], problems: list[ImportProblem]) -
         problems.append(ImportProblem(None, None, error.message))
 
 
-def _entries_of_object(reader: JsonReader, problems: list[ImportProblem]) -> Iterator[object]:
+def _entries_of_object(reader: JsonReader, problems: Problems) -> Iterator[object]:
     reader.take("{")
     found = False
     if reader.take("}"):
@@ -456,7 +569,7 @@ def _same(a: _Candidate, b: _Candidate) -> bool:
     return a.to_entry(0) == b.to_entry(0) and a.sequence == b.sequence
 
 
-def _ordered(source: list[_Candidate], problems: list[ImportProblem]) -> list[_Candidate] | None:
+def _ordered(source: list[_Candidate], problems: Problems) -> list[_Candidate] | None:
     """The source's entries in sequence order, or None when no order can be given."""
     given = [c for c in source if c.sequence is not None]
     if not given:
@@ -491,7 +604,7 @@ def _ordered(source: list[_Candidate], problems: list[ImportProblem]) -> list[_C
     return by_sequence if ok else None
 
 
-def _check_order(ordered: list[_Candidate], problems: list[ImportProblem]) -> bool:
+def _check_order(ordered: list[_Candidate], problems: Problems) -> bool:
     """ADDED first and once, nothing after REMOVED, dates and name consistent."""
     added = [c for c in ordered if c.action is Action.ADDED]
     if not added:
@@ -591,7 +704,7 @@ def _check_order(ordered: list[_Candidate], problems: list[ImportProblem]) -> bo
 
 
 def _check_values(
-    ordered: list[_Candidate], problems: list[ImportProblem]
+    ordered: list[_Candidate], problems: Problems
 ) -> tuple[list[HistoryEntry], SourceState | None]:
     """Fold the source in recording order, checking each entry against what it followed.
 
@@ -623,7 +736,7 @@ def _as_of(entries: list[HistoryEntry], moment: datetime) -> SourceState:
     return fold(entries, as_of=moment)[entries[0].source_id]
 
 
-def _matches(c: _Candidate, before: SourceState, problems: list[ImportProblem]) -> bool:
+def _matches(c: _Candidate, before: SourceState, problems: Problems) -> bool:
     """Previous and carried-along values equal `before`; fill absent previous values."""
     found: list[ImportProblem] = []
 
@@ -666,7 +779,7 @@ def _check_active_names(
     sources: dict[str, list[HistoryEntry]],
     final: dict[str, SourceState],
     positions: dict[str, int],
-    problems: list[ImportProblem],
+    problems: Problems,
 ) -> None:
     seen: dict[str, HistoryEntry] = {}
     for source_id, state in sorted(final.items(), key=lambda i: positions[sources[i[0]][0].id]):
@@ -689,7 +802,7 @@ def _check_active_names(
 
 def parse_export(chunks: Iterable[bytes | str], now: datetime) -> LegacyHistory:
     """Read and check a prototype export (the file's bytes or text, in chunks)."""
-    problems: list[ImportProblem] = []
+    problems = Problems()
     by_id: dict[str, _Candidate] = {}
     by_source: dict[str, list[_Candidate]] = {}
     repeated = 0
@@ -735,7 +848,6 @@ def parse_export(chunks: Iterable[bytes | str], now: datetime) -> LegacyHistory:
     dates = [c.effective_date for cs in by_source.values() for c in cs if c.effective_date]
     if not problems:
         _check_active_names(sources, final, positions, problems)
-    problems.sort(key=lambda p: -1 if p.index is None else p.index)
     return LegacyHistory(
         sources=sources,
         final=final,

@@ -45,6 +45,7 @@ class Member:
     held: int  # the revision the session's server-side state holds
     shown: int  # the revision the browser was sent (>= held)
     epoch: int  # the room base the browser holds (-1: its own page load's)
+    issued_at: int | None = None  # the session token's issue time: a later sign-out ends it
 
 
 @dataclass(slots=True)

@@ -10,8 +10,8 @@ same read (single flight) or reuse it for a few seconds.
 
 Authorization stays exact: the read that runs authorizes its own actor inside
 the service call, and the askers served its answer are checked together in one
-query (`service.actor.readers_among`) before they get it, so a deactivated user
-gets nothing from the next change on, as from any other call. The organization
+query (`service.actor.sessions_among`) before they get it, so a deactivated user
+or a signed-out session gets nothing from the next change on, as from any other call. The organization
 is part of every key: no answer crosses organizations.
 """
 
@@ -27,19 +27,20 @@ from uuid import UUID
 
 from capital_app.domain.events import HistoryEntry
 from capital_app.service import history_queries
-from capital_app.service.actor import Actor, readers_among
+from capital_app.service.actor import Actor, Session, sessions_among
 from capital_app.service.errors import Unauthenticated
 
 T = TypeVar("T")
 
 
 class _ReaderCheck:
-    """Users of one organization waiting to be authorized by one query."""
+    """Sessions (user, token issue time) of one organization waiting to be authorized
+    by one query."""
 
     def __init__(self) -> None:
-        self.user_ids: set[UUID] = set()
+        self.user_ids: set[Session] = set()
         self.started = False
-        self.result: asyncio.Future[frozenset[UUID]] = asyncio.get_running_loop().create_future()
+        self.result: asyncio.Future[frozenset[Session]] = asyncio.get_running_loop().create_future()
 
 
 class SharedReads:
@@ -116,10 +117,10 @@ class SharedReads:
         if check is None or check.started:
             check = self._checks[org] = _ReaderCheck()
             asyncio.get_running_loop().create_task(self._run_check(org, check))
-        check.user_ids.add(actor.user_id)
+        check.user_ids.add((actor.user_id, actor.issued_at))
         allowed = await asyncio.shield(check.result)
-        if actor.user_id not in allowed:
-            raise Unauthenticated("Your account is not active; sign in again.")
+        if (actor.user_id, actor.issued_at) not in allowed:
+            raise Unauthenticated("Your account is not active or this session was signed out.")
 
     async def _run_check(self, org: UUID, check: _ReaderCheck) -> None:
         await asyncio.sleep(0.001)  # the other askers woken by the same read join in
@@ -128,7 +129,7 @@ class SharedReads:
             del self._checks[org]
         self.reader_checks += 1
         try:
-            allowed = await asyncio.to_thread(readers_among, org, frozenset(check.user_ids))
+            allowed = await asyncio.to_thread(sessions_among, org, frozenset(check.user_ids))
         except BaseException as error:
             check.result.set_exception(error)
             check.result.exception()

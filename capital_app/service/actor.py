@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from uuid import UUID
 
@@ -57,6 +58,17 @@ _KEY_SCOPES: dict[Permission, frozenset[str]] = {
 }
 
 
+def _ended_by(signed_out: datetime | None, issued_at: int | None) -> bool:
+    """Did a sign-out end the token issued then? Tokens carry whole seconds: one issued
+    in the second before a sign-out may survive it, but a sign-in right after a
+    sign-out is never refused."""
+    return (
+        issued_at is not None
+        and signed_out is not None
+        and (signed_out.timestamp() >= issued_at + 1)
+    )
+
+
 def authorize(conn: Connection, actor: Actor, permission: Permission) -> UserRecord:
     if actor.api_key_id is not None:
         return authorize_api_key(conn, actor, actor.api_key_id, permission)
@@ -65,9 +77,7 @@ def authorize(conn: Connection, actor: Actor, permission: Permission) -> UserRec
         raise Unauthenticated("Your account is not active; sign in again.")
     if actor.issued_at is not None:
         signed_out = sessions.latest_sign_out(conn, actor.organization_id, actor.user_id)
-        # Tokens carry whole seconds: one issued in the second before a sign-out
-        # may survive it, but a sign-in right after a sign-out is never refused.
-        if signed_out is not None and signed_out.timestamp() >= actor.issued_at + 1:
+        if _ended_by(signed_out, actor.issued_at):
             raise Unauthenticated(SESSION_ENDED)
     if permission is Permission.WRITE_HISTORY and not user.role.can_write_history:
         raise Forbidden("Your role can view the ledger but not change it.")
@@ -110,3 +120,23 @@ def readers_among(organization_id: UUID, user_ids: Collection[UUID]) -> frozense
         return frozenset()
     with tenant_transaction(organization_id, read_only=True) as conn:
         return frozenset(users.active_user_ids(conn, organization_id, list(user_ids)))
+
+
+Session = tuple[UUID, int | None]  # (user id, when its token was issued; None: not a token)
+
+
+def sessions_among(organization_id: UUID, asking: Collection[Session]) -> frozenset[Session]:
+    """Which of these sessions may read the organization now: their users are active
+    and none has signed out since the session's token was issued (as `authorize`
+    checks), in one transaction for all. Live pushes and shared catch-up reads check
+    their recipients with it, so a signed-out session gets nothing more."""
+    if not asking:
+        return frozenset()
+    with tenant_transaction(organization_id, read_only=True) as conn:
+        active = users.active_user_ids(conn, organization_id, list({u for u, _ in asking}))
+        signed_out = sessions.latest_sign_outs(conn, organization_id, list(active))
+    return frozenset(
+        (user_id, issued)
+        for user_id, issued in asking
+        if user_id in active and not _ended_by(signed_out.get(user_id), issued)
+    )

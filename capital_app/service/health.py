@@ -7,7 +7,10 @@ Never raises: a health probe answers even when the database is down.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,7 +18,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from capital_app.db.engine import get_engine, owner_engine, pool_status
 from capital_app.db.migrations import alembic_config
 
+if TYPE_CHECKING:
+    from alembic.runtime.migration import MigrationContext
+
 logger = logging.getLogger(__name__)
+
+# Health probes need no sign-in, so each must not open an owner connection: the
+# applied revision (readable by the owner only) is read at most once per this many
+# seconds per process; the runtime role's `SELECT 1` runs on every probe (pooled).
+REVISION_TTL_SECONDS = 10.0
+_revision_lock = threading.Lock()
+_revision_cache: tuple[float, str, str | None] | None = None  # (read at, owner url, revision)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +57,30 @@ def database_health() -> DatabaseHealth:
     try:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
-        # alembic_version is readable by the owner only (the runtime role has no grant).
-        engine = owner_engine()
-        try:
-            with engine.connect() as conn:
-                revision = MigrationContext.configure(conn).get_current_revision()
-        finally:
-            engine.dispose()
+        revision = _applied_revision(MigrationContext)
     except (SQLAlchemyError, OSError) as error:
         logger.warning("database health check failed: %s", str(error).splitlines()[0])
         return DatabaseHealth(reachable=False, revision=None, head=head)
     return DatabaseHealth(reachable=True, revision=revision, head=head)
+
+
+def _applied_revision(context: type[MigrationContext]) -> str | None:
+    """alembic_version is readable by the owner only (the runtime role has no grant)."""
+    global _revision_cache
+    engine = owner_engine()
+    url = str(engine.url)
+    with _revision_lock:  # concurrent probes wait for one read rather than each opening one
+        cached = _revision_cache
+        if cached and cached[1] == url and time.monotonic() - cached[0] < REVISION_TTL_SECONDS:
+            engine.dispose()
+            return cached[2]
+        try:
+            with engine.connect() as conn:
+                revision: str | None = context.configure(conn).get_current_revision()
+        finally:
+            engine.dispose()
+        _revision_cache = (time.monotonic(), url, revision)
+        return revision
 
 
 def pool_saturation() -> dict[str, int | float]:

@@ -7,8 +7,10 @@
    content is skipped (re-importing is harmless); a different entry under a
    stored id, new entries that would not follow a stored source's sequence, or
    a name an active source here already uses are problems too.
-3. Any problem: nothing is written and the report lists them all. A dry run
-   stops here in any case and reports what the import would do.
+3. Any problem: nothing is written and the report counts them all (by kind) and
+   lists the first `MAX_PROBLEMS_KEPT` (a file of a million empty entries has
+   millions; one request must neither hold nor answer them all). A dry run stops
+   here in any case and reports what the import would do.
 4. Otherwise: one import_log row (who, when, which file, counts), then the new
    entries in a few multi-row statements, with the prototype's ids and dates, its
    `createdAt`/`createdBy` kept apart as the original recording (`original_*`),
@@ -41,7 +43,13 @@ from capital_app.db.errors import translate
 from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.domain.errors import ErrorKind, FieldError, LedgerError
 from capital_app.domain.events import HistoryEntry, SourceState
-from capital_app.domain.legacy import ImportProblem, LegacyHistory, parse_export
+from capital_app.domain.legacy import (
+    MAX_PROBLEMS_KEPT,
+    ImportProblem,
+    LegacyHistory,
+    Problems,
+    parse_export,
+)
 from capital_app.domain.values import Action
 from capital_app.domain.views import ActiveSource
 from capital_app.domain.wacc import WaccSummary, wacc_of
@@ -49,6 +57,7 @@ from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import WriteConflict
 
+MAX_PROBLEMS_REPORTED = MAX_PROBLEMS_KEPT  # problems a report lists (all are counted)
 BATCH_ROWS = 5000  # rows per INSERT statement: one NOTIFY each
 READ_CHUNK = 1 << 20
 
@@ -87,7 +96,8 @@ class ImportReport:
     entries_in_file: int
     imported: int  # new entries written (would be written); 0 when there are problems
     skipped: int  # already stored, or repeated in the file; 0 when there are problems
-    errors: list[ImportProblem]
+    # The first problems (MAX_PROBLEMS_KEPT, in file order); len() counts them all.
+    errors: Problems
     imported_by_action: dict[Action, int]
     sources_in_file: int
     new_sources: int
@@ -112,6 +122,9 @@ class ImportReport:
                 {"index": p.index, "field": p.field, "message": p.message, "entryId": p.entry_id}
                 for p in self.errors
             ],
+            "errorsTotal": self.errors.total,
+            "errorCounts": dict(self.errors.counts.most_common()),
+            "errorsTruncated": self.errors.truncated,
             "entriesInFile": self.entries_in_file,
             "importedByAction": {a.value: n for a, n in self.imported_by_action.items()},
             "sourcesInFile": self.sources_in_file,
@@ -159,7 +172,7 @@ class _Plan:
     new: dict[str, list[HistoryEntry]] = field(default_factory=dict)
     skipped: int = 0
     new_sources: int = 0
-    problems: list[ImportProblem] = field(default_factory=list)
+    problems: Problems = field(default_factory=Problems)
     final: dict[str, SourceState] = field(default_factory=dict)  # file sources, after import
     stored: set[str] = field(default_factory=set)  # file sources already stored here
     untouched_active: list[ActiveSource] = field(default_factory=list)  # not in the file
@@ -417,9 +430,7 @@ def _report(
     revision: int | None = None,
 ) -> ImportReport:
     """The report; with problems, an import would write nothing, so it counts nothing."""
-    errors = sorted(
-        legacy.problems + plan.problems, key=lambda p: -1 if p.index is None else p.index
-    )
+    errors = legacy.problems.combined(plan.problems)
     by_action = dict.fromkeys(Action, 0)
     if not errors:
         for entries in plan.new.values():

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from capital_app.domain.dates import format_date
-from capital_app.domain.legacy import ImportProblem
+from capital_app.domain.legacy import MAX_PROBLEMS_KEPT, ImportProblem, Problems
 from capital_app.domain.money import format_money, format_rate
 from capital_app.domain.values import Action
 from capital_app.service.history_import import ImportPhase, ImportReport
 
-# Problems rendered on the page at once; all of them are in the downloadable list.
-PROBLEMS_SHOWN = 200
+# Problems rendered on the page and listed in the download: the first ones the report
+# keeps (every problem is counted, by kind; the download ends with those counts).
+PROBLEMS_SHOWN = MAX_PROBLEMS_KEPT
 
 ACTION_LABELS = {
     Action.ADDED: "added",
@@ -95,15 +96,41 @@ def report_view(report: ImportReport, currency: str, tz: tzinfo) -> ReportView:
     )
 
 
-def problems_csv(problems: list[ImportProblem]) -> str:
-    """Every problem, for a spreadsheet: entry (position in the file), id, field, message."""
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    """A file's own text (an id, an unknown field's name) never runs as a spreadsheet
+    formula: one starting like a formula is written after an apostrophe."""
+    return f"'{text}" if text[:1] in _FORMULA_START else text
+
+
+def problems_csv(problems: Problems | list[ImportProblem]) -> str:
+    """The problems, for a spreadsheet: entry (position in the file), id, field, message;
+    when the report kept only the first ones, a row per kind then counts them all."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["entry", "entryId", "field", "message"])
     for p in problems:
         writer.writerow(
-            ["" if p.index is None else p.index, p.entry_id or "", p.field or "", p.message]
+            [
+                "" if p.index is None else p.index,
+                _cell(p.entry_id or ""),
+                _cell(p.field or ""),
+                _cell(p.message),
+            ]
         )
+    if isinstance(problems, Problems) and problems.truncated:
+        for kind, count in problems.counts.most_common():
+            writer.writerow(
+                [
+                    "",
+                    "",
+                    _cell(kind),
+                    f"{count:,} problems of this kind in all (the first "
+                    f"{len(problems.kept):,} of {problems.total:,} are listed above)",
+                ]
+            )
     return out.getvalue()
 
 

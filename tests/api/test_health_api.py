@@ -102,3 +102,30 @@ def test_behind_reflex_every_api_path_still_answers_problems(database_url):
         assert_problem(client.get("/api/nothing-here"), 404)
         assert_problem(client.delete("/api/wacc"), 405)
         assert client.get("/api/health").status_code == 200
+
+
+def test_health_probes_do_not_open_an_owner_connection_each(api):
+    """Unauthenticated probes: the owner-side revision check is cached per process, the
+    runtime check uses the pool. Counted as sessions PostgreSQL established (every
+    connection, closed ones too) to this run's database."""
+    from sqlalchemy import text
+
+    from capital_app.db.engine import owner_engine
+
+    def sessions() -> int:
+        engine = owner_engine()
+        try:
+            with engine.connect() as conn:
+                return conn.execute(
+                    text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+                ).scalar_one()
+        finally:
+            engine.dispose()
+
+    client = api.client()
+    client.get("/api/health")  # warm: the pool's connection and one revision read
+    before = sessions()
+    for _ in range(50):
+        assert client.get("/api/health").status_code == 200
+    opened = sessions() - before - 1  # minus this test's own counting connection
+    assert opened < 10, f"50 probes opened {opened} connections"

@@ -138,7 +138,11 @@ def launch_app(
     }
     if web_dir == WEB_DIR:
         env["REFLEX_STATES_WORKDIR"] = str(STATES_DIR)
-    command = [str(Path(sysconfig.get_path("scripts")) / "capital-app"), "run", "--port", str(port)]
+    # DATABASE_URL names the test database: the demo is seeded only when asked for.
+    command = [
+        str(Path(sysconfig.get_path("scripts")) / "capital-app"),
+        "run", "--port", str(port), "--seed-demo",
+    ]  # fmt: skip
     return subprocess.Popen(
         command,
         cwd=PROJECT_ROOT,

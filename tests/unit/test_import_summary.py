@@ -90,3 +90,20 @@ def test_progress_moves_forward_through_the_phases() -> None:
         progress_percent(ImportPhase.WRITING, 2, 2),
     ]
     assert steps == sorted(steps) and steps[0] == 0 and steps[-1] == 99
+
+
+def test_the_problems_csv_runs_no_formula_from_the_file() -> None:
+    import csv
+    import io
+
+    from capital_app.domain.legacy import ImportProblem, Problems
+    from capital_app.ui.import_summary import problems_csv
+
+    problems = Problems(
+        [ImportProblem(3, '=HYPERLINK("http://x")', "Unknown field.", "+cmd|calc")], keep=1
+    )
+    problems.append(ImportProblem(4, "@SUM(A1)", "Unknown field.", None))
+    rows = list(csv.reader(io.StringIO(problems_csv(problems))))
+    assert rows[1] == ["3", "'+cmd|calc", '\'=HYPERLINK("http://x")', "Unknown field."]
+    assert rows[-1][:3] == ["", "", "'@SUM(A1)"]  # the counts by kind, escaped too
+    assert all(not cell.startswith(("=", "+", "@")) for row in rows for cell in row)

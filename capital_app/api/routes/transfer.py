@@ -66,11 +66,12 @@ def report_body(report: ImportReport) -> dict[str, Any]:
     """The service's report with each problem as {index, field, message, entryId}."""
     body = report.as_json()
     body["errors"] = [_error_body(p) for p in report.errors]
+    body["errorCounts"] = {_text(kind): n for kind, n in report.errors.counts.most_common()}
     return body
 
 
 def _refused(request: Request, error: ImportRefused) -> Response:
-    """422 problem+json carrying the whole report, so a client sees every problem."""
+    """422 problem+json carrying the report: the first problems, all of them counted."""
     body = report_body(error.report)
     for key in ("type", "title", "status", "detail", "instance"):
         body.pop(key, None)

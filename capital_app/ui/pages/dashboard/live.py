@@ -7,7 +7,7 @@ organization and returns their tokens; every other session of the organization
 gets its own `catch_up` event.
 
 Per change: the members are checked in one query (active users of the
-organization; token not expired) — a failing member leaves its room and gets
+organization, not signed out since their token was issued; token not expired) — a failing member leaves its room and gets
 the per-session catch-up, whose read refuses it and signs it out; one
 dashboard read as one authorized member; per variant (time zone, chart range)
 the rows, KPIs, activity and chart are formatted once; the delta holds only
@@ -39,7 +39,7 @@ from capital_app.realtime.changes import OrganizationChange
 from capital_app.realtime.rooms import ROOMS, Member, Room, now_seconds
 from capital_app.service import history_queries as queries
 from capital_app.service import reports
-from capital_app.service.actor import Actor, readers_among
+from capital_app.service.actor import Actor, sessions_among
 from capital_app.ui.pages.dashboard import presenters as present
 from capital_app.ui.pages.dashboard.presenters import SourceRow
 from capital_app.ui.pages.dashboard.state import (
@@ -140,10 +140,12 @@ async def _broadcast(org: UUID, is_local: Callable[[str], bool]) -> set[str]:
     ]
     if not members:
         return set()
-    allowed = await asyncio.to_thread(readers_among, org, frozenset(m.user_id for m in members))
+    allowed = await asyncio.to_thread(
+        sessions_among, org, frozenset((m.user_id, m.issued_at) for m in members)
+    )
     now = now_seconds()
     for m in members:
-        if m.user_id not in allowed or m.expires_at <= now:
+        if (m.user_id, m.issued_at) not in allowed or m.expires_at <= now:
             ROOMS.leave(m.token)  # the per-session catch-up refuses and signs it out
     checked = {m.token for m in members if ROOMS.member(m.token) is not None}
     if not checked:

@@ -274,7 +274,7 @@ class DashboardState(PageState, AppState):
         if key is None:
             return
         try:
-            claims_expiry = _expiry(self.session_token)
+            claims = verify_token(self.session_token, UI_AUDIENCE)
         except LedgerError:
             return
         while True:
@@ -302,10 +302,11 @@ class DashboardState(PageState, AppState):
                 user_id=_uuid(self.user_id),
                 organization_id=_uuid(self.organization_id),
                 room=key,
-                expires_at=claims_expiry,
+                expires_at=claims.expires_at,
                 held=self.revision,
                 shown=self.revision,
                 epoch=self._epoch,
+                issued_at=claims.issued_at,
             )
         )
 
@@ -378,8 +379,3 @@ class DashboardState(PageState, AppState):
 
 def _uuid(text: str) -> UUID:
     return UUID(text)
-
-
-def _expiry(token: str) -> int:
-    """When the session's token expires: a room stops pushing to it then."""
-    return verify_token(token, UI_AUDIENCE).expires_at
