@@ -63,8 +63,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from benchmarks.loadgen import json_request, load
-    from capital_app.db.migrations import migrate_database
     from capital_app.db.engine import reset_engines
+    from capital_app.db.migrations import migrate_database
     from capital_app.service import api_keys
     from capital_app.service.authentication import actor_from_token
     from capital_app.settings import get_settings

@@ -49,8 +49,8 @@ def _listen(base: str, token: str, arrivals: dict[str, float], ready: threading.
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    from capital_app.db.migrations import migrate_database
     from capital_app.db.engine import reset_engines
+    from capital_app.db.migrations import migrate_database
     from capital_app.service import history_commands as commands
     from capital_app.settings import get_settings
     from tests.support.api_server import start_api_server

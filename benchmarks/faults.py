@@ -176,8 +176,8 @@ def _token(base: str, email: str, password: str) -> str:
 
 
 def _setup(prefix: str):
-    from capital_app.db.migrations import migrate_database
     from capital_app.db.engine import reset_engines
+    from capital_app.db.migrations import migrate_database
     from capital_app.settings import get_settings
     from tests.support.database import create_test_database
     from tests.support.factories import make_tenant
