@@ -165,6 +165,20 @@ def _start_guard() -> tuple[subprocess.Popen[bytes], int]:
     return guard, write_end
 
 
+def _start_worker(group: int, database_url: str) -> subprocess.Popen[bytes] | None:
+    """The webhook worker (`capital-app worker`), in Reflex's process group: stopped with
+    it by Ctrl-C and by the guard, and killed by the kernel if the launcher dies."""
+    if not get_settings().webhooks_worker_in_run:
+        return None
+    return subprocess.Popen(
+        [sys.executable, "-m", "capital_app", "worker"],
+        cwd=PROJECT_ROOT,
+        env=reflex_environment(database_url),
+        process_group=group,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    )
+
+
 def _serve(port: int, database_url: str) -> int:
     """Run Reflex until it exits or we are asked to stop; returns its exit status."""
     guard, guard_pipe = _start_guard()
@@ -176,6 +190,7 @@ def _serve(port: int, database_url: str) -> int:
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     os.write(guard_pipe, f"{process.pid}\n".encode())
+    worker = _start_worker(process.pid, database_url)
     stop_requested_at: float | None = None
 
     def forward(signum: int, _frame: FrameType | None) -> None:
@@ -205,6 +220,8 @@ def _serve(port: int, database_url: str) -> int:
         # Workers or build tools left behind by an abrupt exit of Reflex's supervisor.
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+        if worker is not None:
+            worker.wait()
         os.close(guard_pipe)
         guard.wait()
     return 0 if stop_requested_at else returncode

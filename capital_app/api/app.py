@@ -28,6 +28,7 @@ from capital_app.api.routes import (
     sources,
     transfer,
     users,
+    webhooks,
 )
 from capital_app.api.routes.health import ListenerStatus, listener_not_running
 
@@ -79,6 +80,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     users.router,
     audit.router,
     api_keys.router,
+    webhooks.router,
 )
 
 
