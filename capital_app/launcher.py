@@ -165,18 +165,28 @@ def _start_guard() -> tuple[subprocess.Popen[bytes], int]:
     return guard, write_end
 
 
-def _start_worker(group: int, database_url: str) -> subprocess.Popen[bytes] | None:
-    """The webhook worker (`capital-app worker`), in Reflex's process group: stopped with
-    it by Ctrl-C and by the guard, and killed by the kernel if the launcher dies."""
+def _start_worker(database_url: str) -> subprocess.Popen[bytes] | None:
+    """The webhook worker (`capital-app worker`): stopped with Reflex (SIGTERM, then
+    SIGKILL), and killed by the kernel if the launcher dies (PR_SET_PDEATHSIG)."""
     if not get_settings().webhooks_worker_in_run:
         return None
     return subprocess.Popen(
         [sys.executable, "-m", "capital_app", "worker"],
         cwd=PROJECT_ROOT,
         env=reflex_environment(database_url),
-        process_group=group,
+        start_new_session=True,
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
+
+
+def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    with suppress(ProcessLookupError):
+        worker.terminate()
+    try:
+        worker.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
 
 
 def _serve(port: int, database_url: str) -> int:
@@ -190,7 +200,7 @@ def _serve(port: int, database_url: str) -> int:
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     os.write(guard_pipe, f"{process.pid}\n".encode())
-    worker = _start_worker(process.pid, database_url)
+    worker = _start_worker(database_url)
     stop_requested_at: float | None = None
 
     def forward(signum: int, _frame: FrameType | None) -> None:
@@ -221,7 +231,7 @@ def _serve(port: int, database_url: str) -> int:
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         if worker is not None:
-            worker.wait()
+            _stop_worker(worker)
         os.close(guard_pipe)
         guard.wait()
     return 0 if stop_requested_at else returncode

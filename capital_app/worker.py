@@ -126,7 +126,7 @@ async def run_worker_async(concurrency: int = 4) -> None:
                 concurrency=concurrency,
                 install_signal_handlers=False,
                 delete_jobs="successful",
-                fetch_job_polling_interval=2.0,
+                fetch_job_polling_interval=get_settings().webhooks_poll_seconds,
             )
         )
         dispatcher = asyncio.create_task(_dispatcher(app))

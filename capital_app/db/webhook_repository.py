@@ -327,3 +327,18 @@ def endpoints_due(conn: Connection) -> list[tuple[UUID, UUID]]:
     """Across organizations (ids only, via the owner's function): endpoints behind."""
     rows = conn.execute(text("SELECT organization_id, endpoint_id FROM webhook_endpoints_due()"))
     return [(r[0], r[1]) for r in rows]
+
+
+def deliveries_for(
+    conn: Connection, org: UUID, endpoint_id: UUID, entry_ids: list[str]
+) -> dict[str, DeliveryRecord]:
+    if not entry_ids:
+        return {}
+    rows = conn.execute(
+        text(
+            f"SELECT {_DELIVERY} FROM webhook_delivery WHERE organization_id = :org"
+            " AND endpoint_id = :endpoint AND entry_id = ANY(:entries)"
+        ),
+        {"org": org, "endpoint": endpoint_id, "entries": entry_ids},
+    ).mappings()
+    return {r["entry_id"]: DeliveryRecord(**r) for r in rows}

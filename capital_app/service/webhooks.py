@@ -38,6 +38,7 @@ from capital_app.db.unit_of_work import cross_tenant_ids_transaction, tenant_tra
 from capital_app.db.webhook_repository import DeliveryRecord, EndpointRecord
 from capital_app.domain import webhooks as rules
 from capital_app.domain.errors import ErrorCollector, InvalidInput
+from capital_app.domain.events import HistoryEntry
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import NotFound
@@ -259,13 +260,29 @@ def _send(endpoint: EndpointRecord, message_id: str, body: bytes) -> Attempt:
     return done(False, answer.status_code, f"answered {answer.status_code}")
 
 
-def _deliver_one(endpoint: EndpointRecord, entry, delivery_id: UUID, resend: bool) -> Attempt:  # type: ignore[no-untyped-def]
+INLINE_RETRY_SECONDS = 2.0  # a retry due this soon waits in the job, holding the line
+
+
+def _deliver_one(
+    endpoint: EndpointRecord,
+    entry: HistoryEntry,
+    known: DeliveryRecord | None,
+    resend: bool,
+) -> tuple[Attempt, float | None]:
+    """One attempt, recorded with its outcome in one transaction: the cursor moves past a
+    delivered message; a failed one gets its retry time (or the endpoint is failing).
+    Returns the attempt and, after a failure, the seconds until its retry (None: failing)."""
+    settings = get_settings()
+    org = endpoint.organization_id
+    delivery_id = known.id if known else uuid.uuid4()
     body = orjson.dumps(rules.payload(entry, datetime.now(UTC)))
     attempt = _send(endpoint, f"msg_{delivery_id.hex}", body)
-    with tenant_transaction(endpoint.organization_id) as conn:
+    delay: float | None = 0.0
+    assert entry.revision is not None
+    with tenant_transaction(org) as conn:
         repo.record_attempt(
             conn,
-            endpoint.organization_id,
+            org,
             delivery_id=delivery_id,
             endpoint_id=endpoint.id,
             entry=entry,
@@ -276,15 +293,32 @@ def _deliver_one(endpoint: EndpointRecord, entry, delivery_id: UUID, resend: boo
             error=attempt.error,
             resend=resend,
         )
-    return attempt
+        if resend:
+            return attempt, None
+        if attempt.ok:
+            repo.advance_cursor(conn, org, endpoint.id, entry.revision, entry.id)
+            return attempt, 0.0
+        now = datetime.now(UTC)
+        first = known.created_at if known else now
+        failing = (now - first).total_seconds() >= settings.webhooks_retry_window_seconds
+        delay = rules.backoff_seconds(
+            (known.attempts if known else 0) + 1,
+            settings.webhooks_backoff_base_seconds,
+            settings.webhooks_backoff_max_seconds,
+        )
+        repo.schedule_retry(conn, org, endpoint.id, now + timedelta(seconds=delay), failing)
+        if failing:
+            repo.mark_failed(conn, org, endpoint.id, entry.id)
+            return attempt, None
+    return attempt, delay
 
 
 def deliver_endpoint(organization_id: UUID, endpoint_id: UUID, max_seconds: float = 30.0) -> int:
     """Deliver what this endpoint has not received, in order, until caught up, a failure
-    (its retry is scheduled) or `max_seconds`. Returns how many messages were sent.
+    whose retry is not due soon (it is scheduled; the worker's dispatcher picks it up),
+    the failing state, or `max_seconds`. Returns how many attempts were made.
 
     Run one at a time per endpoint (the job's lock)."""
-    settings = get_settings()
     sent = 0
     started = time.monotonic()
     org = organization_id
@@ -298,49 +332,40 @@ def deliver_endpoint(organization_id: UUID, endpoint_id: UUID, max_seconds: floa
         with tenant_transaction(org, read_only=True) as conn:
             entry = history.get_entry(conn, org, delivery.entry_id)
         if entry is not None:
-            _deliver_one(endpoint, entry, delivery.id, resend=True)
+            _deliver_one(endpoint, entry, delivery, resend=True)
             sent += 1
     while time.monotonic() - started < max_seconds:
         with tenant_transaction(org, read_only=True) as conn:
             endpoint = repo.get_endpoint(conn, org, endpoint_id)
             if endpoint is None or endpoint.disabled_at or endpoint.failing_since:
                 return sent
-            if endpoint.next_attempt_at and endpoint.next_attempt_at > datetime.now(UTC):
-                return sent
-            batch = repo.entries_after(
-                conn, org, endpoint.delivered_revision, endpoint.delivered_entry_id, BATCH
-            )
+            wait = 0.0
+            if endpoint.next_attempt_at:
+                wait = (endpoint.next_attempt_at - datetime.now(UTC)).total_seconds()
+            if wait <= 0:
+                batch = repo.entries_after(
+                    conn, org, endpoint.delivered_revision, endpoint.delivered_entry_id, BATCH
+                )
+                known = repo.deliveries_for(conn, org, endpoint_id, [e.id for e in batch[:1]])
+        if wait > INLINE_RETRY_SECONDS:
+            return sent  # the dispatcher defers a job once it is due
+        if wait > 0:
+            time.sleep(wait)  # outside any transaction
+            continue
         if not batch:
             return sent
-        for entry in batch:
+        for index, entry in enumerate(batch):
             assert entry.revision is not None
             if rules.event_type(entry) not in endpoint.event_types:
                 with tenant_transaction(org) as conn:
                     repo.advance_cursor(conn, org, endpoint_id, entry.revision, entry.id)
                 continue
-            with tenant_transaction(org, read_only=True) as conn:
-                known = repo.get_delivery_for_entry(conn, org, endpoint_id, entry.id)
-            delivery_id = known.id if known else uuid.uuid4()
-            attempt = _deliver_one(endpoint, entry, delivery_id, resend=False)
+            # Only the first of a batch can have been tried before (the line stops at a failure).
+            previous = known.get(entry.id) if index == 0 else None
+            _attempt, delay = _deliver_one(endpoint, entry, previous, resend=False)
             sent += 1
-            with tenant_transaction(org) as conn:
-                if attempt.ok:
-                    repo.advance_cursor(conn, org, endpoint_id, entry.revision, entry.id)
-                    continue
-                first = repo.first_attempt_at(conn, org, endpoint_id, entry.id)
-                attempts = (known.attempts if known else 0) + 1
-                now = datetime.now(UTC)
-                failing = (
-                    first is not None
-                    and (now - first).total_seconds() >= settings.webhooks_retry_window_seconds
-                )
-                delay = rules.backoff_seconds(
-                    attempts,
-                    settings.webhooks_backoff_base_seconds,
-                    settings.webhooks_backoff_max_seconds,
-                )
-                repo.schedule_retry(conn, org, endpoint_id, now + timedelta(seconds=delay), failing)
-                if failing:
-                    repo.mark_failed(conn, org, endpoint_id, entry.id)
-            return sent
+            if delay is None:
+                return sent  # failing
+            if delay > 0:
+                break  # re-read the endpoint: wait inline or return
     return sent

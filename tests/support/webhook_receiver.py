@@ -16,6 +16,7 @@ class Received:
     body: bytes
     answered: int
     at: float
+    arrival: int = 0  # n-th request to its path, counted when it arrived
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Receiver:
     behaviour: dict[str, Callable[[int], tuple[int, float]]] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    arrivals: dict[str, int] = field(default_factory=dict)  # counted as requests arrive
 
     @property
     def base_url(self) -> str:
@@ -33,7 +35,7 @@ class Receiver:
 
     def at(self, path: str) -> list[Received]:
         with self.lock:
-            return [r for r in self.received if r.path == path]
+            return sorted((r for r in self.received if r.path == path), key=lambda r: r.arrival)
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -59,14 +61,14 @@ def start_receiver(host: str = "127.0.0.1") -> Receiver:
             receiver = holder["r"]
             body = self.rfile.read(int(self.headers.get("content-length") or 0))
             with receiver.lock:
-                count = 1 + sum(1 for r in receiver.received if r.path == self.path)
+                count = receiver.arrivals[self.path] = receiver.arrivals.get(self.path, 0) + 1
             rule = receiver.behaviour.get(self.path, lambda n: (200, 0.0))
             status, delay = rule(count)
             if delay:
                 time.sleep(delay)
             with receiver.lock:
                 receiver.received.append(
-                    Received(self.path, dict(self.headers), body, status, time.monotonic())
+                    Received(self.path, dict(self.headers), body, status, time.monotonic(), count)
                 )
             try:
                 self.send_response(status)
