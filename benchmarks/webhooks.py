@@ -99,7 +99,7 @@ def main() -> None:
         for n in range(args.samples):
             source = add(n, "Latency")
             committed = time.monotonic()
-            receiver.wait_for(lambda: len(receiver.at("/latency")) > n, timeout=60)
+            receiver.wait_for(lambda n=n: len(receiver.at("/latency")) > n, timeout=60)
             got = receiver.at("/latency")[n]
             assert json.loads(got.body)["data"]["sourceId"] == source
             latencies.append((got.at - committed) * 1000)
