@@ -74,13 +74,15 @@ def insert_endpoint(
     secret: str,
     created_by: UUID,
 ) -> EndpointRecord:
-    """Starts at the organization's current revision: only changes from now on."""
+    """Starts after the organization's last committed entry: only changes from now on."""
     row = (
         conn.execute(
             text(
                 "INSERT INTO webhook_endpoint (organization_id, id, url, event_types, secret,"
-                " created_by, delivered_revision)"
-                " SELECT :org, :id, :url, :types, :secret, :by, r.revision"
+                " created_by, delivered_revision, delivered_entry_id)"
+                " SELECT :org, :id, :url, :types, :secret, :by, r.revision,"
+                " coalesce((SELECT max(h.id) FROM capital_history h"
+                "  WHERE h.organization_id = :org AND h.revision = r.revision), '')"
                 " FROM organization_revision r WHERE r.organization_id = :org"
                 f" RETURNING {_ENDPOINT}"
             ),

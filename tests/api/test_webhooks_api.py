@@ -106,6 +106,7 @@ def wait_until(predicate, timeout=30.0):
 def test_changes_arrive_signed_in_order_and_the_standard_verifier_accepts_them(
     hooks, tenant, worker, receiver
 ):
+    add_source(tenant.actor("EDITOR"), name="Before the endpoint")  # never sent
     created = register(hooks, tenant, f"{receiver.base_url}/signed")
     secret = created["secret"]
     assert secret.startswith("whsec_") and created["status"] == "active"
@@ -113,7 +114,9 @@ def test_changes_arrive_signed_in_order_and_the_standard_verifier_accepts_them(
     assert [e["id"] for e in listed] == [created["id"]] and secret not in str(listed)
     ids = [add_source(tenant.actor("EDITOR"), name=f"Loan {n}") for n in range(5)]
     receiver.wait_for(lambda: len(receiver.at("/signed")) >= 5)
+    time.sleep(0.5)
     got = receiver.at("/signed")
+    assert len(got) == 5
     verifier = Webhook(secret)
     bodies = [verifier.verify(r.body, r.headers) for r in got]
     assert [b["data"]["sourceId"] for b in bodies] == ids
