@@ -20,12 +20,14 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from uuid import UUID
 
 import psycopg
 import psycopg_pool
 from procrastinate import App, PsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Status
 
 from capital_app.db.engine import libpq_url, runtime_database_url
 from capital_app.db.roles import runtime_role_name
@@ -78,6 +80,20 @@ async def dispatch_due(app: App) -> int:
     return deferred
 
 
+STALLED_CHECK_SECONDS = 30.0
+
+
+async def release_stalled(app: App) -> int:
+    """Jobs of a worker that died (no heartbeat for 30 s) would hold their endpoint's
+    lock for ever: end them. Nothing is lost: the endpoint's cursor is in our table, and
+    the next dispatch defers a fresh job from there."""
+    released = 0
+    for job in await app.job_manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=30):
+        await app.job_manager.finish_job(job, Status.FAILED, delete_job=True)
+        released += 1
+    return released
+
+
 async def _listen(wake: asyncio.Event) -> None:
     """Set `wake` on every committed change or webhook change (reconnects on failure)."""
     while True:
@@ -99,8 +115,16 @@ async def _dispatcher(app: App) -> None:
     settings = get_settings()
     wake = asyncio.Event()
     listener = asyncio.create_task(_listen(wake))
+    checked_stalled = 0.0
     try:
         while True:
+            if time.monotonic() - checked_stalled > STALLED_CHECK_SECONDS:
+                checked_stalled = time.monotonic()
+                try:
+                    if released := await release_stalled(app):
+                        log.warning("webhook dispatcher: released %d stalled jobs", released)
+                except Exception as error:
+                    log.warning("webhook dispatcher: stalled-job check failed: %s", error)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=settings.webhooks_poll_seconds)
             wake.clear()
