@@ -160,6 +160,14 @@ def _run(args: argparse.Namespace) -> int:
     return run_app(args.port, host=args.host, seed=args.seed_demo)
 
 
+def _worker(_: argparse.Namespace) -> int:
+    from capital_app.db.migrations import migrate_database
+    from capital_app.worker import run_worker
+
+    migrate_database()
+    return run_worker()
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port (a number from 1 to 65535)")
@@ -310,6 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
         "embedded database, or with CAPITAL_SEED_DEMO=1",
     )
     p.set_defaults(handler=_run)
+
+    sub.add_parser(
+        "worker", help="deliver webhooks (procrastinate worker; for hosts beside `run`)"
+    ).set_defaults(handler=_worker)
 
     p = sub.add_parser("import", help="import a browser-prototype export (all or nothing)")
     p.add_argument("file", metavar="FILE", help="the exported JSON file")

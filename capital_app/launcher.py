@@ -176,6 +176,30 @@ def _start_guard() -> tuple[subprocess.Popen[bytes], int]:
     return guard, write_end
 
 
+def _start_worker(database_url: str) -> subprocess.Popen[bytes] | None:
+    """The webhook worker (`capital-app worker`): stopped with Reflex (SIGTERM, then
+    SIGKILL), and killed by the kernel if the launcher dies (PR_SET_PDEATHSIG)."""
+    if not get_settings().webhooks_worker_in_run:
+        return None
+    return subprocess.Popen(
+        [sys.executable, "-m", "capital_app", "worker"],
+        cwd=PROJECT_ROOT,
+        env=reflex_environment(database_url),
+        start_new_session=True,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    )
+
+
+def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    with suppress(ProcessLookupError):
+        worker.terminate()
+    try:
+        worker.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
 def _serve(port: int, database_url: str, host: str = DEFAULT_HOST) -> int:
     """Run Reflex until it exits or we are asked to stop; returns its exit status."""
     guard, guard_pipe = _start_guard()
@@ -187,6 +211,7 @@ def _serve(port: int, database_url: str, host: str = DEFAULT_HOST) -> int:
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     os.write(guard_pipe, f"{process.pid}\n".encode())
+    worker = _start_worker(database_url)
     stop_requested_at: float | None = None
 
     def forward(signum: int, _frame: FrameType | None) -> None:
@@ -216,6 +241,8 @@ def _serve(port: int, database_url: str, host: str = DEFAULT_HOST) -> int:
         # Workers or build tools left behind by an abrupt exit of Reflex's supervisor.
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+        if worker is not None:
+            _stop_worker(worker)
         os.close(guard_pipe)
         guard.wait()
     return 0 if stop_requested_at else returncode

@@ -26,6 +26,11 @@ def _float(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
+def _flag(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    return raw in ("1", "true", "yes", "on") if raw else default
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the app needs to know about its environment."""
@@ -93,6 +98,18 @@ class Settings:
     # Origins other than the app's own that may call it from a browser (CORS, and the
     # WebSocket's Origin check); none by default.
     allowed_origins: tuple[str, ...] = ()
+    # Webhooks: receivers on loopback/private/link-local addresses and plain http are
+    # refused unless allowed (tests, a local receiver); each attempt is bounded by the
+    # timeout; failures are retried with exponential backoff (base doubling up to max)
+    # for the retry window, then the endpoint is marked failing.
+    webhooks_allow_private: bool = False
+    webhooks_allow_http: bool = False
+    webhooks_timeout_seconds: float = 10.0
+    webhooks_retry_window_seconds: float = 24 * 3600.0
+    webhooks_backoff_base_seconds: float = 5.0
+    webhooks_backoff_max_seconds: float = 3600.0
+    webhooks_poll_seconds: float = 1.0
+    webhooks_worker_in_run: bool = True
 
 
 def _private_secret(data_dir: Path, name: str) -> str:
@@ -186,4 +203,12 @@ def get_settings() -> Settings:
             for o in os.environ.get("CAPITAL_ALLOWED_ORIGINS", "").split(",")
             if o.strip()
         ),
+        webhooks_allow_private=_flag("CAPITAL_WEBHOOKS_ALLOW_PRIVATE"),
+        webhooks_allow_http=_flag("CAPITAL_WEBHOOKS_ALLOW_HTTP"),
+        webhooks_timeout_seconds=_float("CAPITAL_WEBHOOKS_TIMEOUT_SECONDS", 10.0),
+        webhooks_retry_window_seconds=_float("CAPITAL_WEBHOOKS_RETRY_WINDOW_SECONDS", 86400.0),
+        webhooks_backoff_base_seconds=_float("CAPITAL_WEBHOOKS_BACKOFF_BASE_SECONDS", 5.0),
+        webhooks_backoff_max_seconds=_float("CAPITAL_WEBHOOKS_BACKOFF_MAX_SECONDS", 3600.0),
+        webhooks_poll_seconds=_float("CAPITAL_WEBHOOKS_POLL_SECONDS", 1.0),
+        webhooks_worker_in_run=_flag("CAPITAL_WEBHOOKS_WORKER_IN_RUN", default=True),
     )

@@ -33,6 +33,7 @@ from capital_app.api.routes import (
     sources,
     transfer,
     users,
+    webhooks,
 )
 from capital_app.api.routes.health import ListenerStatus, listener_not_running
 from capital_app.api.security_headers import SecurityHeaders
@@ -125,6 +126,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     api_keys.router,
     events.router,
     organization.router,
+    webhooks.router,
 )
 
 

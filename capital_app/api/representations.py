@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from capital_app.db.api_key_repository import ApiKeyRecord
+from capital_app.db.webhook_repository import DeliveryRecord, EndpointRecord
 from capital_app.domain.accounts import UserRecord
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.views import ActiveSource, SeriesPoint
@@ -113,4 +114,41 @@ def api_key_body(key: ApiKeyRecord) -> dict[str, Any]:
         "expiresAt": key.expires_at,
         "lastUsedAt": key.last_used_at,
         "revokedAt": key.revoked_at,
+    }
+
+
+def webhook_body(endpoint: EndpointRecord) -> dict[str, Any]:
+    status = (
+        "disabled" if endpoint.disabled_at else "failing" if endpoint.failing_since else "active"
+    )
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "eventTypes": list(endpoint.event_types),
+        "createdBy": endpoint.created_by,
+        "createdAt": endpoint.created_at,
+        "disabledAt": endpoint.disabled_at,
+        "failingSince": endpoint.failing_since,
+        "status": status,
+        "deliveredRevision": endpoint.delivered_revision,
+        "nextAttemptAt": endpoint.next_attempt_at,
+    }
+
+
+def webhook_delivery_body(delivery: DeliveryRecord) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "messageId": f"msg_{delivery.id.hex}",
+        "entryId": delivery.entry_id,
+        "revision": delivery.revision,
+        "eventType": delivery.event_type,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "responseCode": delivery.response_code,
+        "latencyMs": delivery.latency_ms,
+        "lastError": delivery.last_error,
+        "createdAt": delivery.created_at,
+        "lastAttemptAt": delivery.last_attempt_at,
+        "deliveredAt": delivery.delivered_at,
+        "resendRequested": delivery.resend_requested,
     }

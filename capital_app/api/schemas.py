@@ -765,3 +765,69 @@ class ApiKeyOut(ApiModel):
 
 class CreatedApiKeyOut(ApiKeyOut):
     secret: str = Field(description="The key itself, shown only in this answer.")
+
+
+_EVENT_TYPES = ["source.added", "source.amount_changed", "source.rate_changed", "source.removed"]
+
+
+class CreateWebhookRequest(ApiModel):
+    url: Annotated[
+        str,
+        WithJsonSchema(
+            {
+                "type": "string",
+                "maxLength": 2000,
+                "description": "https URL of the receiver; its host must resolve to public"
+                " addresses (unless the server allows private ones).",
+            }
+        ),
+    ]
+    event_types: Annotated[
+        list[str] | None,
+        WithJsonSchema(
+            {
+                "type": ["array", "null"],
+                "minItems": 1,
+                "items": {"type": "string", "enum": _EVENT_TYPES},
+                "description": "Which changes to send (default: all).",
+            }
+        ),
+    ] = None
+
+
+class UpdateWebhookRequest(ApiModel):
+    disabled: bool = Field(description="true stops deliveries; false resumes at the cursor.")
+
+
+class WebhookOut(ApiModel):
+    id: UUID
+    url: str
+    event_types: list[str]
+    created_by: UUID
+    created_at: datetime
+    disabled_at: Annotated[datetime | None, WithJsonSchema(_NULLABLE_INSTANT)]
+    failing_since: Annotated[datetime | None, WithJsonSchema(_NULLABLE_INSTANT)]
+    status: str = Field(description="active, disabled or failing")
+    delivered_revision: int = Field(description="Delivered (or skipped) up to this revision.")
+    next_attempt_at: Annotated[datetime | None, WithJsonSchema(_NULLABLE_INSTANT)]
+
+
+class CreatedWebhookOut(WebhookOut):
+    secret: str = Field(description="The signing secret (whsec_…), shown only in this answer.")
+
+
+class WebhookDeliveryOut(ApiModel):
+    id: UUID
+    message_id: str = Field(description="The webhook-id header sent.")
+    entry_id: str
+    revision: int
+    event_type: str
+    status: str = Field(description="pending, delivered or failed")
+    attempts: int
+    response_code: int | None
+    latency_ms: int | None
+    last_error: str | None
+    created_at: datetime
+    last_attempt_at: Annotated[datetime | None, WithJsonSchema(_NULLABLE_INSTANT)]
+    delivered_at: Annotated[datetime | None, WithJsonSchema(_NULLABLE_INSTANT)]
+    resend_requested: bool

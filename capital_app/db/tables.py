@@ -174,3 +174,42 @@ class AuditEvent(SQLModel, table=True):
     subject_user_id: UUID | None = None
     client_address: str | None = Field(sa_column=Column(Text, nullable=True))
     details: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """Where an organization's changes are delivered (migration 0009)."""
+
+    __tablename__ = "webhook_endpoint"
+    organization_id: UUID = Field(primary_key=True, foreign_key="organization.id")
+    id: UUID = Field(primary_key=True)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    event_types: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
+    secret: str = Field(sa_column=Column(Text, nullable=False))
+    created_by: UUID
+    created_at: datetime = Field(sa_column=_ts())
+    disabled_at: datetime | None = Field(sa_column=_ts(nullable=True))
+    failing_since: datetime | None = Field(sa_column=_ts(nullable=True))
+    delivered_revision: int = Field(sa_column=Column(BigInteger, nullable=False))
+    delivered_entry_id: str = Field(sa_column=Column(Text, nullable=False))
+    next_attempt_at: datetime | None = Field(sa_column=_ts(nullable=True))
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One history entry's delivery to one endpoint, with its last attempt."""
+
+    __tablename__ = "webhook_delivery"
+    organization_id: UUID = Field(primary_key=True)
+    id: UUID = Field(primary_key=True)
+    endpoint_id: UUID
+    entry_id: str = Field(sa_column=Column(Text, nullable=False))
+    revision: int = Field(sa_column=Column(BigInteger, nullable=False))
+    event_type: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    attempts: int
+    response_code: int | None = None
+    latency_ms: int | None = None
+    last_error: str | None = Field(sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=_ts())
+    last_attempt_at: datetime | None = Field(sa_column=_ts(nullable=True))
+    delivered_at: datetime | None = Field(sa_column=_ts(nullable=True))
+    resend_requested: bool

@@ -130,3 +130,11 @@ def owner_tenant_transaction(
                 yield conn
     finally:
         engine.dispose()
+
+
+@contextmanager
+def cross_tenant_ids_transaction() -> Iterator[Connection]:
+    """No tenant: sees no table row; only SECURITY DEFINER functions that return ids
+    (the webhook worker's `webhook_endpoints_due()`)."""
+    with _transaction(True, {"app.org_id": ""}) as conn:
+        yield conn

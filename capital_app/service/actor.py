@@ -45,6 +45,7 @@ class Permission(Enum):
     MANAGE_API_KEYS = "manage API keys"
     READ_AUDIT = "read the audit log"
     MANAGE_ORGANIZATION = "manage the organization's settings"
+    MANAGE_WEBHOOKS = "manage webhooks"
 
 
 # The scopes that grant each permission to a key; no scope manages keys.
@@ -55,6 +56,7 @@ _KEY_SCOPES: dict[Permission, frozenset[str]] = {
     Permission.MANAGE_API_KEYS: frozenset(),
     Permission.READ_AUDIT: frozenset({Scope.ADMIN}),
     Permission.MANAGE_ORGANIZATION: frozenset({Scope.ADMIN}),
+    Permission.MANAGE_WEBHOOKS: frozenset({Scope.ADMIN}),
 }
 
 
@@ -85,6 +87,8 @@ def authorize(conn: Connection, actor: Actor, permission: Permission) -> UserRec
         raise Forbidden("Only an administrator can manage users.")
     if permission is Permission.MANAGE_API_KEYS and not user.role.can_manage_users:
         raise Forbidden("Only an administrator can manage API keys.")
+    if permission is Permission.MANAGE_WEBHOOKS and not user.role.can_manage_users:
+        raise Forbidden("Only an administrator can manage webhooks.")
     if permission is Permission.READ_AUDIT and not user.role.can_manage_users:
         raise Forbidden("Only an administrator can read the audit log.")
     if permission is Permission.MANAGE_ORGANIZATION and not user.role.can_manage_users:

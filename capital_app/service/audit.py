@@ -46,6 +46,8 @@ class AuditAction(StrEnum):
     # 0004's check admits no underscore in the first part of the name.
     API_KEY_CREATED = "integration.api_key_created"
     API_KEY_REVOKED = "integration.api_key_revoked"
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_DELETED = "webhook.deleted"
 
 
 def record_audit(

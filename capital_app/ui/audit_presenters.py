@@ -27,6 +27,8 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.ORGANIZATION_CURRENCY_CHANGED: "Currency changed",
     AuditAction.API_KEY_CREATED: "API key created",
     AuditAction.API_KEY_REVOKED: "API key revoked",
+    AuditAction.WEBHOOK_CREATED: "Webhook created",
+    AuditAction.WEBHOOK_DELETED: "Webhook deleted",
 }
 
 ACTION_COLORS: dict[str, str] = {
@@ -69,6 +71,9 @@ def describe_details(action: str, details: dict[str, Any]) -> str:
     if action in (AuditAction.API_KEY_CREATED, AuditAction.API_KEY_REVOKED):
         scopes = ", ".join(str(scope) for scope in details.get("scopes", []))
         return f"“{details.get('name', '')}” ({details.get('prefix', '')}…) · {scopes}"
+    if action in (AuditAction.WEBHOOK_CREATED, AuditAction.WEBHOOK_DELETED):
+        events = ", ".join(str(kind) for kind in details.get("eventTypes", []))
+        return f"{details.get('url', '')} · {events}"
     if action == AuditAction.HISTORY_EXPORTED:
         return f"as {str(details.get('format', '')).upper()}"
     if "reason" in details:

@@ -20,6 +20,7 @@ from capital_app.ui.pages.organization import (
 )
 from capital_app.ui.pages.sources import SourceDetailState, SourcesState, source_detail, sources
 from capital_app.ui.pages.users import UsersState, users
+from capital_app.ui.pages.webhooks import WEBHOOKS_ROUTE, WebhooksState, webhooks_page
 from capital_app.ui.state import LOGIN_ROUTE
 
 
@@ -52,6 +53,12 @@ def add_pages(app: rx.App) -> None:
         on_load=OrganizationState.load,
     )
     app.add_page(audit_log, route=AUDIT_ROUTE, title=_title("Audit log"), on_load=AuditState.load)
+    app.add_page(
+        webhooks_page,
+        route=WEBHOOKS_ROUTE,
+        title=_title("Webhooks"),
+        on_load=WebhooksState.load,
+    )
     app.add_page(
         import_page,
         route=IMPORT_ROUTE,

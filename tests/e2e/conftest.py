@@ -134,6 +134,10 @@ def launch_app(
         "CAPITAL_WS_PER_CLIENT": "1000",
         "REFLEX_WEB_WORKDIR": str(web_dir),
         "REFLEX_STATES_WORKDIR": str(web_dir.with_name(web_dir.name + "-states")),
+        # Webhook tests deliver to a receiver on loopback, over plain http.
+        "CAPITAL_WEBHOOKS_ALLOW_PRIVATE": "1",
+        "CAPITAL_WEBHOOKS_ALLOW_HTTP": "1",
+        "CAPITAL_WEBHOOKS_POLL_SECONDS": "0.3",
         **(extra_env or {}),
     }
     if web_dir == WEB_DIR:

@@ -57,3 +57,11 @@ def test_csv_has_one_row_per_event_and_neutralises_formulas():
     assert parsed[1][1] == "2026-12-07T06:30:00Z"
     assert parsed[1][3] == "'=cmd|'/c calc'!A1"
     assert json.loads(parsed[2][7]) == {"format": "csv"}
+
+
+def test_a_webhook_event_reads_as_its_url_and_event_types():
+    line = describe_details(
+        "webhook.created",
+        {"webhookId": "x", "url": "https://erp.example.com/h", "eventTypes": ["source.added"]},
+    )
+    assert line == "https://erp.example.com/h · source.added"
