@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from capital_app.api.body_deadline import BodyDeadline
 from capital_app.api.limits import BodyLimit
+from capital_app.api.observability import RequestObservation
 from capital_app.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from capital_app.api.routes import (
     api_keys,
@@ -25,11 +26,13 @@ from capital_app.api.routes import (
     auth,
     health,
     history,
+    metrics,
     sources,
     transfer,
     users,
 )
 from capital_app.api.routes.health import ListenerStatus, listener_not_running
+from capital_app.observe.logs import configure_logging
 
 DESCRIPTION = """
 The capital history of your organization — every change to every loan, credit
@@ -79,6 +82,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     users.router,
     audit.router,
     api_keys.router,
+    metrics.router,
 )
 
 
@@ -104,6 +108,7 @@ def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
     """The API app. `listener_status` reports the realtime listener for /api/health
     (capital_app.py passes capital_app.realtime.lifespan.listener_health; without it
     the report is {"state": "not running"})."""
+    configure_logging()
     app = FastAPI(
         title="Capital Ledger API",
         version="1.0.0",
@@ -117,6 +122,9 @@ def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(BodyDeadline)  # outermost of the two: BodyLimit's drain is bounded too
+    # Outermost of all: request id, request metrics and the request log line, also for
+    # the Reflex backend mounted behind this app (docs/operations.md).
+    app.add_middleware(RequestObservation)
     for router in ROUTERS:
         app.include_router(router)
     # Last: every other /api path answers a problem too, also once Reflex mounts its own

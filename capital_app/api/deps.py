@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from capital_app.api import exact_json
 from capital_app.auth.api_keys import looks_like_api_key
+from capital_app.observe.context import note_actor
 from capital_app.service import api_keys
 from capital_app.service.actor import Actor
 from capital_app.service.authentication import actor_from_token
@@ -33,9 +34,9 @@ async def current_actor(token: Annotated[str | None, Depends(bearer_token)]) -> 
         raise Unauthenticated(
             "Send an 'Authorization: Bearer <token>' header; get a token from POST /api/auth/token."
         )
-    if looks_like_api_key(token):
-        return await api_key_actor(token)
-    return actor_from_token(token)
+    actor = await api_key_actor(token) if looks_like_api_key(token) else actor_from_token(token)
+    note_actor(actor.user_id, actor.organization_id, actor.api_key_id)  # the request log line
+    return actor
 
 
 async def api_key_actor(secret: str) -> Actor:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url, pool
 
 from capital_app.db.roles import login_role_name, runtime_role_name
+from capital_app.observe.metrics import instrument_engine
 from capital_app.settings import get_settings
 
 _embedded_lock = threading.Lock()
@@ -78,6 +79,7 @@ def get_engine() -> Engine:
         pool_recycle=1800,
     )
     event.listen(engine, "connect", _enter_runtime_role)
+    instrument_engine(engine)  # capital_db_statement_duration_seconds
     return engine
 
 

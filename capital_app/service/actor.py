@@ -43,6 +43,7 @@ class Permission(Enum):
     MANAGE_USERS = "manage users"
     MANAGE_API_KEYS = "manage API keys"
     READ_AUDIT = "read the audit log"
+    READ_METRICS = "read the server's metrics"
 
 
 # The scopes that grant each permission to a key; no scope manages keys.
@@ -52,6 +53,7 @@ _KEY_SCOPES: dict[Permission, frozenset[str]] = {
     Permission.MANAGE_USERS: frozenset({Scope.ADMIN}),
     Permission.MANAGE_API_KEYS: frozenset(),
     Permission.READ_AUDIT: frozenset({Scope.ADMIN}),
+    Permission.READ_METRICS: frozenset({Scope.ADMIN}),
 }
 
 
@@ -75,6 +77,8 @@ def authorize(conn: Connection, actor: Actor, permission: Permission) -> UserRec
         raise Forbidden("Only an administrator can manage API keys.")
     if permission is Permission.READ_AUDIT and not user.role.can_manage_users:
         raise Forbidden("Only an administrator can read the audit log.")
+    if permission is Permission.READ_METRICS and not user.role.can_manage_users:
+        raise Forbidden("Only an administrator (or the metrics token) can read the metrics.")
     return user
 
 

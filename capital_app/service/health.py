@@ -14,6 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from capital_app.db.engine import get_engine, owner_engine, pool_status
 from capital_app.db.migrations import alembic_config
+from capital_app.db.unit_of_work import tenant_transaction
+from capital_app.service.actor import Actor, Permission, authorize
 
 logger = logging.getLogger(__name__)
 
@@ -60,3 +62,9 @@ def database_health() -> DatabaseHealth:
 def pool_saturation() -> dict[str, int | float]:
     """This process's connection pool: size, maxOverflow, checkedOut, overflow, timeoutSeconds."""
     return pool_status()
+
+
+def authorize_metrics_reader(actor: Actor) -> None:
+    """An ADMIN (or an API key with the admin scope) may read /metrics; others: Forbidden."""
+    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+        authorize(conn, actor, Permission.READ_METRICS)
