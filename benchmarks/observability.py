@@ -72,8 +72,9 @@ def seed(quick: bool) -> tuple[Any, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, default=0, help="on/off rounds per read")
     args = parser.parse_args()
-    rounds = 3 if args.quick else 6
+    rounds = args.rounds or (3 if args.quick else 6)
     per_round = 60 if args.quick else 150
     url = create_database()
     data_dir = Path(tempfile.mkdtemp(prefix="capital-bench-obs-"))
