@@ -73,6 +73,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rounds", type=int, default=0, help="on/off rounds per read")
+    parser.add_argument(
+        "--variant",
+        choices=["all", "metrics", "logs"],
+        default="all",
+        help="what 'on' turns on: both (default), metrics only, JSON logs only",
+    )
     args = parser.parse_args()
     rounds = args.rounds or (3 if args.quick else 6)
     per_round = 60 if args.quick else 150
@@ -100,6 +106,10 @@ def main() -> int:
             },
             "off": {"CAPITAL_METRICS": "off", "CAPITAL_LOG_LEVEL": "WARNING"},
         }
+        if args.variant == "metrics":
+            envs["on"]["CAPITAL_LOG_LEVEL"] = "WARNING"
+        elif args.variant == "logs":
+            envs["on"]["CAPITAL_METRICS"] = "off"
         for name, env in envs.items():
             log_path = data_dir / f"server-{name}.log"
             process, base = start_granian("capital_app.api.app:create_api_app", env, log_path)
@@ -120,6 +130,7 @@ def main() -> int:
             "history": "tests/fixtures/demo-export.json"
             if args.quick
             else "tests/fixtures/large-export.json",
+            "variant": args.variant,
             "rounds": rounds,
             "requests_per_round": per_round,
             "load_average_before": load_before,
@@ -157,7 +168,10 @@ def main() -> int:
         results["request_log_lines"] = on_log.count('"logger":"capital_app.request"')
         RESULTS.mkdir(exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        out = RESULTS / f"observability-{stamp}{'-quick' if args.quick else ''}.json"
+        suffix = ("-quick" if args.quick else "") + (
+            "" if args.variant == "all" else f"-{args.variant}"
+        )
+        out = RESULTS / f"observability-{stamp}{suffix}.json"
         out.write_text(json.dumps(results, indent=2) + "\n")
         log(f"wrote {out}")
     finally:

@@ -154,6 +154,8 @@ class ObservabilitySettings:
 
     # CAPITAL_METRICS=off: no series are recorded and /metrics answers 404.
     metrics_enabled: bool
+    # CAPITAL_METRICS_SQL=off: no statement-time histogram (no SQLAlchemy cursor events).
+    sql_metrics_enabled: bool
     # The scraper's bearer token for /metrics (ADMINs may always read it).
     metrics_token: str | None
     # Set by `capital-app run` (a fresh folder per run): prometheus-client's
@@ -169,6 +171,7 @@ def get_observability_settings() -> ObservabilitySettings:
     log_format = os.environ.get("CAPITAL_LOG_FORMAT", "").strip().lower()
     return ObservabilitySettings(
         metrics_enabled=_switch("CAPITAL_METRICS", True),
+        sql_metrics_enabled=_switch("CAPITAL_METRICS_SQL", True),
         metrics_token=os.environ.get("CAPITAL_METRICS_TOKEN", "").strip() or None,
         multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip() or None,
         log_format="json" if log_format == "json" else "text",
