@@ -16,6 +16,7 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from capital_app.service import api_keys
 from tests.api.helpers import assert_problem
 from tests.support.api_server import ApiServer, start_api_server
 from tests.support.factories import PASSWORD, Tenant, add_source, make_tenant
@@ -210,6 +211,11 @@ def test_only_the_metrics_token_or_an_admin_may_read_the_metrics(
     assert_problem(scrape(base, token=tokens["EDITOR"]), 403)
     assert scrape(base, token=tokens["ADMIN"]).status_code == 200
     assert scrape(base).status_code == 200
+    admin = workload.tenant.actor("ADMIN")
+    read_key = api_keys.create_key(admin, name="reader", scopes=["read"]).secret
+    admin_key = api_keys.create_key(admin, name="ops", scopes=["admin"]).secret
+    assert_problem(scrape(base, token=read_key), 403)
+    assert scrape(base, token=admin_key).status_code == 200
 
 
 def test_metrics_off_means_no_endpoint(database_url: str) -> None:
