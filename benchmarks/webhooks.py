@@ -55,8 +55,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.update(ENV)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from capital_app.cli import migrate_database
     from capital_app.db.engine import reset_engines
+    from capital_app.db.migrations import migrate_database
     from capital_app.service import history_commands as commands
     from capital_app.service import webhooks
     from capital_app.settings import get_settings

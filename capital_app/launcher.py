@@ -14,13 +14,16 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -98,13 +101,34 @@ def reflex_command(port: int, host: str = DEFAULT_HOST) -> list[str]:
     ]
 
 
-def reflex_environment(database_url: str) -> dict[str, str]:
-    """Our environment, with Node 24 first on PATH and the database pinned for every worker."""
+def reflex_environment(database_url: str, metrics_dir: Path | None = None) -> dict[str, str]:
+    """Our environment, with Node 24 first on PATH and the database pinned for every worker.
+
+    `metrics_dir` becomes PROMETHEUS_MULTIPROC_DIR: every worker writes its metric
+    values there and a scrape of any worker adds them up (docs/operations.md)."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(scripts_dir()), env.get("PATH", "")])
     env.update(REFLEX_ENVIRONMENT)
     env["DATABASE_URL"] = database_url
+    if metrics_dir is not None:
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     return env
+
+
+@contextmanager
+def metrics_directory() -> Iterator[Path | None]:
+    """A fresh, private folder for this run's metric files, removed when the run ends.
+
+    An operator's own PROMETHEUS_MULTIPROC_DIR is kept as it is (and not removed).
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield None
+        return
+    folder = Path(tempfile.mkdtemp(prefix="capital-metrics-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _web_dir() -> Path:
@@ -176,7 +200,7 @@ def _start_guard() -> tuple[subprocess.Popen[bytes], int]:
     return guard, write_end
 
 
-def _start_worker(database_url: str) -> subprocess.Popen[bytes] | None:
+def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
     """The webhook worker (`capital-app worker`): stopped with Reflex (SIGTERM, then
     SIGKILL), and killed by the kernel if the launcher dies (PR_SET_PDEATHSIG)."""
     if not get_settings().webhooks_worker_in_run:
@@ -184,7 +208,7 @@ def _start_worker(database_url: str) -> subprocess.Popen[bytes] | None:
     return subprocess.Popen(
         [sys.executable, "-m", "capital_app", "worker"],
         cwd=PROJECT_ROOT,
-        env=reflex_environment(database_url),
+        env=env,
         start_new_session=True,
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
@@ -202,16 +226,21 @@ def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
 
 def _serve(port: int, database_url: str, host: str = DEFAULT_HOST) -> int:
     """Run Reflex until it exits or we are asked to stop; returns its exit status."""
+    with metrics_directory() as metrics_dir:
+        return _serve_with(port, host, reflex_environment(database_url, metrics_dir))
+
+
+def _serve_with(port: int, host: str, env: dict[str, str]) -> int:
     guard, guard_pipe = _start_guard()
     process = subprocess.Popen(
         reflex_command(port, host),
         cwd=PROJECT_ROOT,
-        env=reflex_environment(database_url),
+        env=env,
         start_new_session=True,
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     os.write(guard_pipe, f"{process.pid}\n".encode())
-    worker = _start_worker(database_url)
+    worker = _start_worker(env)
     stop_requested_at: float | None = None
 
     def forward(signum: int, _frame: FrameType | None) -> None:

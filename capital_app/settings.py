@@ -212,3 +212,42 @@ def get_settings() -> Settings:
         webhooks_poll_seconds=_float("CAPITAL_WEBHOOKS_POLL_SECONDS", 1.0),
         webhooks_worker_in_run=_flag("CAPITAL_WEBHOOKS_WORKER_IN_RUN", default=True),
     )
+
+
+def _switch(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    return raw not in {"off", "0", "false", "no"}
+
+
+@dataclass(frozen=True)
+class ObservabilitySettings:
+    """Metrics and logs (docs/operations.md); read apart from `Settings`, which needs
+    the data folder and its secrets, because every module's metrics use them."""
+
+    # CAPITAL_METRICS=off: no series are recorded and /metrics answers 404.
+    metrics_enabled: bool
+    # CAPITAL_METRICS_SQL=off: no statement-time histogram (no SQLAlchemy cursor events).
+    sql_metrics_enabled: bool
+    # The scraper's bearer token for /metrics (ADMINs may always read it).
+    metrics_token: str | None
+    # Set by `capital-app run` (a fresh folder per run): prometheus-client's
+    # multiprocess mode, so any worker's /metrics adds up every worker's values.
+    multiprocess_dir: str | None
+    # "json" (CAPITAL_LOG_FORMAT=json): one JSON object per line; else readable text.
+    log_format: str
+    log_level: str
+
+
+@lru_cache(maxsize=1)
+def get_observability_settings() -> ObservabilitySettings:
+    log_format = os.environ.get("CAPITAL_LOG_FORMAT", "").strip().lower()
+    return ObservabilitySettings(
+        metrics_enabled=_switch("CAPITAL_METRICS", True),
+        sql_metrics_enabled=_switch("CAPITAL_METRICS_SQL", True),
+        metrics_token=os.environ.get("CAPITAL_METRICS_TOKEN", "").strip() or None,
+        multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip() or None,
+        log_format="json" if log_format == "json" else "text",
+        log_level=os.environ.get("CAPITAL_LOG_LEVEL", "").strip().upper() or "INFO",
+    )

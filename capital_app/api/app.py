@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, Response
 
 from capital_app.api.body_deadline import BodyDeadline
 from capital_app.api.limits import BodyLimit
+from capital_app.api.observability import RequestObservation
 from capital_app.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from capital_app.api.rate_limit_headers import RateLimitHeaders
 from capital_app.api.routes import (
@@ -29,6 +30,7 @@ from capital_app.api.routes import (
     events,
     health,
     history,
+    metrics,
     organization,
     sources,
     transfer,
@@ -38,6 +40,7 @@ from capital_app.api.routes import (
 from capital_app.api.routes.health import ListenerStatus, listener_not_running
 from capital_app.api.security_headers import SecurityHeaders
 from capital_app.api.socket_size_guard import SocketSizeGuard
+from capital_app.observe.logs import configure_logging
 
 DOCS_URL = "/api/docs"
 # Swagger UI's files, served from here (no CDN): the `fastapi-offline` package ships them.
@@ -127,6 +130,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     events.router,
     organization.router,
     webhooks.router,
+    metrics.router,
 )
 
 
@@ -177,6 +181,7 @@ def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
     """The API app. `listener_status` reports the realtime listener for /api/health
     (capital_app.py passes capital_app.realtime.lifespan.listener_health; without it
     the report is {"state": "not running"})."""
+    configure_logging()
     app = FastAPI(
         title="Capital Ledger API",
         version="1.0.0",
@@ -195,6 +200,9 @@ def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(SocketSizeGuard)  # anonymous WebSocket clients: small messages only
     _add_docs(app)
+    # Outermost of all: request id, request metrics and the request log line, also for
+    # the Reflex backend mounted behind this app (docs/operations.md).
+    app.add_middleware(RequestObservation)
     for router in ROUTERS:
         app.include_router(router)
     # Last: every other /api path answers a problem too, also once Reflex mounts its own

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from capital_app.api import exact_json, schemas
 from capital_app.api.rate_limit_headers import SCOPE_KEY
 from capital_app.auth.api_keys import looks_like_api_key
+from capital_app.observe.context import note_actor
 from capital_app.service import api_keys, rate_limits
 from capital_app.service.actor import Actor
 from capital_app.service.authentication import actor_from_token
@@ -39,6 +40,7 @@ async def current_actor(
             "Send an 'Authorization: Bearer <token>' header; get a token from POST /api/auth/token."
         )
     actor = await api_key_actor(token) if looks_like_api_key(token) else actor_from_token(token)
+    note_actor(actor.user_id, actor.organization_id, actor.api_key_id)  # the request log line
     slot = request.scope.get(SCOPE_KEY)
     try:
         allowance = await rate_limits.take(actor)

@@ -22,6 +22,8 @@ from capital_app.api import exact_json
 from capital_app.api.body_size import TOO_LARGE_TITLE, too_large_detail
 from capital_app.api.representations import entry_body
 from capital_app.domain.errors import ErrorKind, InvalidInput, LedgerError, SequenceMismatch
+from capital_app.observe.context import note_problem
+from capital_app.observe.metrics import count_problem
 
 logger = logging.getLogger("capital_app.api")
 
@@ -74,6 +76,23 @@ def problem_type(error: LedgerError) -> str:
 INVALID_INPUT_TYPE = "urn:capital-ledger:problem:invalid-input"
 
 
+problem_logger = logging.getLogger("capital_app.problem")
+
+
+def _observe_problem(type_: str, status: int, title: str) -> None:
+    """Every problem answered: counted by type and logged (type, status, title only:
+    details may quote what the client sent)."""
+    note_problem(type_)
+    count_problem(type_, status)
+    problem_logger.log(
+        logging.WARNING if status >= 500 else logging.INFO,
+        "problem %s %s",
+        status,
+        type_,
+        extra={"fields": {"problem_type": type_, "status": status, "title": title}},
+    )
+
+
 def problem(
     status: int,
     title: str,
@@ -88,6 +107,7 @@ def problem(
     if instance:
         body["instance"] = instance
     body.update(extra)
+    _observe_problem(type_, status, title)
     all_headers = dict(headers or {})
     if status == 401:
         all_headers.setdefault("WWW-Authenticate", WWW_AUTHENTICATE)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url, pool
 
 from capital_app.db.roles import login_role_name, runtime_role_name
+from capital_app.observe.metrics import instrument_connection
 from capital_app.settings import get_settings
 
 _embedded_lock = threading.Lock()
@@ -63,6 +64,7 @@ def _enter_runtime_role(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute(f"SET ROLE {role}")
         cursor.execute("SET TIME ZONE 'UTC'")
     dbapi_connection.commit()
+    instrument_connection(dbapi_connection)  # capital_db_statement_duration_seconds
 
 
 @lru_cache(maxsize=1)

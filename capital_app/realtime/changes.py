@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from uuid import UUID
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,9 @@ class OrganizationChange:
     revision: int | None
     entries: int = 0
     resync: bool = False
+    # time.monotonic() when this worker got the (first merged) notification: the start
+    # of the push latency metric (PostgreSQL sends a NOTIFY at its commit).
+    noticed_at: float | None = field(default=None, compare=False)
 
     def merged(self, newer: OrganizationChange) -> OrganizationChange:
         """Both changes as one: the highest revision, a resync if either was one."""
@@ -45,6 +48,9 @@ class OrganizationChange:
             revision=max(revisions) if revisions else None,
             entries=self.entries + newer.entries,
             resync=self.resync or newer.resync,
+            noticed_at=min(
+                (t for t in (self.noticed_at, newer.noticed_at) if t is not None), default=None
+            ),
         )
 
 

@@ -19,8 +19,9 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -28,6 +29,7 @@ from uuid import UUID
 
 import psycopg
 
+from capital_app.observe import metrics
 from capital_app.realtime.changes import CHANNEL, OrganizationChange, parse_notification
 
 logger = logging.getLogger(__name__)
@@ -202,6 +204,7 @@ class ChangeListener:
         for subscription in self._subscriptions():
             await subscription.close()
         self._c.state = ListenerState.STOPPED
+        metrics.set_listener_connected(False)
         self._c.backend_pid = None
         self._connected.clear()
 
@@ -241,6 +244,7 @@ class ChangeListener:
                 error_text = f"{type(error).__name__}: {error}"
             was_connected = self._c.state is ListenerState.CONNECTED
             self._connected.clear()
+            metrics.set_listener_connected(False)
             self._c.state = ListenerState.RECONNECTING
             self._c.backend_pid = None
             self._c.connected_since = None
@@ -280,7 +284,9 @@ class ChangeListener:
             c.connects += 1
             c.last_error = None
             self._connected.set()
+            metrics.set_listener_connected(True)
             if c.connects > 1:
+                metrics.count_listener_reconnect()
                 logger.info("Realtime listener reconnected (pid %s)", c.backend_pid)
             # Whatever was sent while we were not listening is lost: everyone resyncs.
             self._announce_resync()
@@ -301,11 +307,14 @@ class ChangeListener:
         change = parse_notification(payload)
         if change is None or change.organization_id is None:
             return
+        change = replace(change, noticed_at=time.monotonic())
         c = self._c
         c.notifications += 1
         c.last_notification_at = datetime.now(UTC)
-        previous = c.burst.get(change.organization_id)
-        c.burst[change.organization_id] = previous.merged(change) if previous else change
+        org_id = change.organization_id
+        assert org_id is not None  # checked above; `replace` loses the narrowing
+        previous = c.burst.get(org_id)
+        c.burst[org_id] = previous.merged(change) if previous else change
         if self._flush_handle is None:
             # The first notification of a burst opens a short window; everything
             # arriving within it goes out as one change per organization.

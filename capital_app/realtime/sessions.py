@@ -22,6 +22,7 @@ from uuid import UUID
 
 from reflex.event import Event
 
+from capital_app.observe import metrics
 from capital_app.realtime.changes import OrganizationChange
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class SessionRegistry:
             self.unregister(token)
         self._org_of[token] = organization_id
         self._tokens.setdefault(organization_id, set()).add(token)
+        metrics.set_live_sessions(len(self._org_of))
 
     def unregister(self, token: str) -> None:
         org = self._org_of.pop(token, None)
@@ -77,6 +79,7 @@ class SessionRegistry:
             tokens.discard(token)
             if not tokens:
                 del self._tokens[org]
+            metrics.set_live_sessions(len(self._org_of))
 
     def tokens(self, organization_id: UUID | None) -> list[str]:
         """Connected tokens of one organization (None: of all), forgetting gone ones."""

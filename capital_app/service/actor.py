@@ -46,6 +46,7 @@ class Permission(Enum):
     READ_AUDIT = "read the audit log"
     MANAGE_ORGANIZATION = "manage the organization's settings"
     MANAGE_WEBHOOKS = "manage webhooks"
+    READ_METRICS = "read the server's metrics"
 
 
 # The scopes that grant each permission to a key; no scope manages keys.
@@ -57,6 +58,7 @@ _KEY_SCOPES: dict[Permission, frozenset[str]] = {
     Permission.READ_AUDIT: frozenset({Scope.ADMIN}),
     Permission.MANAGE_ORGANIZATION: frozenset({Scope.ADMIN}),
     Permission.MANAGE_WEBHOOKS: frozenset({Scope.ADMIN}),
+    Permission.READ_METRICS: frozenset({Scope.ADMIN}),
 }
 
 
@@ -93,6 +95,8 @@ def authorize(conn: Connection, actor: Actor, permission: Permission) -> UserRec
         raise Forbidden("Only an administrator can read the audit log.")
     if permission is Permission.MANAGE_ORGANIZATION and not user.role.can_manage_users:
         raise Forbidden("Only an administrator can change the organization's settings.")
+    if permission is Permission.READ_METRICS and not user.role.can_manage_users:
+        raise Forbidden("Only an administrator (or the metrics token) can read the metrics.")
     return user
 
 

@@ -19,6 +19,7 @@ from capital_app.auth.tokens import (
 from capital_app.db import user_repository as repo
 from capital_app.db.unit_of_work import login_transaction
 from capital_app.domain.accounts import UserRecord
+from capital_app.observe.metrics import count_sign_in_failure, count_sign_in_throttled
 from capital_app.service.actor import Actor
 from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import AuthenticationFailed, TooManyAttempts
@@ -81,6 +82,7 @@ def authenticate(email: str, password: str, client_address: str) -> UserRecord:
         # No account has such an email, and the attempt cannot be recorded under it
         # (the auth_event policy only admits rows for the email being tried).
         burn_equal_time(password or "")
+        count_sign_in_failure("unknown email")
         raise AuthenticationFailed(WRONG_CREDENTIALS)
     attempt, user = _reserve_attempt(email, client)
     if user is None:
@@ -119,6 +121,7 @@ def _reserve_attempt(email: str, client: str) -> tuple[int, UserRecord | None]:
         if wait is None:
             return repo.reserve_attempt(conn, email=email, client_address=client, user=user), user
     _record(email, client, succeeded=False, reason="throttled", user=user)
+    count_sign_in_throttled()
     raise TooManyAttempts(wait)
 
 
@@ -134,6 +137,8 @@ def _settle(
     with login_transaction(email, client) as conn:
         repo.settle_attempt(conn, attempt, succeeded=succeeded, reason=reason)
         _audit_sign_in(conn, email, client, succeeded=succeeded, reason=reason, user=user)
+    if not succeeded:
+        count_sign_in_failure(reason)  # after the commit: what was recorded
 
 
 def issue_api_token(user: UserRecord) -> tuple[str, int]:

@@ -17,6 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from capital_app.db.engine import get_engine, owner_engine, pool_status
 from capital_app.db.migrations import alembic_config
+from capital_app.db.unit_of_work import tenant_transaction
+from capital_app.service.actor import Actor, Permission, authorize
 
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
@@ -86,3 +88,9 @@ def _applied_revision(context: type[MigrationContext]) -> str | None:
 def pool_saturation() -> dict[str, int | float]:
     """This process's connection pool: size, maxOverflow, checkedOut, overflow, timeoutSeconds."""
     return pool_status()
+
+
+def authorize_metrics_reader(actor: Actor) -> None:
+    """An ADMIN (or an API key with the admin scope) may read /metrics; others: Forbidden."""
+    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+        authorize(conn, actor, Permission.READ_METRICS)

@@ -37,6 +37,7 @@ from capital_app.domain.values import (
     check_rate,
     check_source_id,
 )
+from capital_app.observe.logs import log_command
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.errors import IdempotencyKeyReused, NameTaken, NotFound, WriteConflict
 
@@ -111,6 +112,14 @@ def _run(actor: Actor, idempotency: IdempotencyRequest | None, work: Work) -> Co
             raise translated from error
         if idempotency is not None:
             users.complete_idempotency_key(conn, org, idempotency.key, entry.source_id, entry.id)
+    log_command(  # after the commit: the command did happen
+        str(entry.action),
+        org,
+        entry.source_id,
+        entry.revision,
+        user_id=actor.user_id,
+        api_key_id=actor.api_key_id,
+    )
     return CommandResult(entry.source_id, entry)
 
 

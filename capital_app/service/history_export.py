@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from uuid import UUID
@@ -12,6 +13,7 @@ from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.db.user_repository import get_organization
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.export_format import ExportFormat, export_chunks
+from capital_app.observe.metrics import observe_transfer
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import InvalidInput
@@ -59,7 +61,35 @@ def export_history(
     except BaseException:
         entries.close()  # gives the slot back
         raise
-    return _closing(entries, fmt)
+    return _metered(entries, fmt)
+
+
+def _metered(entries: Iterator[HistoryEntry], fmt: ExportFormat) -> Iterator[str]:
+    """The chunks, with the export's duration, size and entries in the metrics once
+    the whole file went out (an export cut off half-way is not counted)."""
+    started = time.perf_counter()
+    count = 0
+
+    def counted() -> Iterator[HistoryEntry]:
+        nonlocal count
+        for entry in entries:
+            count += 1
+            yield entry
+
+    size = 0
+    chunks = _closing(counted(), fmt)
+    try:
+        for chunk in chunks:
+            size += len(chunk) if chunk.isascii() else len(chunk.encode())
+            yield chunk
+    finally:
+        close_chunks = getattr(chunks, "close", None)
+        if close_chunks is not None:
+            close_chunks()
+        close = getattr(entries, "close", None)
+        if close is not None:
+            close()
+    observe_transfer("export", time.perf_counter() - started, size, count)
 
 
 def export_organization(

@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -53,6 +54,8 @@ from capital_app.domain.legacy import (
 from capital_app.domain.values import Action
 from capital_app.domain.views import ActiveSource
 from capital_app.domain.wacc import WaccSummary, wacc_of
+from capital_app.observe.logs import log_command
+from capital_app.observe.metrics import observe_transfer
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import WriteConflict
@@ -468,12 +471,42 @@ def import_history(
     `content` is the file: bytes, text, a binary file, or an iterable of byte chunks.
     A dry run never raises for problems in the file: its report lists them.
     `progress` is called from the calling thread as reading and writing advance.
+    A finished import (not a dry run, nor a refused file) goes into the metrics.
     """
+    started = time.perf_counter()
+    size = [0]
+    report = _import_history(actor, content, size, file_name, dry_run, progress)
+    if not report.dry_run:
+        observe_transfer("import", time.perf_counter() - started, size[0], report.imported)
+        log_command(
+            "IMPORT",
+            actor.organization_id,
+            None,
+            report.revision,
+            user_id=actor.user_id,
+            api_key_id=actor.api_key_id,
+        )
+    return report
+
+
+def _import_history(
+    actor: Actor,
+    content: Content,
+    size: list[int],
+    file_name: str | None,
+    dry_run: bool,
+    progress: Progress | None,
+) -> ImportReport:
     org = actor.organization_id
     with tenant_transaction(org, read_only=True) as conn:
         authorize(conn, actor, Permission.WRITE_HISTORY)  # before reading a large file
     digest = hashlib.sha256()
-    legacy = parse_export(_chunks(content, digest.update, progress), datetime.now(UTC))
+
+    def seen(piece: bytes) -> None:
+        digest.update(piece)
+        size[0] += len(piece)
+
+    legacy = parse_export(_chunks(content, seen, progress), datetime.now(UTC))
     sha256 = digest.hexdigest()
     if progress:
         progress(ImportPhase.CHECKING, legacy.entries_in_file, legacy.entries_in_file)

@@ -46,18 +46,19 @@ class ApiServer:
                 self.process.wait(timeout=5)
 
 
-def granian_command(target: str, port: int, *extra: str) -> list[str]:
-    """Granian serving an ASGI app factory, one worker: how Reflex serves its backend
-    in production here (Granian, since uvicorn is not installed; one worker without Redis)."""
+def granian_command(target: str, port: int, *extra: str, workers: int = 1) -> list[str]:
+    """Granian serving an ASGI app factory, one worker by default: how Reflex serves its
+    backend in production here (Granian, since uvicorn is not installed; one worker
+    without Redis)."""
     return [
         sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--log-level", "warning", *extra, target,
     ]  # fmt: skip
 
 
 def start_api_server(
-    extra_env: dict[str, str] | None = None, *, expect_healthy: bool = True
+    extra_env: dict[str, str] | None = None, *, expect_healthy: bool = True, workers: int = 1
 ) -> ApiServer:
     port = free_port()
     log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 (kept open by the server)
@@ -65,7 +66,7 @@ def start_api_server(
     )
     env = {**os.environ, **(extra_env or {})}
     process = subprocess.Popen(
-        granian_command(APP_FACTORY, port),
+        granian_command(APP_FACTORY, port, workers=workers),
         env=env,
         stdout=log_file,
         stderr=subprocess.STDOUT,

@@ -24,6 +24,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -35,6 +36,7 @@ from reflex_base.constants.state import FIELD_MARKER
 from capital_app.domain.dates import local_today, zone
 from capital_app.domain.series import Interval
 from capital_app.domain.views import SeriesPoint
+from capital_app.observe import metrics
 from capital_app.realtime.changes import OrganizationChange
 from capital_app.realtime.rooms import ROOMS, Member, Room, now_seconds
 from capital_app.service import history_queries as queries
@@ -129,10 +131,12 @@ async def broadcast(change: OrganizationChange, is_local: Callable[[str], bool])
         return set()
     lock = _locks.setdefault(org, asyncio.Lock())
     async with lock:
-        return await _broadcast(org, is_local)
+        return await _broadcast(org, is_local, change.noticed_at)
 
 
-async def _broadcast(org: UUID, is_local: Callable[[str], bool]) -> set[str]:
+async def _broadcast(
+    org: UUID, is_local: Callable[[str], bool], noticed_at: float | None = None
+) -> set[str]:
     members = [
         m
         for room in ROOMS.of_organization(org)
@@ -157,7 +161,7 @@ async def _broadcast(org: UUID, is_local: Callable[[str], bool]) -> set[str]:
     served: set[str] = set()
     for room in ROOMS.of_organization(org):
         if room.members and isinstance(room.key, tuple) and room.key[0] == "dash":
-            served |= await _push_room(room, actor, summary, series, checked)
+            served |= await _push_room(room, actor, summary, series, checked, noticed_at)
     return served
 
 
@@ -167,6 +171,7 @@ async def _push_room(
     summary: reports.DashboardSummary,
     series: dict[tuple[date, date, Interval], list[SeriesPoint] | Exception],
     checked: set[str],
+    noticed_at: float | None = None,
 ) -> set[str]:
     _, _, tz_name, chart_range, currency = (str(part) for part in room.key)
     tz, now = zone(tz_name), datetime.now(UTC)
@@ -250,6 +255,8 @@ async def _push_room(
         m.shown = view.revision
         m.epoch = view.epoch
     await ROOMS.emit(room, payload, skip, size)
+    # capital_live_push_latency_seconds: notification (commit) to this room's delta sent.
+    metrics.observe_push(None if noticed_at is None else time.monotonic() - noticed_at)
     return set(room.members)
 
 
