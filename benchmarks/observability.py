@@ -87,8 +87,8 @@ def main() -> int:
     metrics_dir = Path(tempfile.mkdtemp(prefix="capital-bench-metrics-"))
     os.environ["DATABASE_URL"] = url
     os.environ["CAPITAL_DATA_DIR"] = str(data_dir)
-    from capital_app.cli import migrate_database
     from capital_app.db.engine import reset_engines
+    from capital_app.db.migrations import migrate_database
     from capital_app.settings import get_settings
 
     get_settings.cache_clear()
