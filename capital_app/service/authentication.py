@@ -48,8 +48,24 @@ def _audit_sign_in(
     succeeded: bool,
     reason: str,
     user: UserRecord | None,
+    accounts: list[UserRecord] | None = None,
 ) -> None:
-    """The security audit line of one sign-in attempt, in the attempt's own transaction."""
+    """The security audit line of one sign-in attempt, in the attempt's own transaction
+    (one per organization when the attempt concerns accounts in several: each
+    organization's log shows the failures against its own account)."""
+    for target in [user] if user or not accounts else accounts:
+        _audit_one(conn, email, client, succeeded=succeeded, reason=reason, user=target)
+
+
+def _audit_one(
+    conn: Connection,
+    email: str,
+    client: str,
+    *,
+    succeeded: bool,
+    reason: str,
+    user: UserRecord | None,
+) -> None:
     if succeeded:
         action = AuditAction.SIGN_IN_SUCCEEDED
     elif reason == "throttled":
@@ -68,7 +84,13 @@ def _audit_sign_in(
 
 
 def _record(
-    email: str, client: str, *, succeeded: bool, reason: str, user: UserRecord | None
+    email: str,
+    client: str,
+    *,
+    succeeded: bool,
+    reason: str,
+    user: UserRecord | None,
+    accounts: list[UserRecord] | None = None,
 ) -> None:
     with login_transaction(email, client) as conn:
         repo.record_auth_event(
@@ -80,7 +102,15 @@ def _record(
             user_id=user.id if user else None,
             organization_id=user.organization_id if user else None,
         )
-        _audit_sign_in(conn, email, client, succeeded=succeeded, reason=reason, user=user)
+        _audit_sign_in(
+            conn,
+            email,
+            client,
+            succeeded=succeeded,
+            reason=reason,
+            user=user,
+            accounts=accounts,
+        )
 
 
 def authenticate(
@@ -112,7 +142,15 @@ def authenticate(
         _settle(email, client, attempt, succeeded=False, reason="unknown email", user=None)
         raise AuthenticationFailed(WRONG_CREDENTIALS)
     if not fitting:
-        _settle(email, client, attempt, succeeded=False, reason="wrong password", user=only)
+        _settle(
+            email,
+            client,
+            attempt,
+            succeeded=False,
+            reason="wrong password",
+            user=only,
+            accounts=users,
+        )
         raise AuthenticationFailed(WRONG_CREDENTIALS)
     active = [u for u in fitting if u.active]
     if wanted:
@@ -120,7 +158,7 @@ def authenticate(
     if not active:
         reason = "wrong organization" if wanted else "inactive"
         user = fitting[0] if len(fitting) == 1 else None
-        _settle(email, client, attempt, succeeded=False, reason=reason, user=user)
+        _settle(email, client, attempt, succeeded=False, reason=reason, user=user, accounts=fitting)
         raise AuthenticationFailed(WRONG_CREDENTIALS)
     if len(active) > 1:
         _settle(email, client, attempt, succeeded=False, reason=ORGANIZATION_NEEDED, user=None)
@@ -163,7 +201,7 @@ def _reserve_attempt(email: str, client: str) -> tuple[int, list[UserRecord], di
             names = repo.organization_names(conn, [u.organization_id for u in users])
             attempt = repo.reserve_attempt(conn, email=email, client_address=client, user=only)
             return attempt, users, names
-    _record(email, client, succeeded=False, reason="throttled", user=only)
+    _record(email, client, succeeded=False, reason="throttled", user=only, accounts=users)
     raise TooManyAttempts(wait)
 
 
@@ -175,10 +213,19 @@ def _settle(
     succeeded: bool,
     reason: str,
     user: UserRecord | None,
+    accounts: list[UserRecord] | None = None,
 ) -> None:
     with login_transaction(email, client) as conn:
         repo.settle_attempt(conn, attempt, succeeded=succeeded, reason=reason)
-        _audit_sign_in(conn, email, client, succeeded=succeeded, reason=reason, user=user)
+        _audit_sign_in(
+            conn,
+            email,
+            client,
+            succeeded=succeeded,
+            reason=reason,
+            user=user,
+            accounts=accounts,
+        )
 
 
 def issue_api_token(user: UserRecord) -> tuple[str, int]:
