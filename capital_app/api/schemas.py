@@ -250,6 +250,15 @@ class ApiModel(BaseModel):
 class TokenRequest(ApiModel):
     email: Text
     password: Text
+    organization: Annotated[
+        str | None,
+        Field(
+            strict=True,
+            max_length=200,
+            description="The organization's id or name. Needed only when the email and"
+            " password fit accounts in several organizations (a 409 lists them).",
+        ),
+    ] = None
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -577,12 +586,19 @@ class ValidationProblem(Problem):
     errors: list[FieldErrorOut]
 
 
+class OrganizationChoice(BaseModel):
+    id: str
+    name: str
+
+
 class ConflictProblem(Problem):
-    """A 409. A stale `expectedSequence` adds the source's current latest entry."""
+    """A 409. A stale `expectedSequence` adds the source's current latest entry; a
+    sign-in whose email and password fit several organizations lists them."""
 
     expectedSequence: int | None = None
     currentSequence: int | None = None
     latestEntry: HistoryEntryOut | None = None
+    organizations: list[OrganizationChoice] | None = None
 
 
 class ThrottledProblem(Problem):

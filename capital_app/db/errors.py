@@ -38,6 +38,7 @@ _BY_CONSTRAINT: dict[str, LedgerError] = {
     "capital_history_nothing_after_removed": ChangeAfterRemoval(
         "Nothing can take effect on or after the source's removal."
     ),
+    "app_user_org_email_key": NameTaken("A user with this email already exists."),
     "app_user_email_key": NameTaken("A user with this email already exists."),
     "organization_name_key": NameTaken("An organization with this name already exists."),
 }

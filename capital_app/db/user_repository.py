@@ -184,15 +184,41 @@ def lock_user(conn: Connection, org: UUID, user_id: UUID) -> UserRecord | None:
     return _user(row) if row else None
 
 
-def find_user_by_email(conn: Connection, email: str) -> UserRecord | None:
+def find_user_by_email(conn: Connection, org: UUID, email: str) -> UserRecord | None:
+    """The user with this email in this organization (an email is unique per organization)."""
     row = (
         conn.execute(
-            text(f"SELECT {USER_COLUMNS} FROM app_user WHERE email = :email"), {"email": email}
+            text(
+                f"SELECT {USER_COLUMNS} FROM app_user"
+                " WHERE organization_id = :org AND email = :email"
+            ),
+            {"org": org, "email": email},
         )
         .mappings()
         .first()
     )
     return _user(row) if row else None
+
+
+def find_users_by_email(conn: Connection, email: str) -> list[UserRecord]:
+    """Every account with this email, in any organization the transaction may see
+    (a login transaction sees exactly those), oldest first."""
+    rows = conn.execute(
+        text(
+            f"SELECT {USER_COLUMNS} FROM app_user WHERE email = :email"
+            " ORDER BY created_at, organization_id"
+        ),
+        {"email": email},
+    ).mappings()
+    return [_user(r) for r in rows]
+
+
+def organization_names(conn: Connection, ids: list[UUID]) -> dict[UUID, str]:
+    """Names of these organizations (those the transaction may see)."""
+    rows = conn.execute(
+        text("SELECT id, name FROM organization WHERE id = ANY(:ids)"), {"ids": list(ids)}
+    )
+    return {r[0]: r[1] for r in rows}
 
 
 def list_users(conn: Connection, org: UUID) -> list[UserRecord]:
@@ -272,6 +298,9 @@ def record_auth_event(
 
 
 CHECKING = "checking"  # a reserved attempt whose password is being checked
+# The password was right for accounts in several organizations, and none was named:
+# not a guess that failed, so it does not count toward the throttle.
+ORGANIZATION_NEEDED = "organization needed"
 
 
 def lock_login(conn: Connection, email: str, client_address: str) -> None:
@@ -338,12 +367,13 @@ def recent_failures(
         text(
             f"""
             SELECT occurred_at FROM auth_event
-             WHERE {column} = :value AND NOT succeeded AND reason <> 'throttled'
+             WHERE {column} = :value AND NOT succeeded
+               AND reason <> 'throttled' AND reason <> :organization_needed
                AND occurred_at > :since {reset}
              ORDER BY occurred_at
             """
         ),
-        {"value": value, "since": since},
+        {"value": value, "since": since, "organization_needed": ORGANIZATION_NEEDED},
     )
     return [r[0].astimezone(UTC) for r in rows]
 

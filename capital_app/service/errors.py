@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from capital_app.auth.tokens import InvalidToken
 from capital_app.db.unit_of_work import DatabaseUnavailable
 from capital_app.domain.errors import (
@@ -32,6 +34,7 @@ __all__ = [
     "NameTaken",
     "NoChange",
     "NotFound",
+    "OrganizationNeeded",
     "SequenceMismatch",
     "SourceExists",
     "SourceRemoved",
@@ -58,6 +61,23 @@ class Unauthenticated(LedgerError):
 
 class AuthenticationFailed(Unauthenticated):
     title = "Sign-in failed"
+
+
+class OrganizationNeeded(LedgerError):
+    """The password fits accounts with this email in several organizations: say which.
+
+    `organizations` lists only those (id, name) pairs, and only to a caller who has
+    just proved the password for each of them."""
+
+    kind = ErrorKind.CONFLICT
+    title = "Choose an organization"
+
+    def __init__(self, organizations: list[tuple[UUID, str]]) -> None:
+        super().__init__(
+            "This email and password sign in to more than one organization."
+            " Choose the organization to sign in to."
+        )
+        self.organizations = organizations
 
 
 class TooManyAttempts(LedgerError):

@@ -15,8 +15,8 @@ def member_actor(organization_id: UUID, email: str) -> Actor:
     """The user with this email in this organization, as an Actor (their role applies)."""
     clean = check_email(email, "as")
     with tenant_transaction(organization_id, read_only=True) as conn:
-        user = repo.find_user_by_email(conn, clean)
-    if user is None or user.organization_id != organization_id:
+        user = repo.find_user_by_email(conn, organization_id, clean)
+    if user is None:
         raise NotFound(f"No user with the email {clean} belongs to this organization.")
     if not user.active:
         raise Unauthenticated(f"The user {clean} is deactivated.")

@@ -56,9 +56,11 @@ def _signed_in(actor: Actor) -> SignedIn:
     return SignedIn(user, organization)
 
 
-def sign_in(email: str, password: str, client_address: str) -> NewSession:
+def sign_in(
+    email: str, password: str, client_address: str, organization: str | None = None
+) -> NewSession:
     """Check the credentials (throttled) and issue the session's token."""
-    user = authenticate(email, password, client_address)
+    user = authenticate(email, password, client_address, organization)
     token, expires_in = issue_session_token(user)
     signed_in = _signed_in(Actor(user.id, user.organization_id))
     return NewSession(token=token, expires_in=expires_in, signed_in=signed_in)

@@ -14,7 +14,12 @@ from capital_app.db.roles import runtime_role_name
 from capital_app.domain.export_format import ExportFormat
 from capital_app.service import authentication, sessions, users
 from capital_app.service.audit import AuditAction, list_audit_events
-from capital_app.service.errors import AuthenticationFailed, Forbidden, TooManyAttempts
+from capital_app.service.errors import (
+    AuthenticationFailed,
+    Forbidden,
+    OrganizationNeeded,
+    TooManyAttempts,
+)
 from capital_app.service.history_export import export_history
 from capital_app.service.history_import import import_history
 from tests.support.factories import PASSWORD, Tenant
@@ -156,3 +161,23 @@ def test_the_runtime_role_has_only_select_and_insert(owner):
             {"role": runtime_role_name()},
         ).scalars()
         assert set(granted) == {"SELECT", "INSERT"}
+
+
+def test_a_failed_sign_in_on_a_shared_email_is_listed_in_each_organization(tenant, other_tenant):
+    email = tenant.viewer.email
+    twin = users.create_user(
+        other_tenant.actor("ADMIN"), email=email, name="Twin", role="VIEWER", password=PASSWORD
+    )
+    with pytest.raises(AuthenticationFailed):
+        authentication.authenticate(email, "wrong password!", "10.9.3.1")
+    for org, account in ((tenant, tenant.viewer), (other_tenant, twin)):
+        failed = only(org, AuditAction.SIGN_IN_FAILED)
+        assert failed.actor_user_id == account.id and failed.details["reason"] == "wrong password"
+    # The same password in both: no sign-in until the organization is named.
+    with pytest.raises(OrganizationNeeded) as needed:
+        authentication.authenticate(email, PASSWORD, "10.9.3.2")
+    assert {o for o, _ in needed.value.organizations} == {tenant.org_id, other_tenant.org_id}
+    user = authentication.authenticate(email, PASSWORD, "10.9.3.2", str(other_tenant.org_id))
+    assert user.id == twin.id
+    assert only(other_tenant, AuditAction.SIGN_IN_SUCCEEDED).actor_user_id == twin.id
+    assert events(tenant, AuditAction.SIGN_IN_SUCCEEDED) == []

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import uuid
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, pool, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from alembic import command
 from capital_app.db.engine import sqlalchemy_url
@@ -128,6 +131,57 @@ def test_0003_moves_an_imported_files_claims_to_original_columns(database_url):
             back = conn.execute(text("SELECT created_at, created_by FROM capital_history")).one()
         assert back.created_at.isoformat() == "2025-01-02T00:00:00+00:00"
         assert back.created_by == "cfo@example.test"
+        engine.dispose()
+    finally:
+        drop_test_database(url)
+
+
+def test_0006_scopes_email_uniqueness_to_the_organization(database_url):
+    """After 0006 two organizations may each have a user with one address (one org
+    may not have it twice); the downgrade refuses while any address is shared."""
+    url = create_test_database("capital_migration_0006")
+    users = """
+        INSERT INTO app_user (organization_id, id, email, name, role, password_hash) VALUES
+            ('00000000-0000-4000-8000-00000000000{org}', '{id}', 'same@example.test', 'S',
+             'ADMIN', 'x')
+    """
+    try:
+        config = _config(url)
+        command.upgrade(config, "0005")
+        engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+        with engine.begin() as conn:
+            for org in (1, 2):
+                conn.execute(
+                    text(
+                        f"""
+                        INSERT INTO organization (id, name) VALUES
+                            ('00000000-0000-4000-8000-00000000000{org}', 'Org {org}');
+                        INSERT INTO organization_revision (organization_id)
+                            VALUES ('00000000-0000-4000-8000-00000000000{org}');
+                        """
+                    )
+                )
+            conn.execute(text(users.format(org=1, id=uuid.uuid4())))
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text(users.format(org=2, id=uuid.uuid4())))  # global before 0006
+        command.upgrade(config, "0006")
+        with engine.begin() as conn:
+            conn.execute(text(users.format(org=2, id=uuid.uuid4())))
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text(users.format(org=2, id=uuid.uuid4())))  # same org twice
+        with pytest.raises(DBAPIError, match="more than one organization"):
+            command.downgrade(config, "0005")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "DELETE FROM app_user"
+                    " WHERE organization_id = '00000000-0000-4000-8000-000000000002'"
+                )
+            )
+        command.downgrade(config, "0005")
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text(users.format(org=2, id=uuid.uuid4())))
+        command.upgrade(config, "head")
         engine.dispose()
     finally:
         drop_test_database(url)

@@ -42,15 +42,27 @@ def test_user_input_is_validated_all_at_once(tenant):
     assert {e.field for e in caught.value.errors} == {"email", "name", "role", "password"}
 
 
-def test_emails_are_unique_across_organizations(tenant, other_tenant):
+def test_emails_are_unique_within_an_organization_only(tenant, other_tenant):
     with pytest.raises(NameTaken):
         users.create_user(
-            other_tenant.actor("ADMIN"),
+            tenant.actor("ADMIN"),
             email=tenant.viewer.email,
             name="Twin",
             role="VIEWER",
             password=PASSWORD,
         )
+    twin = users.create_user(
+        other_tenant.actor("ADMIN"),
+        email=tenant.viewer.email,
+        name="Twin",
+        role="VIEWER",
+        password="another password",
+    )
+    assert twin.organization_id == other_tenant.org_id and twin.id != tenant.viewer.id
+    signed_in = authentication.authenticate(tenant.viewer.email, PASSWORD, "db-test-twin")
+    assert signed_in.id == tenant.viewer.id
+    signed_in = authentication.authenticate(tenant.viewer.email, "another password", "db-twin")
+    assert signed_in.id == twin.id
 
 
 def test_only_admins_manage_users_and_only_their_own(tenant, other_tenant):

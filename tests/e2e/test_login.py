@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from capital_app.auth.tokens import UI_AUDIENCE, issue_token
 from capital_app.db import user_repository as repo
 from capital_app.db.unit_of_work import login_transaction
-from capital_app.service.users import update_user
+from capital_app.service.users import provision_user, update_user
 from tests.e2e.support import LOAD, sign_in, snap, token_for, wait_ready
 from tests.support.factories import PASSWORD, make_tenant
 
@@ -114,3 +114,35 @@ def test_a_signed_in_visitor_of_the_login_page_goes_straight_in(page: Page) -> N
     sign_in(page, tenant.viewer, "/login")
     wait_ready(page)
     expect(page.locator("#page-title")).to_have_text("Dashboard")
+
+
+def test_an_email_in_two_organizations_asks_which_only_when_the_password_fits_both(
+    page: Page,
+) -> None:
+    first, second = make_tenant("Twin A"), make_tenant("Twin B")
+    email = first.editor.email
+    provision_user(second.org_id, email=email, name="Twin", role="VIEWER", password=PASSWORD)
+    other = first.viewer.email
+    provision_user(second.org_id, email=other, name="Other", role="VIEWER", password="not yours 1")
+    page.goto("/login")
+    expect(page.locator("#login-email")).to_be_focused(timeout=LOAD)
+
+    # Different passwords: each signs in to its own organization, no question asked.
+    _submit(page, other, "not yours 1")
+    wait_ready(page)
+    expect(page.locator("#organization-name")).to_have_text(second.organization.name)
+    page.click("#sign-out")
+    expect(page.locator("#login-email")).to_be_visible(timeout=LOAD)
+
+    _submit(page, email, PASSWORD)
+    expect(page.locator("#login-error")).to_contain_text("more than one organization", timeout=LOAD)
+    options = page.locator("#login-organization option")
+    expect(options).to_have_count(2)
+    assert sorted(options.all_inner_texts()) == sorted(
+        [first.organization.name, second.organization.name]
+    )
+    page.select_option("#login-organization", label=second.organization.name)
+    _submit(page, email, PASSWORD)
+    wait_ready(page)
+    expect(page.locator("#organization-name")).to_have_text(second.organization.name)
+    expect(page.locator("#user-name")).to_have_text("Twin")

@@ -37,6 +37,11 @@ _TOKEN_BODY = {
                 "properties": {
                     "username": {"type": "string", "description": "The email address."},
                     "password": {"type": "string", "format": "password"},
+                    "organization": {
+                        "type": "string",
+                        "maxLength": 200,
+                        "description": "The organization's id or name, when a 409 asks.",
+                    },
                     "grant_type": {"type": "string", "enum": ["password"]},
                     "scope": {"type": "string"},
                     "client_id": {"type": "string"},
@@ -52,7 +57,7 @@ def _invalid(errors: list[dict[str, Any]]) -> RequestValidationError:
     return RequestValidationError(errors)
 
 
-async def _json_credentials(request: Request) -> tuple[str, str]:
+async def _json_credentials(request: Request) -> tuple[str, str, str | None]:
     try:
         body = await request.json()
     except json.JSONDecodeError as error:
@@ -72,10 +77,10 @@ async def _json_credentials(request: Request) -> tuple[str, str]:
         raise _invalid(
             [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
         ) from None
-    return parsed.email, parsed.password
+    return parsed.email, parsed.password, parsed.organization
 
 
-async def _form_credentials(request: Request) -> tuple[str, str]:
+async def _form_credentials(request: Request) -> tuple[str, str, str | None]:
     form = await request.form(max_files=0, max_fields=10)
     errors: list[dict[str, Any]] = []
     values: dict[str, str] = {}
@@ -85,8 +90,11 @@ async def _form_credentials(request: Request) -> tuple[str, str]:
             errors.append({"type": "missing", "loc": ("body", name), "msg": "Field required"})
         else:
             values[name] = value
+    organization = form.get("organization")
+    if organization is not None and (not isinstance(organization, str) or len(organization) > 200):
+        errors.append({"type": "invalid", "loc": ("body", "organization"), "msg": "Invalid."})
     for name in form:
-        if name not in ("username", "password") and name not in _OAUTH2_FIELDS:
+        if name not in ("username", "password", "organization") and name not in _OAUTH2_FIELDS:
             errors.append({"type": "extra_forbidden", "loc": ("body", name), "msg": ""})
     if form.get("grant_type") not in (None, "password"):
         errors.append(
@@ -98,14 +106,18 @@ async def _form_credentials(request: Request) -> tuple[str, str]:
         )
     if errors:
         raise _invalid(errors)
-    return values["username"], values["password"]
+    return (
+        values["username"],
+        values["password"],
+        organization if isinstance(organization, str) else None,
+    )
 
 
 @router.post(
     TOKEN_URL,
     summary="Get an access token",
     response_model=schemas.TokenResponse,
-    responses=error_responses(400, 401, 413, 415, 422, 429, 503),
+    responses=error_responses(400, 401, 409, 413, 415, 422, 429, 503),
     openapi_extra={"requestBody": _TOKEN_BODY},
 )
 async def issue_token(
@@ -114,14 +126,16 @@ async def issue_token(
     """JSON `{"email", "password"}` or the OAuth2 password form (`username`, `password`).
 
     401 for a wrong email or password (the same answer for both); after repeated
-    failures for one account or one client address, 429 with `Retry-After`.
+    failures for one email or one client address, 429 with `Retry-After`. When the
+    email and password fit accounts in several organizations, 409 with
+    `organizations` (id and name of each): send again with `organization`.
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     is_form = content_type == "application/x-www-form-urlencoded"
     if is_form:
-        email, password = await _form_credentials(request)
+        email, password, organization = await _form_credentials(request)
     elif content_type == "application/json" or content_type.endswith("+json"):
-        email, password = await _json_credentials(request)
+        email, password, organization = await _json_credentials(request)
     else:
         return problem(
             415,
@@ -129,7 +143,7 @@ async def issue_token(
             "Send the credentials as application/json or application/x-www-form-urlencoded.",
             instance=request.url.path,
         )
-    user = await run_in_threadpool(authenticate, email, password, client)
+    user = await run_in_threadpool(authenticate, email, password, client, organization)
     token, expires_in = issue_api_token(user)
     body: dict[str, Any] = {"accessToken": token, "tokenType": "bearer", "expiresIn": expires_in}
     if is_form:  # RFC 6749 clients read the snake_case names

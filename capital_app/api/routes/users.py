@@ -35,7 +35,8 @@ def list_users(actor: CurrentActor) -> Response:
     responses=error_responses(401, 403, 409, 413, 422, 503),
 )
 def create_user(body: schemas.CreateUserRequest, actor: CurrentActor) -> Response:
-    """Passwords have at least 10 characters; an email already in use → 409."""
+    """Passwords have at least 10 characters; an email already used in this organization
+    → 409 (another organization's use of it is neither an obstacle nor revealed)."""
     user = users.create_user(
         actor, email=body.email, name=body.name, role=body.role, password=body.password
     )

@@ -1,5 +1,8 @@
 """`/login`: email and password, checked (and throttled) by the service layer.
 
+An email may have accounts in several organizations. Only when the password fits
+more than one of them does the form ask which organization (listing just those).
+
 The session token goes to the browser's localStorage; every later page load
 resumes it on the server. A page that found no valid session sends people here
 with the reason (expired, signed out, deactivated).
@@ -11,6 +14,7 @@ import reflex as rx
 
 from capital_app.domain.errors import LedgerError
 from capital_app.service import sessions
+from capital_app.service.errors import OrganizationNeeded
 from capital_app.ui.layout import PRODUCT_NAME
 from capital_app.ui.state import HOME_ROUTE, LOAD_TIMEOUT_SECONDS, AppState, call_service
 
@@ -19,6 +23,9 @@ class LoginState(AppState):
     email: str = ""
     error: str = ""
     busy: bool = False
+    # Offered only after the password proved to fit each of them (id and name).
+    organizations: list[dict[str, str]] = []
+    organizations_for: str = ""  # the email they were offered for
 
     @rx.event
     async def load(self):
@@ -37,6 +44,10 @@ class LoginState(AppState):
     async def sign_in(self, form_data: dict):
         email = str(form_data.get("email") or "").strip()
         password = str(form_data.get("password") or "")
+        organization = str(form_data.get("organization") or "").strip() or None
+        if email.lower() != self.organizations_for:
+            organization = None  # a choice offered for another email does not apply
+            self.organizations = []
         self.email = email
         if not email or not password:
             self.error = "Enter your email and password."
@@ -50,12 +61,23 @@ class LoginState(AppState):
                 email,
                 password,
                 self._client_address(),
+                organization,
                 timeout=LOAD_TIMEOUT_SECONDS,
             )
+        except OrganizationNeeded as error:
+            self.busy = False
+            self.error = error.message
+            self.organizations = [{"id": str(i), "name": n} for i, n in error.organizations]
+            self.organizations_for = email.lower()
+            return
         except LedgerError as error:
             self.busy = False
             self.error = error.message
+            self.organizations = []
+            self.organizations_for = ""
             return
+        self.organizations = []
+        self.organizations_for = ""
         self.session_token = new.token
         self.auth_message = ""
         self._remember(new.signed_in)
@@ -145,6 +167,35 @@ def login() -> rx.Component:
                             ),
                             spacing="1",
                             width="100%",
+                        ),
+                        rx.cond(
+                            LoginState.organizations.length() > 0,
+                            rx.vstack(
+                                rx.text(
+                                    "Organization",
+                                    as_="label",
+                                    html_for="login-organization",
+                                    size="2",
+                                    weight="medium",
+                                ),
+                                rx.el.select(
+                                    rx.foreach(
+                                        LoginState.organizations,
+                                        lambda o: rx.el.option(o["name"], value=o["id"]),
+                                    ),
+                                    name="organization",
+                                    id="login-organization",
+                                    style={
+                                        "width": "100%",
+                                        "padding": "8px",
+                                        "border_radius": "var(--radius-2)",
+                                        "border": "1px solid var(--gray-7)",
+                                        "background": "var(--color-surface)",
+                                    },
+                                ),
+                                spacing="1",
+                                width="100%",
+                            ),
                         ),
                         rx.button(
                             rx.cond(LoginState.busy, rx.spinner(size="2"), rx.fragment()),
