@@ -15,7 +15,7 @@ from capital_app.service import api_keys
 from capital_app.service.demo import DEMO_USERS, seed_demo
 from capital_app.settings import get_settings
 from tests.support.api_server import ApiServer, start_api_server
-from tests.support.factories import Tenant, make_tenant
+from tests.support.factories import PASSWORD, Tenant, make_tenant
 
 ADD = "/api/capital-history/add-source"
 
@@ -69,7 +69,15 @@ def test_request_lines_carry_ids_and_no_secrets(server: ApiServer) -> None:
     )
     assert wrong.status_code == 401
     secrets_seen.append("not-" + DEMO_USERS[0][3])
-    editor = {"Authorization": f"Bearer {tokens['EDITOR']}"}
+    # Writes go to an organization of this test's own: the demo's content is what the
+    # CLI tests check, in the same database.
+    tenant: Tenant = make_tenant("Logs")
+    own = httpx.post(
+        f"{base}/api/auth/token", json={"email": tenant.editor.email, "password": PASSWORD}
+    )
+    assert own.status_code == 200, own.text
+    secrets_seen.append(own.json()["accessToken"])
+    editor = {"Authorization": f"Bearer {own.json()['accessToken']}"}
     read = httpx.get(
         f"{base}/api/capital-sources/active", headers={**editor, "X-Request-ID": "read-1"}
     )
@@ -83,7 +91,6 @@ def test_request_lines_carry_ids_and_no_secrets(server: ApiServer) -> None:
         headers={**editor, "X-Request-ID": "add-1"},
     )
     assert added.status_code == 201, added.text
-    tenant: Tenant = make_tenant("Logs")
     key = api_keys.create_key(tenant.actor("ADMIN"), name="log test", scopes=["read"])
     secrets_seen.append(key.secret)
     by_key = httpx.get(
