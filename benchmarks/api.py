@@ -166,9 +166,13 @@ def seed_org(url: str, label: str, n_entries: int, n_sources: int) -> Org:
         with conn.cursor().copy(
             "COPY capital_history (organization_id, source_id, action, effective_date, name,"
             " annual_rate, available_cents, previous_rate, previous_amount, created_at,"
-            " created_by, recorded_by) FROM STDIN"
+            " created_by, recorded_by, sequence) FROM STDIN"
         ) as copy:
+            # Bulk mode takes each source's sequence from the rows (as the importer
+            # gives it): 1, 2, … in the order the rows of that source are generated.
+            sequences: dict[str, int] = {}
             for source_id, action, when, name, rate, cents, prev_rate, prev_amount in rows:
+                sequences[source_id] = sequences.get(source_id, 0) + 1
                 copy.write_row(
                     (
                         org.id,
@@ -183,6 +187,7 @@ def seed_org(url: str, label: str, n_entries: int, n_sources: int) -> Org:
                         when + timedelta(hours=1),
                         str(editor.id),
                         editor.id,
+                        sequences[source_id],
                     )
                 )
     with psycopg.connect(url, autocommit=True) as conn:
