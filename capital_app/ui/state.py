@@ -10,8 +10,9 @@ refuses what that user may not do.
 Live updates (realtime/) reach a session by enqueuing `AppState.catch_up` for
 its client token; `SESSION_OBSERVERS` / `SESSION_ENDED` tell them which sessions
 belong to which organization. `catch_up` reloads whatever page the session shows,
-through that page's one `_fetch`, which reads the revision and the data in one
-snapshot.
+through that page's one `_fetch(actor, pushed)`, which reads the revision and the
+data in one snapshot; `pushed` is the revision the push announced (None for any
+other read), passed explicitly down to `call_shared`.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from capital_app.domain.dates import (
 )
 from capital_app.domain.errors import ErrorKind, LedgerError
 from capital_app.domain.values import Role
-from capital_app.realtime.shared_reads import PUSHED_REVISION
 from capital_app.service import sessions
 from capital_app.service.actor import Actor
 from capital_app.service.authentication import actor_from_session_token
@@ -89,11 +89,15 @@ async def call_shared(
     fn: Callable[..., T],
     actor: Actor,
     *args: Any,
+    pushed: int | None,
     question: Any,
     timeout: float,
     revision_of: Callable[[T], int] | None = None,
 ) -> T:
     """`fn(actor, *args)` like `call_service`; during a live push, one read per process.
+
+    `pushed`: the organization revision a live push announced to this session
+    (the `pushed` its page's `_fetch` was given), None for any other read.
 
     After a push every open session of the organization asks the same question at
     once: for reads that depend only on the organization and `question` (which
@@ -101,7 +105,6 @@ async def call_shared(
     sees at least the pushed revision (realtime/shared_reads.py; each asker is
     still authorized).
     """
-    pushed = PUSHED_REVISION.get()
     if pushed is None:
         return await call_service(fn, actor, *args, timeout=timeout)
     from capital_app.realtime.lifespan import SHARED_READS
@@ -349,11 +352,7 @@ class AppState(rx.State):
         page = await self._page()
         if page is None:
             return None
-        pushed = PUSHED_REVISION.set(None if resync else revision)
-        try:
-            return await page._reload()
-        finally:
-            PUSHED_REVISION.reset(pushed)
+        return await page._reload(pushed=None if resync else revision)
 
     def _view_changed(self):
         self.newer_data = False
@@ -415,8 +414,9 @@ class PageState(rx.State, mixin=True):
     its own copy of these vars and handlers, so `load` and `retry` run against
     that page's state (its `_fetch`), and AppState stays its parent.
 
-    A page implements `_fetch(actor)` (read everything it shows, through the
-    service, via `call_service`) and `_render()` (turn what it holds into rows).
+    A page implements `_fetch(actor, pushed)` (read everything it shows, through the
+    service, via `call_service`, or `call_shared(..., pushed=pushed)` for reads every
+    session of the organization repeats after a live push) and `_render()` (turn what it holds into rows).
     """
 
     status: str = "loading"  # loading | ready | error
@@ -425,8 +425,11 @@ class PageState(rx.State, mixin=True):
     if TYPE_CHECKING:  # AppState's, which every page state also extends
         revision: int
 
-    async def _fetch(self, actor: Actor) -> int:
-        """Read the page's data; returns the organization revision it was read at."""
+    async def _fetch(self, actor: Actor, pushed: int | None) -> int:
+        """Read the page's data; returns the organization revision it was read at.
+
+        `pushed`: the revision a live push announced (catch-up), else None.
+        """
         raise NotImplementedError
 
     def _render(self) -> None:
@@ -435,7 +438,7 @@ class PageState(rx.State, mixin=True):
     def _sync_live(self) -> None:
         """Bring the held data up to what a live room sent the browser (dashboard)."""
 
-    def _follow_up(self) -> Any:
+    def _follow_up(self, pushed: int | None) -> Any:
         """Events to run once the page's main data is on screen (e.g. a chart)."""
         return None
 
@@ -443,13 +446,16 @@ class PageState(rx.State, mixin=True):
         """Whether the old data must not show while loading (e.g. another source)."""
         return False
 
-    async def _reload(self, *, show_loading: bool = False):
-        """Fetch and render; on failure say what happened (with Retry), never spin."""
+    async def _reload(self, *, show_loading: bool = False, pushed: int | None = None):
+        """Fetch and render; on failure say what happened (with Retry), never spin.
+
+        `pushed`: the revision a live push announced (from `catch_up` only).
+        """
         if show_loading or self._reset_for_new_subject():
             self.status = "loading"
         try:
             actor = self._actor()
-            revision = await self._fetch(actor)
+            revision = await self._fetch(actor, pushed)
         except LedgerError as error:
             if is_signed_out(error):
                 return self._forget(error.message)
@@ -460,7 +466,7 @@ class PageState(rx.State, mixin=True):
         self.problem = ""
         self.status = "ready"
         self._render()
-        return self._follow_up()
+        return self._follow_up(pushed)
 
     @rx.event
     async def load(self):

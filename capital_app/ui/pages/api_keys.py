@@ -90,7 +90,7 @@ class ApiKeysState(PageState, AppState):
             ]
         return None
 
-    async def _fetch(self, actor: Actor) -> int:
+    async def _fetch(self, actor: Actor, pushed: int | None) -> int:
         found = await call_service(api_keys.list_keys, actor, timeout=LOAD_TIMEOUT_SECONDS)
         tz = self._tz()
         now = datetime.now(UTC)

@@ -110,7 +110,7 @@ class AuditState(PageState, AppState):
             for e in events
         ]
 
-    async def _fetch(self, actor: Actor) -> int:
+    async def _fetch(self, actor: Actor, pushed: int | None) -> int:
         events = await self._query(actor, None, PAGE_SIZE)
         self.rows = self._rows(events)
         self.has_more = len(events) == PAGE_SIZE

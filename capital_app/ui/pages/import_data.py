@@ -157,7 +157,7 @@ class ImportState(PageState, AppState):
     _problems_csv: str = ""
     _upload_name: str = ""
 
-    async def _fetch(self, actor) -> int:
+    async def _fetch(self, actor, pushed: int | None) -> int:
         return self.revision  # nothing to read until there is data to check
 
     # --- derived ------------------------------------------------------------------

@@ -62,7 +62,7 @@ def guide_html() -> str:
 
 
 class GuideState(PageState, AppState):
-    async def _fetch(self, actor) -> int:
+    async def _fetch(self, actor, pushed: int | None) -> int:
         return self.revision  # the guide is static text
 
 

@@ -68,7 +68,7 @@ class OrganizationState(PageState, AppState):
             return rx.noop()
         return None
 
-    async def _fetch(self, actor: Actor) -> int:
+    async def _fetch(self, actor: Actor, pushed: int | None) -> int:
         settings = await call_service(
             organizations.organization_settings, actor, timeout=LOAD_TIMEOUT_SECONDS
         )

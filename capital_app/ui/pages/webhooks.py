@@ -80,7 +80,7 @@ class WebhooksState(PageState, AppState):
             ]
         return None
 
-    async def _fetch(self, actor: Actor) -> int:
+    async def _fetch(self, actor: Actor, pushed: int | None) -> int:
         tz = self._tz()
         found = await call_service(webhooks.list_endpoints, actor, timeout=LOAD_TIMEOUT_SECONDS)
         self.endpoints = [
