@@ -23,7 +23,7 @@ from uuid import UUID
 
 import reflex as rx
 
-from capital_app.realtime.lifespan import PRESENCE, register_session, unregister_session
+from capital_app.realtime.lifespan import process_realtime, register_session, unregister_session
 from capital_app.realtime.presence import Viewer
 from capital_app.ui.layout import PRESENCE_SLOT
 from capital_app.ui.state import PAGE_LOADED, SESSION_ENDED, SESSION_OBSERVERS, AppState
@@ -106,12 +106,12 @@ async def _page_loaded(state: AppState) -> None:
         name=state.user_name,
         page=live._page_path,
     )
-    await PRESENCE.arrive(UUID(state.organization_id), viewer)
+    await process_realtime().presence.arrive(UUID(state.organization_id), viewer)
 
 
 def _signed_out(client_token: str) -> None:
     unregister_session(client_token)
-    PRESENCE.depart(client_token)
+    process_realtime().presence.depart(client_token)
 
 
 def presence_avatars() -> rx.Component:

@@ -107,10 +107,12 @@ async def call_shared(
     """
     if pushed is None:
         return await call_service(fn, actor, *args, timeout=timeout)
-    from capital_app.realtime.lifespan import SHARED_READS
+    from capital_app.realtime.lifespan import process_realtime
 
     try:
-        shared = SHARED_READS.read(actor, pushed, question, fn, *args, revision_of=revision_of)
+        shared = process_realtime().shared_reads.read(
+            actor, pushed, question, fn, *args, revision_of=revision_of
+        )
         return await asyncio.wait_for(shared, timeout)
     except TimeoutError:
         raise ServiceTimeout(
