@@ -39,7 +39,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from capital_app.db import history_repository as history
-from capital_app.db import transfer_repository as transfer
+from capital_app.db import import_export_repository as import_export
 from capital_app.db.errors import translate
 from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.domain.errors import ErrorKind, FieldError, LedgerError
@@ -256,7 +256,7 @@ def _already_stored(
     entries = list(prototype.entries())
     for start in range(0, len(entries), BATCH_ROWS):
         batch = entries[start : start + BATCH_ROWS]
-        stored_entries = transfer.entries_with_ids(conn, org, [e.id for e in batch])
+        stored_entries = import_export.entries_with_ids(conn, org, [e.id for e in batch])
         for entry in batch:
             stored = stored_entries.get(entry.id)
             if stored is None:
@@ -295,7 +295,7 @@ def _plan(conn: Connection, org: UUID, prototype: PrototypeHistory) -> _Plan:
 
     stored_ids, identical = _already_stored(conn, org, prototype, problem)
     plan.skipped += identical
-    stored_sources = transfer.sources_with_ids(conn, org, list(prototype.sources))
+    stored_sources = import_export.sources_with_ids(conn, org, list(prototype.sources))
     for source_id, entries in prototype.sources.items():
         new = [entry for entry in entries if entry.id not in stored_ids]
         current = stored_sources.get(source_id)
@@ -398,11 +398,11 @@ def _write(
     statements: list[list[HistoryEntry]],
     progress: Progress | None,
 ) -> None:
-    transfer.enable_bulk_insert(conn)
+    import_export.enable_bulk_insert(conn)
     total = sum(len(rows) for rows in statements)
     done = 0
     for rows in statements:
-        transfer.insert_entries(conn, org, rows, recorded_by=user_id, import_id=import_id)
+        import_export.insert_entries(conn, org, rows, recorded_by=user_id, import_id=import_id)
         done += len(rows)
         if progress:
             progress(ImportPhase.WRITING, done, total)
@@ -410,7 +410,7 @@ def _write(
 
 def _verify(conn: Connection, org: UUID, plan: _Plan) -> None:
     """The projection the trigger built must equal the domain's fold of the file."""
-    stored = transfer.sources_with_ids(conn, org, list(plan.new))
+    stored = import_export.sources_with_ids(conn, org, list(plan.new))
     for source_id in plan.new:
         if stored.get(source_id) != plan.final[source_id]:
             raise WriteConflict(
@@ -522,7 +522,7 @@ def _import_history(
                 raise ImportRefused(report)
             assert revision is not None
             import_id = uuid.uuid4()
-            transfer.insert_import_log(
+            import_export.insert_import_log(
                 conn,
                 org,
                 import_id,
