@@ -179,7 +179,7 @@ def _add_docs(app: FastAPI) -> None:
 
 def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
     """The API app. `listener_status` reports the realtime listener for /api/health
-    (capital_app.py passes capital_app.realtime.lifespan.listener_health; without it
+    (capital_app/wiring.py passes capital_app.realtime.lifespan.listener_health; without it
     the report is {"state": "not running"})."""
     configure_logging()
     app = FastAPI(

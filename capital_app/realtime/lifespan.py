@@ -1,6 +1,6 @@
 """The realtime machinery of this backend process, started and stopped with the Reflex app.
 
-Register it in capital_app/capital_app.py, before the app starts:
+Registered by capital_app/wiring.py, before the app starts:
 
     from capital_app.realtime.lifespan import realtime_lifespan
     app.register_lifespan_task(realtime_lifespan(AppState.catch_up))

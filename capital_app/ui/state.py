@@ -8,8 +8,8 @@ therefore gains nothing: the handlers act as the token's user, and the service
 refuses what that user may not do.
 
 Live updates (realtime/) reach a session by enqueuing `AppState.catch_up` for
-its client token; `SESSION_OBSERVERS` / `SESSION_ENDED` tell them which sessions
-belong to which organization. `catch_up` reloads whatever page the session shows,
+its client token; the `SessionHooks` that capital_app/wiring.py installs
+(`install_session_hooks`) tell them which sessions belong to which organization. `catch_up` reloads whatever page the session shows,
 through that page's one `_fetch(actor, pushed)`, which reads the revision and the
 data in one snapshot; `pushed` is the revision the push announced (None for any
 other read), passed explicitly down to `call_shared`.
@@ -56,13 +56,41 @@ SAVE_TIMEOUT_SECONDS = 30.0
 LOGIN_ROUTE = "/login"
 HOME_ROUTE = "/"
 
-# (client token, organization id) of each session that loads a page, before the page
-# reads its data; the realtime layer registers here to know whom to push changes to.
-SESSION_OBSERVERS: list[Callable[[str, UUID], None]] = []
-# The client token of a session that signed out or whose sign-in ended.
-SESSION_ENDED: list[Callable[[str], None]] = []
-# Awaited with the page's state once a signed-in page may show (presence, worker pid).
-PAGE_LOADED: list[Callable[[AppState], Awaitable[None]]] = []
+
+@dataclass(frozen=True, slots=True)
+class SessionHooks:
+    """What else runs when a session signs in, ends or loads a page (the realtime layer).
+
+    Built and installed once by capital_app/wiring.py (`install_session_hooks`);
+    none by default (a state used without the app, e.g. in a unit test).
+    """
+
+    # (client token, organization id) of each session that loads a page, before the
+    # page reads its data: the realtime layer learns whom to push changes to.
+    signed_in: Callable[[str, UUID], None] | None = None
+    # The client token of a session that signed out or whose sign-in ended.
+    ended: Callable[[str], None] | None = None
+    # Awaited with the page's state once a signed-in page may show (presence, worker pid).
+    page_loaded: Callable[[AppState], Awaitable[None]] | None = None
+
+
+class _InstalledHooks:
+    """The one place the process's SessionHooks are held (set by the wiring)."""
+
+    def __init__(self) -> None:
+        self.hooks = SessionHooks()
+
+
+_INSTALLED = _InstalledHooks()
+
+
+def install_session_hooks(hooks: SessionHooks) -> None:
+    """Called once by capital_app/wiring.py, before the pages are added."""
+    _INSTALLED.hooks = hooks
+
+
+def session_hooks() -> SessionHooks:
+    return _INSTALLED.hooks
 
 
 class ServiceTimeout(LedgerError):
@@ -120,12 +148,13 @@ async def call_shared(
         ) from None
 
 
-def _notify(observers: list[Callable[..., None]], *args: Any) -> None:
-    for observe in observers:
-        try:
-            observe(*args)
-        except Exception:  # an observer's bug must not lock anyone out
-            logger.exception("session observer failed")
+def _notify(observe: Callable[..., None] | None, *args: Any) -> None:
+    if observe is None:
+        return
+    try:
+        observe(*args)
+    except Exception:  # an observer's bug must not lock anyone out
+        logger.exception("session observer failed")
 
 
 def is_signed_out(error: LedgerError) -> bool:
@@ -194,7 +223,7 @@ class AppState(rx.State):
     """Who is signed in, their organization, and which moment the pages show."""
 
     # Kept by the browser: the signed session token, and its time zone (written
-    # before the app starts by a script in the page head, see capital_app.py).
+    # before the app starts by a script in the page head, see capital_app/wiring.py).
     session_token: str = rx.LocalStorage("", name="capital_session", sync=True)
     time_zone: str = rx.LocalStorage("UTC", name="capital_tz")
 
@@ -292,7 +321,7 @@ class AppState(rx.State):
         self.organization_name = org.name
         self.currency = org.currency
         self.today = local_today(self._tz(), datetime.now(UTC)).isoformat()
-        _notify(SESSION_OBSERVERS, self.router.session.client_token, org.id)
+        _notify(session_hooks().signed_in, self.router.session.client_token, org.id)
 
     def _forget(self, message: str) -> EventSpec:
         """Drop the session (token and display copies); go to the login page."""
@@ -301,7 +330,7 @@ class AppState(rx.State):
         self.organization_id = self.organization_name = ""
         self._pending = []
         self.auth_message = message or self.auth_message
-        _notify(SESSION_ENDED, self.router.session.client_token)
+        _notify(session_hooks().ended, self.router.session.client_token)
         return rx.redirect(LOGIN_ROUTE, replace=True)
 
     async def _resume(self) -> sessions.SignedIn | None:
@@ -487,7 +516,8 @@ class PageState(rx.State, mixin=True):
         allowed = self._allowed(signed_in)
         if allowed is not None:
             return allowed
-        for loaded in PAGE_LOADED:
+        loaded = session_hooks().page_loaded
+        if loaded is not None:
             try:
                 await loaded(self)  # type: ignore[arg-type]  # a page state is an AppState
             except Exception:  # presence is a courtesy: the page loads anyway
