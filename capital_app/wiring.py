@@ -44,10 +44,10 @@ from capital_app.ui.pages.audit import AuditState, audit_log
 from capital_app.ui.pages.dashboard import DashboardState, dashboard
 from capital_app.ui.pages.dashboard import live as dashboard_live
 from capital_app.ui.pages.history import HistoryState, history
-from capital_app.ui.pages.import_data import ImportState, import_page
 from capital_app.ui.pages.import_guide import GuideState, import_guide
 from capital_app.ui.pages.login import LoginState, login
 from capital_app.ui.pages.organization import OrganizationState, organization_page
+from capital_app.ui.pages.prototype_import import ImportState, import_page
 from capital_app.ui.pages.sources import SourceDetailState, SourcesState, source_detail, sources
 from capital_app.ui.pages.users import UsersState, users
 from capital_app.ui.pages.webhooks import WebhooksState, webhooks_page

@@ -1,6 +1,7 @@
-"""An import report (service/history_import) as the Bring-your-data-over page shows it.
+"""What the Bring-your-data-over page shows: an import report (service/history_import),
+sizes and counts of what was found.
 
-Pure: report in, display texts out, in the domain's one format per kind (money,
+Pure (no Reflex): report in, display texts out, in the domain's one format per kind (money,
 rate, date), so the page and its tests read the same words.
 """
 
@@ -16,6 +17,10 @@ from capital_app.domain.money import format_money, format_rate
 from capital_app.domain.prototype_format import MAX_PROBLEMS_KEPT, ImportProblem, Problems
 from capital_app.domain.values import Action
 from capital_app.service.history_import import ImportPhase, ImportReport
+
+# The page takes files up to this size (the 12,000-entry sample is 3.9 MB; the browser
+# keeps at most about 5 MB per site). Larger ones: `capital-app import` (streams).
+MAX_IMPORT_BYTES = 10 * 1024 * 1024
 
 # Problems rendered on the page and listed in the download: the first ones the report
 # keeps (every problem is counted, by kind; the download ends with those counts).
@@ -149,3 +154,24 @@ def progress_percent(phase: ImportPhase, done: int, total: int) -> int:
     base = {ImportPhase.READING: 0, ImportPhase.CHECKING: 33, ImportPhase.WRITING: 66}[phase]
     share = done / total if total else 0
     return min(100, base + int(33 * share))
+
+
+def size_text(text: str | bytes) -> str:
+    count = len(text.encode() if isinstance(text, str) else text)
+    if count < 1000:
+        return plural(count, "byte")
+    if count < 1_000_000:
+        return f"{count / 1000:.1f} KB"
+    return f"{count / 1_000_000:.1f} MB"
+
+
+def entries_text(count: int) -> str:
+    return plural(count, "entry", "entries") if count >= 0 else "not readable as entries"
+
+
+def too_large(count: int | None) -> str:
+    size = "This file is too large" if count is None else f"This is {count / 1_000_000:.1f} MB"
+    return (
+        f"{size}: the page takes files up to {MAX_IMPORT_BYTES // (1024 * 1024)} MB. An "
+        "administrator can import larger files with `capital-app import` (see the guide)."
+    )

@@ -11,7 +11,7 @@ from capital_app.domain.prototype_format import ImportProblem
 from capital_app.domain.values import Action
 from capital_app.domain.wacc import WaccSummary
 from capital_app.service.history_import import ImportPhase, ImportReport
-from capital_app.ui.import_summary import (
+from capital_app.ui.pages.prototype_import.presenters import (
     PROBLEMS_SHOWN,
     problems_csv,
     progress_percent,
@@ -97,7 +97,7 @@ def test_the_problems_csv_runs_no_formula_from_the_file() -> None:
     import io
 
     from capital_app.domain.prototype_format import ImportProblem, Problems
-    from capital_app.ui.import_summary import problems_csv
+    from capital_app.ui.pages.prototype_import.presenters import problems_csv
 
     problems = Problems(
         [ImportProblem(3, '=HYPERLINK("http://x")', "Unknown field.", "+cmd|calc")], keep=1
@@ -107,3 +107,24 @@ def test_the_problems_csv_runs_no_formula_from_the_file() -> None:
     assert rows[1] == ["3", "'+cmd|calc", '\'=HYPERLINK("http://x")', "Unknown field."]
     assert rows[-1][:3] == ["", "", "'@SUM(A1)"]  # the counts by kind, escaped too
     assert all(not cell.startswith(("=", "+", "@")) for row in rows for cell in row)
+
+
+def test_sizes_counts_and_the_too_large_message_are_plain_words() -> None:
+    from capital_app.ui.pages.prototype_import.presenters import (
+        MAX_IMPORT_BYTES,
+        entries_text,
+        size_text,
+        too_large,
+    )
+
+    assert size_text("") == "0 bytes"
+    assert size_text(b"x") == "1 byte"
+    assert size_text("é" * 600) == "1.2 KB"  # bytes, not characters
+    assert size_text(b"x" * 3_900_000) == "3.9 MB"
+    assert entries_text(1) == "1 entry"
+    assert entries_text(12_000) == "12,000 entries"
+    assert entries_text(-1) == "not readable as entries"
+    assert MAX_IMPORT_BYTES == 10 * 1024 * 1024
+    assert too_large(None).startswith("This file is too large: the page takes files up to 10 MB.")
+    assert too_large(12_500_000).startswith("This is 12.5 MB: the page takes files up to 10 MB.")
+    assert "`capital-app import`" in too_large(None)
