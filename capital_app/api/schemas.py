@@ -687,7 +687,7 @@ class ExportEntryOut(BaseModel):
     createdBy: NullableText
 
 
-_LEGACY_DATE = {"type": "string", "examples": ["2024-01-22T09:00:00.000Z"]}
+_PROTOTYPE_DATE = {"type": "string", "examples": ["2024-01-22T09:00:00.000Z"]}
 _LEGACY_ENTRY = {
     "type": "object",
     "description": "A browser-prototype history entry. Optional keys may be absent or null; "
@@ -707,14 +707,14 @@ _LEGACY_ENTRY = {
         "sourceId": {"type": "string", "examples": ["src_1737000000000_a81bz"]},
         "sequence": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]},
         "action": {"enum": [a.value for a in Action]},
-        "effectiveDate": _LEGACY_DATE,
+        "effectiveDate": _PROTOTYPE_DATE,
         "name": {"type": "string"},
         "annualRate": {"type": "number", "minimum": 0, "maximum": 1},
         "availableCents": {"type": "integer", "minimum": MIN_CENTS, "maximum": MAX_CENTS},
         "previousRate": _NULLABLE_NUMBER,
         "previousAmount": _NULLABLE_INTEGER,
         "notes": _NULLABLE_STRING,
-        "createdAt": _LEGACY_DATE,
+        "createdAt": _PROTOTYPE_DATE,
         "createdBy": _NULLABLE_STRING,
     },
 }

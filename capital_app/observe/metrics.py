@@ -40,7 +40,7 @@ MULTIPROCESS = get_observability_settings().multiprocess_dir is not None
 
 _LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _STATEMENT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
-_TRANSFER_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+_IMPORT_EXPORT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 _SIZE_BUCKETS = (1e3, 1e4, 1e5, 1e6, 5e6, 1e7, 3e7, 6.4e7)
 
 REQUESTS = Counter(
@@ -92,19 +92,19 @@ LISTENER_CONNECTED = Gauge(
 LISTENER_RECONNECTS = Counter(
     "capital_realtime_listener_reconnects", "LISTEN connections made again after a loss."
 )
-TRANSFER_SECONDS = Histogram(
+IMPORT_EXPORT_SECONDS = Histogram(
     "capital_transfer_duration_seconds",
     "Import (kind=import) and export (kind=export) durations.",
     ["kind"],
-    buckets=_TRANSFER_BUCKETS,
+    buckets=_IMPORT_EXPORT_BUCKETS,
 )
-TRANSFER_BYTES = Histogram(
+IMPORT_EXPORT_BYTES = Histogram(
     "capital_transfer_size_bytes",
     "Import body and export file sizes.",
     ["kind"],
     buckets=_SIZE_BUCKETS,
 )
-TRANSFER_ENTRIES = Counter(
+IMPORT_EXPORT_ENTRIES = Counter(
     "capital_transfer_entries",
     "Entries imported (written) and exported.",
     ["kind"],
@@ -174,11 +174,11 @@ def count_listener_reconnect() -> None:
         LISTENER_RECONNECTS.inc()
 
 
-def observe_transfer(kind: str, seconds: float, size_bytes: int, entries: int) -> None:
+def observe_import_export(kind: str, seconds: float, size_bytes: int, entries: int) -> None:
     if ENABLED:
-        TRANSFER_SECONDS.labels(kind).observe(seconds)
-        TRANSFER_BYTES.labels(kind).observe(size_bytes)
-        TRANSFER_ENTRIES.labels(kind).inc(entries)
+        IMPORT_EXPORT_SECONDS.labels(kind).observe(seconds)
+        IMPORT_EXPORT_BYTES.labels(kind).observe(size_bytes)
+        IMPORT_EXPORT_ENTRIES.labels(kind).inc(entries)
 
 
 @contextmanager

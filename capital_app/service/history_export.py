@@ -13,7 +13,7 @@ from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.db.user_repository import get_organization
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.export_format import ExportFormat, export_chunks
-from capital_app.observe.metrics import observe_transfer
+from capital_app.observe.metrics import observe_import_export
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import InvalidInput
@@ -89,7 +89,7 @@ def _metered(entries: Iterator[HistoryEntry], fmt: ExportFormat) -> Iterator[str
         close = getattr(entries, "close", None)
         if close is not None:
             close()
-    observe_transfer("export", time.perf_counter() - started, size, count)
+    observe_import_export("export", time.perf_counter() - started, size, count)
 
 
 def export_organization(

@@ -55,7 +55,7 @@ from capital_app.domain.values import Action
 from capital_app.domain.views import ActiveSource
 from capital_app.domain.wacc import WaccSummary, wacc_of
 from capital_app.observe.logs import log_command
-from capital_app.observe.metrics import observe_transfer
+from capital_app.observe.metrics import observe_import_export
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import WriteConflict
@@ -477,7 +477,7 @@ def import_history(
     size = [0]
     report = _import_history(actor, content, size, file_name, dry_run, progress)
     if not report.dry_run:
-        observe_transfer("import", time.perf_counter() - started, size[0], report.imported)
+        observe_import_export("import", time.perf_counter() - started, size[0], report.imported)
         log_command(
             "IMPORT",
             actor.organization_id,
