@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import OAuth2PasswordBearer
-from pydantic import BaseModel
 from reflex.config import get_config
 from starlette.concurrency import run_in_threadpool
 
-from capital_app.api import exact_json, schemas
+from capital_app.api import schemas
 from capital_app.api.rate_limit_headers import SCOPE_KEY
 from capital_app.auth.api_keys import looks_like_api_key
 from capital_app.observe.context import note_actor
@@ -19,7 +17,6 @@ from capital_app.service import api_keys, rate_limits
 from capital_app.service.actor import Actor
 from capital_app.service.authentication import actor_from_token
 from capital_app.service.errors import Unauthenticated
-from capital_app.service.history_commands import IdempotencyRequest
 from capital_app.service.rate_limits import RateLimited
 
 TOKEN_URL = "/api/auth/token"
@@ -116,16 +113,3 @@ IdempotencyKey = Annotated[
         "the first answer and writes nothing; with a different body it answers 409.",
     ),
 ]
-
-
-def idempotency(key: str | None, command: str, body: BaseModel) -> IdempotencyRequest | None:
-    """The service's retry request: the key, and a fingerprint of command + canonical body.
-
-    The body is fingerprinted after validation, so key order, spacing or `2026-03-01`
-    versus `2026-03-01T00:00:00Z` do not make a retry look like a different request.
-    """
-    if key is None:
-        return None
-    canonical = exact_json.canonical(body.model_dump(by_alias=True))
-    fingerprint = hashlib.sha256(command.encode() + b"\n" + canonical).hexdigest()
-    return IdempotencyRequest(key=key, fingerprint=fingerprint)

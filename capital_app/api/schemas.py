@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchem
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from capital_app.domain import commands
 from capital_app.domain.errors import InvalidInput
 from capital_app.domain.values import (
     MAX_CENTS,
@@ -296,6 +297,14 @@ class AddSourceRequest(ApiModel):
         }
     )
 
+    def to_command(self) -> commands.AddSource:
+        terms = commands.SourceTerms(
+            name=self.source.name,
+            annual_rate=self.source.annual_rate,
+            available_cents=self.source.available_cents,
+        )
+        return commands.AddSource(terms, self.effective_date, self.notes)
+
 
 class UpdateAmountRequest(ApiModel):
     source_id: SourceId
@@ -317,6 +326,15 @@ class UpdateAmountRequest(ApiModel):
             ]
         }
     )
+
+    def to_command(self) -> commands.ChangeAmount:
+        return commands.ChangeAmount(
+            source_id=self.source_id,
+            available_cents=self.available_cents,
+            effective_date=self.effective_date,
+            notes=self.notes,
+            expected_sequence=self.expected_sequence,
+        )
 
 
 class UpdateRateRequest(ApiModel):
@@ -340,6 +358,15 @@ class UpdateRateRequest(ApiModel):
         }
     )
 
+    def to_command(self) -> commands.ChangeRate:
+        return commands.ChangeRate(
+            source_id=self.source_id,
+            annual_rate=self.annual_rate,
+            effective_date=self.effective_date,
+            notes=self.notes,
+            expected_sequence=self.expected_sequence,
+        )
+
 
 class RemoveSourceRequest(ApiModel):
     source_id: SourceId
@@ -358,6 +385,14 @@ class RemoveSourceRequest(ApiModel):
             ]
         }
     )
+
+    def to_command(self) -> commands.RemoveSource:
+        return commands.RemoveSource(
+            source_id=self.source_id,
+            effective_date=self.effective_date,
+            notes=self.notes,
+            expected_sequence=self.expected_sequence,
+        )
 
 
 class CreateUserRequest(ApiModel):

@@ -426,3 +426,16 @@ def complete_idempotency_key(
 def user_from_row(row: RowMapping) -> UserRecord:
     """A user from a row carrying USER_COLUMNS (for queries joining app_user)."""
     return _user(row)
+
+
+def lock_active_admins(conn: Connection, organization_id: UUID) -> list[UUID]:
+    """The organization's active ADMINs' ids, locked (in id order, so every writer
+    takes the locks in the same order)."""
+    rows = conn.execute(
+        text(
+            "SELECT id FROM app_user WHERE organization_id = :org AND role = 'ADMIN'"
+            " AND active ORDER BY id FOR UPDATE"
+        ),
+        {"org": organization_id},
+    ).all()
+    return [row[0] for row in rows]

@@ -54,6 +54,19 @@ class Role(StrEnum):
     EDITOR = "EDITOR"
     VIEWER = "VIEWER"
 
+    @classmethod
+    def named(cls, name: str) -> Role | None:
+        """The role a stored or session name stands for; None for no (or an unknown) role."""
+        try:
+            return cls(name)
+        except ValueError:
+            return None
+
+    @property
+    def can_administer(self) -> bool:
+        """Manage the organization: users, API keys, webhooks, settings."""
+        return self is Role.ADMIN
+
     @property
     def can_write_history(self) -> bool:
         return self in (Role.ADMIN, Role.EDITOR)

@@ -10,18 +10,14 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from capital_app.db.engine import get_engine, owner_engine, pool_status
+from capital_app.db import health_repository
+from capital_app.db.engine import pool_status
 from capital_app.db.migrations import alembic_config
 from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.service.actor import Actor, Permission, authorize
-
-if TYPE_CHECKING:
-    from alembic.runtime.migration import MigrationContext
 
 logger = logging.getLogger(__name__)
 
@@ -53,34 +49,25 @@ def migration_head() -> str | None:
 
 def database_health() -> DatabaseHealth:
     """One trivial query as the runtime role, then the applied revision (as the owner)."""
-    from alembic.runtime.migration import MigrationContext
-
     head = migration_head()
     try:
-        with get_engine().connect() as conn:
-            conn.execute(text("SELECT 1"))
-        revision = _applied_revision(MigrationContext)
+        health_repository.ping()
+        revision = _applied_revision()
     except (SQLAlchemyError, OSError) as error:
         logger.warning("database health check failed: %s", str(error).splitlines()[0])
         return DatabaseHealth(reachable=False, revision=None, head=head)
     return DatabaseHealth(reachable=True, revision=revision, head=head)
 
 
-def _applied_revision(context: type[MigrationContext]) -> str | None:
+def _applied_revision() -> str | None:
     """alembic_version is readable by the owner only (the runtime role has no grant)."""
     global _revision_cache
-    engine = owner_engine()
-    url = str(engine.url)
+    url = health_repository.owner_url()
     with _revision_lock:  # concurrent probes wait for one read rather than each opening one
         cached = _revision_cache
         if cached and cached[1] == url and time.monotonic() - cached[0] < REVISION_TTL_SECONDS:
-            engine.dispose()
             return cached[2]
-        try:
-            with engine.connect() as conn:
-                revision: str | None = context.configure(conn).get_current_revision()
-        finally:
-            engine.dispose()
+        revision = health_repository.applied_revision()
         _revision_cache = (time.monotonic(), url, revision)
         return revision
 

@@ -1,7 +1,8 @@
-"""The four commands that append to the capital history.
+"""The four commands that append to the capital history: one handler, `execute`.
 
-Each runs in one transaction: check the actor's role (read fresh), validate,
-claim the idempotency key, lock the organization's revision counter then the
+A command (domain/commands.py: data, built by the API and the UI) runs in one
+transaction: check the actor's role (read fresh), validate its fields, claim the
+idempotency key (with the command's own fingerprint), lock the organization's revision counter then the
 source row (always in that order, so concurrent writers queue instead of
 deadlocking), decide with the pure rules, append. Concurrent writers to one
 source are serialized, so sequences stay gapless and no update is lost.
@@ -10,10 +11,9 @@ source are serialized, so sequences stay gapless and no update is lost.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from decimal import Decimal
 from uuid import UUID
 
 from sqlalchemy import Connection
@@ -26,6 +26,15 @@ from capital_app.db.errors import translate
 from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.domain import rules
 from capital_app.domain.accounts import UserRecord
+from capital_app.domain.commands import (
+    AddSource,
+    ChangeAmount,
+    ChangeRate,
+    Command,
+    RemoveSource,
+    SourceTerms,
+    fingerprint,
+)
 from capital_app.domain.errors import ErrorCollector, SequenceMismatch
 from capital_app.domain.events import HistoryEntry, SourceState
 from capital_app.domain.values import (
@@ -40,14 +49,6 @@ from capital_app.domain.values import (
 from capital_app.observe.logs import log_command
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.errors import IdempotencyKeyReused, NameTaken, NotFound, WriteConflict
-
-
-@dataclass(frozen=True, slots=True)
-class IdempotencyRequest:
-    """A client's retry key and a fingerprint of the request it came with."""
-
-    key: str
-    fingerprint: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,20 +82,55 @@ def _author(conn: Connection, actor: Actor, user: UserRecord) -> Author:
     )
 
 
-Work = Callable[[Connection, UserRecord, datetime, Author], HistoryEntry]
+def _checked(command: Command, now: datetime) -> Command:
+    """The command with every field checked and cleaned; all failures reported together."""
+    if isinstance(command, AddSource):
+        terms = command.source
+        new = rules.check_new_source(
+            terms.name,
+            terms.annual_rate,
+            terms.available_cents,
+            command.effective_date,
+            command.notes,
+            now,
+        )
+        clean = SourceTerms(new.name, new.annual_rate, new.available_cents)
+        return AddSource(clean, new.effective_date, new.notes)
+    errors = ErrorCollector()
+    value: object = None
+    if isinstance(command, ChangeAmount):
+        value = errors.check(check_cents, command.available_cents)
+    elif isinstance(command, ChangeRate):
+        value = errors.check(check_rate, command.annual_rate)
+    source_id = errors.check(check_source_id, command.source_id)
+    effective = errors.check(check_effective_date, command.effective_date, now)
+    notes = errors.check(check_notes, command.notes)
+    expected = errors.check(check_expected_sequence, command.expected_sequence)
+    errors.raise_if_any()
+    assert source_id is not None and effective is not None
+    if isinstance(command, ChangeAmount):
+        assert isinstance(value, int)
+        return ChangeAmount(source_id, value, effective, notes, expected)
+    if isinstance(command, ChangeRate):
+        assert isinstance(value, Decimal)
+        return ChangeRate(source_id, value, effective, notes, expected)
+    return RemoveSource(source_id, effective, notes, expected)
 
 
-def _run(actor: Actor, idempotency: IdempotencyRequest | None, work: Work) -> CommandResult:
+def execute(actor: Actor, command: Command, idempotency_key: str | None = None) -> CommandResult:
+    """Run one command; with a key, a retry of the same command replays the first answer
+    and the same key with a different command answers IdempotencyKeyReused."""
     org = actor.organization_id
     with tenant_transaction(org) as conn:
         user = authorize(conn, actor, Permission.WRITE_HISTORY)  # who may act, before what
-        if idempotency is not None:
-            check_idempotency_key(idempotency.key)
-            stored = users.claim_idempotency_key(
-                conn, org, idempotency.key, user.id, idempotency.fingerprint
-            )
+        if idempotency_key is not None:
+            check_idempotency_key(idempotency_key)
+        checked = _checked(command, datetime.now(UTC))  # what, before the key is claimed
+        if idempotency_key is not None:
+            request_hash = fingerprint(checked)
+            stored = users.claim_idempotency_key(conn, org, idempotency_key, user.id, request_hash)
             if stored is not None:
-                if stored.request_hash != idempotency.fingerprint:
+                if stored.request_hash != request_hash:
                     raise IdempotencyKeyReused(
                         "This Idempotency-Key was already used for a different request."
                     )
@@ -104,14 +140,14 @@ def _run(actor: Actor, idempotency: IdempotencyRequest | None, work: Work) -> Co
                 return CommandResult(entry.source_id, entry, replayed=True)
         history.claim_transaction_revision(conn, org)
         try:
-            entry = work(conn, user, datetime.now(UTC), _author(conn, actor, user))
+            entry = _append(conn, user, _author(conn, actor, user), _plan(conn, user, checked))
         except DBAPIError as error:
             translated = translate(error)
             if translated is None:
                 raise
             raise translated from error
-        if idempotency is not None:
-            users.complete_idempotency_key(conn, org, idempotency.key, entry.source_id, entry.id)
+        if idempotency_key is not None:
+            users.complete_idempotency_key(conn, org, idempotency_key, entry.source_id, entry.id)
     log_command(  # after the commit: the command did happen
         str(entry.action),
         org,
@@ -121,6 +157,43 @@ def _run(actor: Actor, idempotency: IdempotencyRequest | None, work: Work) -> Co
         api_key_id=actor.api_key_id,
     )
     return CommandResult(entry.source_id, entry)
+
+
+def _plan(conn: Connection, user: UserRecord, command: Command) -> rules.PlannedEntry:
+    """Decide with the pure rules, holding the locks (revision counter, then source)."""
+    if isinstance(command, AddSource):
+        terms = command.source
+        if history.active_name_exists(conn, user.organization_id, terms.name):
+            raise NameTaken(
+                f"An active source is already called “{terms.name}” (names ignore case)."
+            )
+        new = rules.NewSource(
+            terms.name,
+            terms.annual_rate,
+            terms.available_cents,
+            command.effective_date,
+            command.notes,
+        )
+        return rules.plan_addition(str(uuid.uuid4()), new)
+    current = _locked_source(conn, user, command.source_id)
+    effective, notes, expected = command.effective_date, command.notes, command.expected_sequence
+    try:
+        if isinstance(command, ChangeAmount):
+            at_effective = _as_of_effective(conn, user, current, effective)
+            return rules.plan_amount_change(
+                current, at_effective, command.available_cents, effective, notes, expected
+            )
+        if isinstance(command, ChangeRate):
+            at_effective = _as_of_effective(conn, user, current, effective)
+            return rules.plan_rate_change(
+                current, at_effective, command.annual_rate, effective, notes, expected
+            )
+        return rules.plan_removal(current, effective, notes, expected)
+    except SequenceMismatch as mismatch:  # show the caller what changed
+        mismatch.latest_entry = history.get_entry(
+            conn, user.organization_id, current.latest_entry_id
+        )
+        raise
 
 
 def _append(
@@ -157,6 +230,10 @@ def _as_of_effective(
     return replace(current, available_cents=cents, annual_rate=rate)
 
 
+# --- keyword shortcuts for scripts, the demo seed and tests ----------------------
+# (the API and the UI build commands and call `execute`)
+
+
 def add_source(
     actor: Actor,
     *,
@@ -165,72 +242,10 @@ def add_source(
     available_cents: object,
     effective_date: datetime,
     notes: object = None,
-    idempotency: IdempotencyRequest | None = None,
+    idempotency_key: str | None = None,
 ) -> CommandResult:
-    def work(conn: Connection, user: UserRecord, now: datetime, author: Author) -> HistoryEntry:
-        new = rules.check_new_source(name, annual_rate, available_cents, effective_date, notes, now)
-        if history.active_name_exists(conn, user.organization_id, new.name):
-            raise NameTaken(f"An active source is already called “{new.name}” (names ignore case).")
-        return _append(conn, user, author, rules.plan_addition(str(uuid.uuid4()), new))
-
-    return _run(actor, idempotency, work)
-
-
-def _change_fields(
-    value_check: Callable[[object], object],
-    value: object,
-    source_id: object,
-    effective_date: datetime,
-    notes: object,
-    expected_sequence: object,
-    now: datetime,
-) -> tuple[object, str, datetime, str | None, int | None]:
-    errors = ErrorCollector()
-    clean_value = errors.check(value_check, value)
-    clean_source = errors.check(check_source_id, source_id)
-    effective = errors.check(check_effective_date, effective_date, now)
-    clean_notes = errors.check(check_notes, notes)
-    expected = errors.check(check_expected_sequence, expected_sequence)
-    errors.raise_if_any()
-    assert clean_source is not None and effective is not None
-    return clean_value, clean_source, effective, clean_notes, expected
-
-
-Plan = Callable[
-    [SourceState, SourceState, Any, datetime, str | None, int | None], rules.PlannedEntry
-]
-
-
-def _change_source(
-    actor: Actor,
-    idempotency: IdempotencyRequest | None,
-    *,
-    source_id: object,
-    value_check: Callable[[object], object],
-    value: object,
-    plan: Plan,
-    effective_date: datetime,
-    notes: object,
-    expected_sequence: object,
-) -> CommandResult:
-    """The shape every change of an existing source shares: validate, lock, plan, append."""
-
-    def work(conn: Connection, user: UserRecord, now: datetime, author: Author) -> HistoryEntry:
-        clean_value, sid, effective, clean_notes, expected = _change_fields(
-            value_check, value, source_id, effective_date, notes, expected_sequence, now
-        )
-        current = _locked_source(conn, user, sid)
-        at_effective = _as_of_effective(conn, user, current, effective)
-        try:
-            planned = plan(current, at_effective, clean_value, effective, clean_notes, expected)
-        except SequenceMismatch as mismatch:  # show the caller what changed
-            mismatch.latest_entry = history.get_entry(
-                conn, user.organization_id, current.latest_entry_id
-            )
-            raise
-        return _append(conn, user, author, planned)
-
-    return _run(actor, idempotency, work)
+    terms = SourceTerms(name, annual_rate, available_cents)  # type: ignore[arg-type]
+    return execute(actor, AddSource(terms, effective_date, notes), idempotency_key)  # type: ignore[arg-type]
 
 
 def update_amount(
@@ -241,19 +256,10 @@ def update_amount(
     effective_date: datetime,
     notes: object = None,
     expected_sequence: object = None,
-    idempotency: IdempotencyRequest | None = None,
+    idempotency_key: str | None = None,
 ) -> CommandResult:
-    return _change_source(
-        actor,
-        idempotency,
-        source_id=source_id,
-        value_check=check_cents,
-        value=available_cents,
-        plan=rules.plan_amount_change,
-        effective_date=effective_date,
-        notes=notes,
-        expected_sequence=expected_sequence,
-    )
+    command = ChangeAmount(source_id, available_cents, effective_date, notes, expected_sequence)  # type: ignore[arg-type]
+    return execute(actor, command, idempotency_key)
 
 
 def update_rate(
@@ -264,30 +270,10 @@ def update_rate(
     effective_date: datetime,
     notes: object = None,
     expected_sequence: object = None,
-    idempotency: IdempotencyRequest | None = None,
+    idempotency_key: str | None = None,
 ) -> CommandResult:
-    return _change_source(
-        actor,
-        idempotency,
-        source_id=source_id,
-        value_check=check_rate,
-        value=annual_rate,
-        plan=rules.plan_rate_change,
-        effective_date=effective_date,
-        notes=notes,
-        expected_sequence=expected_sequence,
-    )
-
-
-def _plan_removal(
-    current: SourceState,
-    _at_effective: SourceState,
-    _value: object,
-    effective: datetime,
-    notes: str | None,
-    expected: int | None,
-) -> rules.PlannedEntry:
-    return rules.plan_removal(current, effective, notes, expected)
+    command = ChangeRate(source_id, annual_rate, effective_date, notes, expected_sequence)  # type: ignore[arg-type]
+    return execute(actor, command, idempotency_key)
 
 
 def remove_source(
@@ -297,16 +283,7 @@ def remove_source(
     effective_date: datetime,
     notes: object = None,
     expected_sequence: object = None,
-    idempotency: IdempotencyRequest | None = None,
+    idempotency_key: str | None = None,
 ) -> CommandResult:
-    return _change_source(
-        actor,
-        idempotency,
-        source_id=source_id,
-        value_check=lambda value: value,
-        value=None,
-        plan=_plan_removal,
-        effective_date=effective_date,
-        notes=notes,
-        expected_sequence=expected_sequence,
-    )
+    command = RemoveSource(source_id, effective_date, notes, expected_sequence)  # type: ignore[arg-type]
+    return execute(actor, command, idempotency_key)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from uuid import UUID
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from capital_app.auth.passwords import hash_password
@@ -164,13 +164,7 @@ def update_user(
     with tenant_transaction(org) as conn:
         admin = authorize(conn, actor, Permission.MANAGE_USERS)
         # Lock the active admins first, then the target: a stable order for everyone.
-        admins = conn.execute(
-            text(
-                "SELECT id FROM app_user WHERE organization_id = :org AND role = 'ADMIN'"
-                " AND active ORDER BY id FOR UPDATE"
-            ),
-            {"org": org},
-        ).all()
+        admins = repo.lock_active_admins(conn, org)
         target = repo.lock_user(conn, org, user_id)
         if target is None:
             raise NotFound("No user with this id exists in your organization.")

@@ -11,13 +11,14 @@ unreachable, no answer in time) → the pending row goes, the page shows current
 values, and a toast says what happened with a "Try again". Nothing is shown as
 saved that was not saved.
 
-Every command carries an idempotency key (one per dialog opening), so "Try
-again" after an answer that never came cannot record the change twice.
+The dialog builds a command (domain/commands.py) and the service's one handler
+runs it. Every command carries an idempotency key (one per dialog opening); when no
+answer came (the outcome is unknown), "Try again" with what was typed resends the
+very same command under the same key, so it cannot record the change twice.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -27,9 +28,17 @@ from typing import Any
 
 import reflex as rx
 
+from capital_app.domain.commands import (
+    AddSource,
+    ChangeAmount,
+    ChangeRate,
+    Command,
+    RemoveSource,
+    SourceTerms,
+)
 from capital_app.domain.dates import effective_instant, parse_day, zone
 from capital_app.domain.describe import conflict_message
-from capital_app.domain.errors import InvalidInput, LedgerError, SequenceMismatch
+from capital_app.domain.errors import ErrorKind, InvalidInput, LedgerError, SequenceMismatch
 from capital_app.domain.money import format_money, format_rate
 from capital_app.domain.values import (
     check_effective_date,
@@ -42,7 +51,6 @@ from capital_app.domain.values import (
 from capital_app.service import history_commands as commands
 from capital_app.service import history_queries as queries
 from capital_app.service import sessions
-from capital_app.service.history_commands import IdempotencyRequest
 from capital_app.ui.state import (
     LOAD_TIMEOUT_SECONDS,
     SAVE_TIMEOUT_SECONDS,
@@ -122,6 +130,9 @@ class EditState(AppState):
     server_error: str = ""  # a refusal from the ledger shown in the reopened dialog
 
     _key: str = ""
+    # The command last sent when no answer came, and what was typed for it: resent as is.
+    _resend: Any = None
+    _resend_for: str = ""
 
     # --- validation (the domain's rules and words) ------------------------------
 
@@ -199,6 +210,7 @@ class EditState(AppState):
         self.attempted = False
         self.server_error = ""
         self._key = uuid.uuid4().hex
+        self._resend, self._resend_for = None, ""
         self.saving = False  # an earlier dialog's save may still be on its way
         self.dialog_open = True
 
@@ -255,14 +267,13 @@ class EditState(AppState):
 
     # --- submitting -------------------------------------------------------------
 
-    def _command(self) -> tuple[Callable[..., Any], dict[str, Any], PendingEdit] | None:
-        """The service command, its arguments and the pending row; None if invalid."""
+    def _command(self) -> tuple[Command, PendingEdit] | None:
+        """The command and the pending row it shows; None if a field is invalid."""
         now = datetime.now(UTC)
         if self.kind not in FIELDS or field_errors(self.kind, self._values(), self._tz(), now):
             return None
         effective = effective_of(self.effective_day, self._tz(), now)
         notes = check_notes(self.notes)
-        base = {"effective_date": effective, "notes": notes}
         if self.kind == ADD:
             cents, rate = parse_money(self.amount), parse_percent(self.rate)
             name = check_name(self.name)
@@ -276,13 +287,8 @@ class EditState(AppState):
                 amount_text=format_money(cents, self.currency),
                 rate_text=format_rate(rate),
             )
-            args = {"name": name, "annual_rate": rate, "available_cents": cents, **base}
-            return commands.add_source, args, pending
-        change = {
-            **base,
-            "source_id": self.source_id,
-            "expected_sequence": self.expected_sequence,
-        }
+            return AddSource(SourceTerms(name, rate, cents), effective, notes), pending
+        sid, expected = self.source_id, self.expected_sequence
         pending = PendingEdit(
             key=self._key,
             kind=self.kind,
@@ -295,18 +301,18 @@ class EditState(AppState):
             pending = _with(
                 pending, amount_cents=cents, amount_text=format_money(cents, self.currency)
             )
-            return commands.update_amount, {**change, "available_cents": cents}, pending
+            return ChangeAmount(sid, cents, effective, notes, expected), pending
         if self.kind == RATE:
             rate = parse_percent(self.rate)
             pending = _with(pending, rate_text=format_rate(rate))
-            return commands.update_rate, {**change, "annual_rate": rate}, pending
-        return commands.remove_source, change, pending
+            return ChangeRate(sid, rate, effective, notes, expected), pending
+        return RemoveSource(sid, effective, notes, expected), pending
 
-    def _fingerprint(self) -> str:
-        """What the request is, independent of when it is sent (for the idempotency key)."""
-        values = [self.kind, self.source_id, self.name.strip(), self.amount, self.rate]
-        values += [self.effective_day, self.notes.strip()]
-        return hashlib.sha256(json.dumps(values).encode()).hexdigest()
+    def _typed(self) -> str:
+        """What was typed, under which key: the same means "send the same command"."""
+        values = [self._key, self.kind, self.source_id, self.name.strip(), self.amount]
+        values += [self.rate, self.effective_day, self.notes.strip()]
+        return json.dumps(values)
 
     @rx.event(background=True)
     async def submit(self, form_data: dict[str, Any] | None = None):
@@ -323,12 +329,15 @@ class EditState(AppState):
             if command is None:
                 self.attempted = True
                 return None
-            run, args, pending = command
+            sent, pending = command
+            typed = self._typed()
+            if self._resend is not None and self._resend_for == typed:
+                sent = self._resend  # no answer came last time: the very same command
             page = await self._page()
             shown = page._targets.get(pending.source_id) if page is not None else None
             if shown is not None and shown.sequence >= pending.sequence:
                 pending = _with(pending, stale=True)  # a live update got there first
-            idempotency = IdempotencyRequest(self._key, self._fingerprint())
+            key = self._key
             token, kind, tz = self.session_token, self.kind, self._tz()
             self._pending = [*self._pending, pending]
             self.saving = True
@@ -339,7 +348,7 @@ class EditState(AppState):
         try:
             signed_in = await call_service(sessions.resume, token, timeout=LOAD_TIMEOUT_SECONDS)
             await call_service(
-                run, signed_in.actor, **args, idempotency=idempotency, timeout=SAVE_TIMEOUT_SECONDS
+                commands.execute, signed_in.actor, sent, key, timeout=SAVE_TIMEOUT_SECONDS
             )
         except LedgerError as failure:
             error = failure
@@ -350,6 +359,9 @@ class EditState(AppState):
         async with self:
             if self._key == pending.key:
                 self.saving = False
+                # no answer (timeout, database unreachable): it may have been recorded
+                unknown = error is not None and error.kind is ErrorKind.UNAVAILABLE
+                self._resend, self._resend_for = (sent, typed) if unknown else (None, "")
             self._pending = [p for p in self._pending if p.key != pending.key]
             if error is not None and is_signed_out(error):
                 return self._forget(error.message)

@@ -263,16 +263,19 @@ class AppState(rx.State):
 
     @rx.var
     def can_edit(self) -> bool:
-        writer = self.user_role in (Role.EDITOR.value, Role.ADMIN.value)
+        role = Role.named(self.user_role)
+        writer = role is not None and role.can_write_history
         return writer and not (self.as_of_day or self.known_at_day)
 
     @rx.var
     def is_writer(self) -> bool:
-        return self.user_role in (Role.EDITOR.value, Role.ADMIN.value)
+        role = Role.named(self.user_role)
+        return role is not None and role.can_write_history
 
     @rx.var
     def is_admin(self) -> bool:
-        return self.user_role == Role.ADMIN.value
+        role = Role.named(self.user_role)
+        return role is not None and role.can_administer
 
     @rx.var
     def user_initials(self) -> str:

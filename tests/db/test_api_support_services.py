@@ -9,7 +9,6 @@ from capital_app.service import history_queries as queries
 from capital_app.service.authentication import authenticate
 from capital_app.service.errors import AuthenticationFailed, InvalidInput, NotFound
 from capital_app.service.health import database_health, migration_head
-from capital_app.service.history_commands import IdempotencyRequest
 from tests.support.factories import add_source, days_ago
 
 
@@ -44,7 +43,7 @@ def test_a_malformed_idempotency_key_is_refused_before_anything_is_written(tenan
             annual_rate=1,
             available_cents=5,
             effective_date=days_ago(1),
-            idempotency=IdempotencyRequest("has space", "f" * 64),
+            idempotency_key="has space",
         )
     assert queries.list_history(tenant.actor()).entries == []
 

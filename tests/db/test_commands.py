@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
+from capital_app.domain.commands import (
+    AddSource,
+    ChangeAmount,
+    ChangeRate,
+    RemoveSource,
+    SourceTerms,
+)
 from capital_app.domain.values import Action
 from capital_app.service import history_commands as commands
 from capital_app.service import history_queries as queries
@@ -22,7 +29,6 @@ from capital_app.service.errors import (
     SourceRemoved,
     Unauthenticated,
 )
-from capital_app.service.history_commands import IdempotencyRequest
 from capital_app.service.users import update_user
 from tests.support.factories import add_source, days_ago
 
@@ -198,34 +204,47 @@ def test_viewers_cannot_write_and_role_changes_apply_at_once(tenant):
 
 def test_idempotent_retry_returns_the_first_answer(tenant):
     editor = tenant.actor()
-    key = IdempotencyRequest("retry-1", "fingerprint-a")
-    first = commands.add_source(
-        editor,
-        name="Retry",
-        annual_rate=Decimal("0.1"),
-        available_cents=5,
-        effective_date=days_ago(1),
-        idempotency=key,
+    when = days_ago(1)
+    command = AddSource(SourceTerms("Retry", Decimal("0.1"), 5), when)
+    first = commands.execute(editor, command, "retry-1")
+    # the same command spelled differently (trailing zeros, spaces, another zone)
+    spelled = AddSource(
+        SourceTerms(" Retry ", Decimal("0.100"), 5), when.astimezone(timezone(timedelta(hours=3)))
     )
-    again = commands.add_source(
-        editor,
-        name="Retry",
-        annual_rate=Decimal("0.1"),
-        available_cents=5,
-        effective_date=days_ago(1),
-        idempotency=key,
-    )
+    again = commands.execute(editor, spelled, "retry-1")
     assert again.replayed and again.entry == first.entry
     with pytest.raises(IdempotencyKeyReused):
-        commands.add_source(
-            editor,
-            name="Other",
-            annual_rate=Decimal("0.1"),
-            available_cents=5,
-            effective_date=days_ago(1),
-            idempotency=IdempotencyRequest("retry-1", "fingerprint-b"),
+        commands.execute(
+            editor, AddSource(SourceTerms("Other", Decimal("0.1"), 5), when), "retry-1"
         )
     assert queries.count_history(editor) == 1
+
+
+def test_an_idempotent_change_replays_and_refuses_a_different_one(tenant):
+    editor = tenant.actor()
+    sid = add_source(editor, cents=5, days=10)
+    when = days_ago(1)
+    first = commands.execute(editor, ChangeAmount(sid, 7, when, "n", 1), "change-1")
+    again = commands.execute(editor, ChangeAmount(sid, 7, when, " n ", 1), "change-1")
+    assert again.replayed and again.entry == first.entry
+    for other in (
+        ChangeAmount(sid, 8, when, "n", 1),
+        ChangeRate(sid, Decimal("0.2"), when, "n", 1),
+        RemoveSource(sid, when, "n", 1),
+    ):
+        with pytest.raises(IdempotencyKeyReused):
+            commands.execute(editor, other, "change-1")
+    assert queries.count_history(editor) == 2
+
+
+def test_fields_are_checked_before_the_key_is_claimed(tenant):
+    editor = tenant.actor()
+    sid = add_source(editor, cents=5, days=10)
+    with pytest.raises(InvalidInput):
+        commands.execute(editor, ChangeAmount(sid, 0, days_ago(1)), "checked-first")
+    # the refused command left the key free for a good one
+    good = commands.execute(editor, ChangeAmount(sid, 6, days_ago(1)), "checked-first")
+    assert not good.replayed
 
 
 def add_source_with_key(tenant, key):
@@ -234,8 +253,8 @@ def add_source_with_key(tenant, key):
         name="Keyed",
         annual_rate=Decimal("0.1"),
         available_cents=5,
-        effective_date=days_ago(1),
-        idempotency=IdempotencyRequest(key, "f"),
+        effective_date=datetime(2026, 1, 1, tzinfo=UTC),
+        idempotency_key=key,
     )
 
 

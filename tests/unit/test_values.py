@@ -157,3 +157,12 @@ def test_huge_amounts_get_a_clear_message_not_an_overflow(text: str) -> None:
     """Issue 17: `parse_money("1e999999")` raised decimal.Overflow in the dialog."""
     with pytest.raises(InvalidInput, match="at most 10,000,000,000,000.00"):
         parse_money(text)
+
+
+def test_role_policy_comes_from_the_role():
+    from capital_app.domain.values import Role
+
+    assert Role.named("ADMIN") is Role.ADMIN and Role.named("EDITOR") is Role.EDITOR
+    assert Role.named("") is None and Role.named("admin") is None
+    assert [r.can_write_history for r in Role] == [True, True, False]
+    assert [r.can_administer for r in Role] == [True, False, False]

@@ -12,7 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from capital_app.api import exact_json, schemas
 from capital_app.api import representations as out
-from capital_app.api.deps import AsOf, CurrentActor, IdempotencyKey, KnownAt, idempotency
+from capital_app.api.deps import AsOf, CurrentActor, IdempotencyKey, KnownAt
 from capital_app.api.routing import ExactJSONResponse, api_router, error_responses
 from capital_app.api.streaming import in_worker_thread
 from capital_app.domain.events import HistoryEntry
@@ -135,15 +135,7 @@ def add_source(
     body: schemas.AddSourceRequest, actor: CurrentActor, key: IdempotencyKey = None
 ) -> Response:
     """EDITOR or ADMIN. The name must not be another active source's (ignoring case) → 409."""
-    result = commands.add_source(
-        actor,
-        name=body.source.name,
-        annual_rate=body.source.annual_rate,
-        available_cents=body.source.available_cents,
-        effective_date=body.effective_date,
-        notes=body.notes,
-        idempotency=idempotency(key, "add-source", body),
-    )
+    result = commands.execute(actor, body.to_command(), key)
     return _created(result)
 
 
@@ -158,15 +150,7 @@ def update_amount(
     body: schemas.UpdateAmountRequest, actor: CurrentActor, key: IdempotencyKey = None
 ) -> Response:
     """EDITOR or ADMIN. A stale `expectedSequence` → 409 with the latest entry."""
-    result = commands.update_amount(
-        actor,
-        source_id=body.source_id,
-        available_cents=body.available_cents,
-        effective_date=body.effective_date,
-        notes=body.notes,
-        expected_sequence=body.expected_sequence,
-        idempotency=idempotency(key, "update-amount", body),
-    )
+    result = commands.execute(actor, body.to_command(), key)
     return _created(result)
 
 
@@ -181,15 +165,7 @@ def update_rate(
     body: schemas.UpdateRateRequest, actor: CurrentActor, key: IdempotencyKey = None
 ) -> Response:
     """EDITOR or ADMIN. A stale `expectedSequence` → 409 with the latest entry."""
-    result = commands.update_rate(
-        actor,
-        source_id=body.source_id,
-        annual_rate=body.annual_rate,
-        effective_date=body.effective_date,
-        notes=body.notes,
-        expected_sequence=body.expected_sequence,
-        idempotency=idempotency(key, "update-rate", body),
-    )
+    result = commands.execute(actor, body.to_command(), key)
     return _created(result)
 
 
@@ -197,14 +173,7 @@ def remove_source(
     body: schemas.RemoveSourceRequest, actor: CurrentActor, key: IdempotencyKey = None
 ) -> Response:
     """EDITOR or ADMIN. Nothing may take effect after the removal's date."""
-    result = commands.remove_source(
-        actor,
-        source_id=body.source_id,
-        effective_date=body.effective_date,
-        notes=body.notes,
-        expected_sequence=body.expected_sequence,
-        idempotency=idempotency(key, "remove-source", body),
-    )
+    result = commands.execute(actor, body.to_command(), key)
     return _created(result)
 
 
