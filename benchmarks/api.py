@@ -220,7 +220,9 @@ def _free_port() -> int:
     return free_port()
 
 
-def start_granian(target: str, env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
+def start_granian(
+    target: str, env: dict[str, str], log_path: Path, cwd: Path = ROOT
+) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     from tests.support.api_server import granian_command
 
@@ -229,7 +231,7 @@ def start_granian(target: str, env: dict[str, str], log_path: Path) -> tuple[sub
         env={**os.environ, **env},
         stdout=log_path.open("w"),
         stderr=subprocess.STDOUT,
-        cwd=ROOT,
+        cwd=cwd,
     )
     return process, f"http://127.0.0.1:{port}"
 
@@ -485,8 +487,17 @@ SIZES = {
 
 
 def run(
-    quick: bool, keep: bool, via_reflex: bool = False, labels: list[str] | None = None
+    quick: bool,
+    keep: bool,
+    via_reflex: bool = False,
+    labels: list[str] | None = None,
+    only_reads: list[str] | None = None,
+    before_tree: Path | None = None,
+    commands: bool = True,
 ) -> dict[str, Any]:
+    """`only_reads`: the reads whose names contain one of these (default all);
+    `before_tree`: also serve the app from this source tree (e.g. `git archive main`)
+    and measure it in the same rounds ("before"); `commands`: also the commands."""
     labels = labels or (["2k", "10k"] if quick else ["10k", "100k"])
     sizes = [(label, *SIZES[label]) for label in labels]
     url = create_database()
@@ -514,14 +525,23 @@ def run(
         "quick": quick,
         "organizations": {},
     }
-    app = baseline = None
+    app = baseline = before = None
+    before_url = ""
+    if before_tree is not None:
+        results["before_tree"] = str(before_tree)
+
+    def wanted(reads: list[Read]) -> list[Read]:
+        if not only_reads:
+            return reads
+        return [r for r in reads if any(w in r.name for w in only_reads)]
+
     try:
         orgs = [seed_org(url, label, n, s) for label, n, s in sizes]
         queries: dict[str, tuple[str, Any]] = {}
         captured: dict[str, dict[str, Any]] = {}
         for org in orgs:
             actor = Actor(org.editor_id, org.org_id)
-            for read in reads_for(org, actor):
+            for read in wanted(reads_for(org, actor)):
                 statements = capture_sql(read.service_call)
                 # The tenant is set on the driver connection (pipelined with BEGIN, not
                 # seen by SQLAlchemy's events); without it RLS shows no rows at all.
@@ -553,6 +573,15 @@ def run(
             {"BASELINE_QUERIES": str(query_file), "BASELINE_DATABASE_URL": url},
             base_log,
         )
+        if before_tree is not None:
+            before_log = data_dir / "before.log"
+            before, before_url = start_granian(
+                "capital_app.api.app:create_api_app",
+                {"PYTHONPATH": str(before_tree)},
+                before_log,
+                cwd=before_tree,
+            )
+            wait_until_up(f"{before_url}/api/health", before, before_log)
         wait_until_up(f"{app_url}/api/health", app, app_log, 600 if via_reflex else 60)
         wait_until_up(f"{base_url}/docs", baseline, base_log)
         log(f"app at {app_url}, baseline at {base_url}")
@@ -576,7 +605,7 @@ def run(
             }
             # At a million entries a slow statement timed 100 times would take minutes.
             sql_runs = 30 if quick or org.entries >= 1_000_000 else 100
-            for read in reads_for(org, actor):
+            for read in wanted(reads_for(org, actor)):
                 key = f"{org.label}|{read.name}"
                 entry: dict[str, Any] = {
                     "path": read.path if isinstance(read.path, str) else read.path(0),
@@ -588,10 +617,26 @@ def run(
                 entry["baseline_c1"] = measure(base_url, _get(quoted), 1, quick)
                 # c=16 in alternating short rounds, app then baseline: other jobs on the
                 # machine come and go within seconds, and pairing rounds cancels most of it.
-                app_runs, base_runs = [], []
+                app_runs, base_runs, before_runs = [], [], []
+                if before is not None:
+                    entry["before_c1"] = measure(before_url, _get(read.path, token), 1, quick)
                 for _ in range(ROUNDS):
                     app_runs.append(round_c16(app_url, _get(read.path, token), quick))
                     base_runs.append(round_c16(base_url, _get(quoted), quick))
+                    if before is not None:
+                        before_runs.append(round_c16(before_url, _get(read.path, token), quick))
+                if before_runs:
+                    entry["before_c16"] = Run.merged(before_runs).summary()
+                    before_ratios = sorted(
+                        (len(a.latencies_ms) / a.seconds) / (len(b.latencies_ms) / b.seconds)
+                        for a, b in zip(before_runs, base_runs, strict=True)
+                    )
+                    entry["before_throughput_ratio_c16"] = round(
+                        before_ratios[len(before_ratios) // 2], 3
+                    )
+                    entry["before_throughput_ratio_c16_rounds"] = [
+                        round(r, 3) for r in before_ratios
+                    ]
                 entry["app_c16"] = Run.merged(app_runs).summary()
                 entry["baseline_c16"] = Run.merged(base_runs).summary()
                 ratios = sorted(
@@ -607,6 +652,11 @@ def run(
                     f"{read.name}: app p95 c1 {entry['app_c1']['p95_ms']} ms, "
                     f"c16 {app16} rps vs baseline {base16} rps; SQL {entry['sql_main']['p50_ms']} ms"
                 )
+                entry["load_average"] = [round(x, 2) for x in os.getloadavg()]
+            if not commands:
+                org_result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+                results["organizations"][org.label] = org_result
+                continue
             removable = make_removable(org, 500 if quick else 2400)
             run_id = secrets.token_hex(3)
             for name, make in command_makers(org, token, run_id, removable).items():
@@ -632,7 +682,7 @@ def run(
             org_result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
             results["organizations"][org.label] = org_result
     finally:
-        for process in (app, baseline):
+        for process in (app, baseline, before):
             if process is not None:
                 stop(process)
         reset_engines()
@@ -678,7 +728,17 @@ def table(results: dict[str, Any]) -> str:
                 f"| {b16['throughput_rps']} | {r['throughput_ratio_c16']} | {b1['p50_ms']} "
                 f"| {r['sql_main']['p50_ms']} | {r['sql_all_statements']['p50_ms']} | {_mark(ok)} |"
             )
-        for name, r in org["commands"].items():
+            if "before_c1" in r:
+                p1, p16 = r["before_c1"], r["before_c16"]
+                ok = p1["p95_ms"] < READ_TARGET_P95_MS and r["before_throughput_ratio_c16"] >= 0.6
+                lines.append(
+                    f"| {name} — BEFORE ({results.get('before_tree', 'before')}) "
+                    f"| {p1['p50_ms']} / {p1['p95_ms']} / {p1['p99_ms']} "
+                    f"| {p1['throughput_rps']} | {p16['p95_ms']} | {p16['throughput_rps']} "
+                    f"| {b16['throughput_rps']} | {r['before_throughput_ratio_c16']} "
+                    f"| {b1['p50_ms']} | – | – | {_mark(ok)} |"
+                )
+        for name, r in org["commands"].items():  # (none with --no-commands)
             a1, a16 = r["app_c1"], r["app_c16"]
             ok = a1["p95_ms"] < COMMAND_TARGET_P95_MS
             lines.append(
@@ -686,6 +746,9 @@ def table(results: dict[str, Any]) -> str:
                 f"| {a1['throughput_rps']} | {a16['p95_ms']} | {a16['throughput_rps']} "
                 f"| – | – | – | – | – | {_mark(ok)} |"
             )
+        if "token" not in org:
+            lines.append("")
+            continue
         t1, t16 = org["token"]["app_c1"], org["token"]["app_c16"]
         lines.append(
             f"| token (bcrypt cost 12) | {t1['p50_ms']} / {t1['p95_ms']} / {t1['p99_ms']} "
@@ -723,21 +786,41 @@ def main() -> int:
     parser.add_argument(
         "--sizes", default="", help=f"comma-separated, of {', '.join(SIZES)} (default 10k,100k)"
     )
+    parser.add_argument(
+        "--reads", default="", help="comma-separated parts of read names to run (default all)"
+    )
+    parser.add_argument(
+        "--before-tree",
+        default="",
+        help="also serve the app from this source tree (e.g. `git archive main` unpacked) "
+        "and measure it in the same rounds",
+    )
+    parser.add_argument("--no-commands", action="store_true", help="reads only")
     args = parser.parse_args()
     labels = [label.strip() for label in args.sizes.split(",") if label.strip()]
     unknown = [label for label in labels if label not in SIZES]
     if unknown:
         parser.error(f"unknown size(s) {', '.join(unknown)}; choose from {', '.join(SIZES)}")
-    results = run(args.quick, args.keep_db, args.via_reflex, labels)
+    only = [r.strip() for r in args.reads.split(",") if r.strip()]
+    before = Path(args.before_tree).resolve() if args.before_tree else None
+    results = run(
+        args.quick, args.keep_db, args.via_reflex, labels, only, before, not args.no_commands
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     suffix = ("-quick" if args.quick else "") + ("-reflex" if args.via_reflex else "")
     suffix += ("-" + "-".join(labels)) if labels else ""
+    suffix += "-reads" if only or args.no_commands else ""
+    suffix += "-with-before" if before else ""
     out = RESULTS / f"api-{stamp}{suffix}.json"
     out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     log(f"results: {out}")
     if not args.no_readme:
-        variant = "-".join((["reflex"] if args.via_reflex else []) + labels)
+        variant = "-".join(
+            (["reflex"] if args.via_reflex else [])
+            + labels
+            + (["hot-reads"] if only or args.no_commands or before else [])
+        )
         write_readme(results, variant)
     print(table(results))
     return 0

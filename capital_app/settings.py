@@ -60,6 +60,10 @@ class Settings:
     # How long a request waits for a pooled connection before answering 503: short,
     # so an exhausted pool is a quick "try again", never a 30 s wait and a 500.
     db_pool_timeout_seconds: float
+    # The hot reads (history page, one source, active sources and WACC now) on the
+    # event loop, one pipelined round trip each (db/async_reads.py); off: the sync path
+    # in worker threads (for comparing the two, e.g. benchmarks/api.py --compare-sync).
+    async_reads: bool
     # Whole-history streams (GET /api/capital-history without limit, the export): at
     # most this many at once per user and per organization (per backend process),
     # each cut off after stream_max_seconds however slowly its client reads.
@@ -177,6 +181,7 @@ def get_settings() -> Settings:
         max_request_bytes=_int("CAPITAL_MAX_REQUEST_BYTES", 1024 * 1024),
         max_import_bytes=_int("CAPITAL_MAX_IMPORT_BYTES", 64 * 1024 * 1024),
         db_pool_timeout_seconds=_float("CAPITAL_DB_POOL_TIMEOUT_SECONDS", 1.0),
+        async_reads=_flag("CAPITAL_ASYNC_READS", default=True),
         streams_per_user=_int("CAPITAL_STREAMS_PER_USER", 2),
         streams_per_organization=_int("CAPITAL_STREAMS_PER_ORGANIZATION", 6),
         stream_max_seconds=_int("CAPITAL_STREAM_MAX_SECONDS", 900),

@@ -7,7 +7,8 @@ service function and writes the answer; rules and SQL live below it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -40,6 +41,7 @@ from capital_app.api.routes import (
 from capital_app.api.routes.health import ListenerStatus, listener_not_running
 from capital_app.api.security_headers import SecurityHeaders
 from capital_app.api.socket_size_guard import SocketSizeGuard
+from capital_app.db.async_reads import close_pool
 from capital_app.observe.logs import configure_logging
 
 DOCS_URL = "/api/docs"
@@ -177,6 +179,15 @@ def _add_docs(app: FastAPI) -> None:
     )
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """The hot reads' async pool opens on first use (in this loop) and closes here."""
+    try:
+        yield
+    finally:
+        await close_pool()
+
+
 def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
     """The API app. `listener_status` reports the realtime listener for /api/health
     (capital_app/wiring.py passes capital_app.realtime.lifespan.listener_health; without it
@@ -190,6 +201,7 @@ def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
         swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
+        lifespan=_lifespan,
     )
     app.state.listener_status = listener_status or listener_not_running
     install_problem_handlers(app)

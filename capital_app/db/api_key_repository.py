@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, text
@@ -154,26 +156,18 @@ def find_identity(conn: Connection, secret_sha256: str) -> KeyIdentity | None:
     return KeyIdentity(key_id=row[0], organization_id=row[1]) if row else None
 
 
-def key_standing(conn: Connection, org: UUID, key_id: UUID) -> KeyStanding | None:
-    """The key and its creator in one query (it replaces the user read of a person)."""
-    user_columns = ", ".join(f"u.{c.strip()}" for c in USER_COLUMNS.split(","))
-    row = (
-        conn.execute(
-            text(
-                f"SELECT k.name AS key_name, k.scopes, k.revoked_at IS NOT NULL AS revoked,"
-                " (k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now()))"
-                f" AS usable, {user_columns}"
-                " FROM api_key k JOIN app_user u"
-                " ON u.organization_id = k.organization_id AND u.id = k.created_by"
-                " WHERE k.organization_id = :org AND k.id = :id"
-            ),
-            {"org": org, "id": key_id},
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        return None
+_STANDING_USER_COLUMNS = ", ".join(f"u.{c.strip()}" for c in USER_COLUMNS.split(","))
+KEY_STANDING_SQL = (
+    "SELECT k.name AS key_name, k.scopes, k.revoked_at IS NOT NULL AS revoked,"
+    " (k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now()))"
+    f" AS usable, {_STANDING_USER_COLUMNS}"
+    " FROM api_key k JOIN app_user u"
+    " ON u.organization_id = k.organization_id AND u.id = k.created_by"
+    " WHERE k.organization_id = :org AND k.id = :id"
+)
+
+
+def standing_from_row(row: Mapping[Any, Any]) -> KeyStanding:
     return KeyStanding(
         name=row["key_name"],
         scopes=frozenset(row["scopes"]),
@@ -181,6 +175,12 @@ def key_standing(conn: Connection, org: UUID, key_id: UUID) -> KeyStanding | Non
         revoked=row["revoked"],
         creator=user_from_row(row),
     )
+
+
+def key_standing(conn: Connection, org: UUID, key_id: UUID) -> KeyStanding | None:
+    """The key and its creator in one query (it replaces the user read of a person)."""
+    row = conn.execute(text(KEY_STANDING_SQL), {"org": org, "id": key_id}).mappings().first()
+    return standing_from_row(row) if row is not None else None
 
 
 def touch_last_used(conn: Connection, org: UUID, key_id: UUID) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -305,14 +305,16 @@ def upsert_projection(conn: Connection, org: UUID, state: SourceState, revision:
 # --- reading: single rows ----------------------------------------------------
 
 
+GET_SOURCE_SQL = (
+    f"SELECT {SOURCE_COLUMNS} FROM capital_source s"
+    " WHERE s.organization_id = :org AND s.source_id = :source_id"
+)
+
+
 def get_source(conn: Connection, org: UUID, source_id: str) -> SourceState | None:
-    sql = (
-        f"SELECT {SOURCE_COLUMNS} FROM capital_source s"
-        " WHERE s.organization_id = :org AND s.source_id = :source_id"
-    )
     row = (
         conn.execute(
-            text(sql),
+            text(GET_SOURCE_SQL),
             {"org": org, "source_id": source_id},
         )
         .mappings()
@@ -433,15 +435,13 @@ def sources_as_of(
     ]
 
 
-def current_sources(conn: Connection, org: UUID) -> list[ActiveSource]:
-    """Active sources now, as known now: straight from the projection."""
-    rows = conn.execute(
-        text(
-            f"SELECT {SOURCE_COLUMNS} FROM capital_source s"
-            " WHERE s.organization_id = :org AND s.status = 'ACTIVE'"
-        ),
-        {"org": org},
-    ).mappings()
+CURRENT_SOURCES_SQL = (
+    f"SELECT {SOURCE_COLUMNS} FROM capital_source s"
+    " WHERE s.organization_id = :org AND s.status = 'ACTIVE'"
+)
+
+
+def current_sources_from_rows(rows: Iterable[Mapping[Any, Any]]) -> list[ActiveSource]:
     return [
         ActiveSource(
             source_id=r["source_id"],
@@ -454,6 +454,12 @@ def current_sources(conn: Connection, org: UUID) -> list[ActiveSource]:
         )
         for r in rows
     ]
+
+
+def current_sources(conn: Connection, org: UUID) -> list[ActiveSource]:
+    """Active sources now, as known now: straight from the projection."""
+    rows = conn.execute(text(CURRENT_SOURCES_SQL), {"org": org}).mappings()
+    return current_sources_from_rows(rows)
 
 
 def state_at(
@@ -609,16 +615,15 @@ def _where(org: UUID, flt: HistoryFilter) -> tuple[list[str], dict[str, Any]]:
     return clauses, params
 
 
-def list_history(
-    conn: Connection,
+def list_history_statement(
     org: UUID,
     flt: HistoryFilter,
     *,
     order: str = "effective",
     cursor: str | None = None,
     limit: int | None = None,
-) -> tuple[list[HistoryEntry], str | None]:
-    """One page of entries in `order`, after `cursor`; returns the next page's cursor."""
+) -> tuple[str, dict[str, Any]]:
+    """The SQL (`:name` parameters) of one page of `list_history`, and its parameters."""
     columns, direction = ORDERS[order]
     clauses, params = _where(org, flt)
     if cursor:
@@ -635,11 +640,31 @@ def list_history(
     if limit is not None:
         sql += " LIMIT :limit"
         params["limit"] = limit + 1
-    entries = entries_from_rows(conn.execute(text(sql), params))
+    return sql, params
+
+
+def page_of(
+    entries: list[HistoryEntry], order: str, limit: int | None
+) -> tuple[list[HistoryEntry], str | None]:
+    """A page from the rows of `list_history_statement` (which asks for one more)."""
     if limit is not None and len(entries) > limit:
         entries = entries[:limit]
         return entries, encode_cursor(order, entries[-1])
     return entries, None
+
+
+def list_history(
+    conn: Connection,
+    org: UUID,
+    flt: HistoryFilter,
+    *,
+    order: str = "effective",
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> tuple[list[HistoryEntry], str | None]:
+    """One page of entries in `order`, after `cursor`; returns the next page's cursor."""
+    sql, params = list_history_statement(org, flt, order=order, cursor=cursor, limit=limit)
+    return page_of(entries_from_rows(conn.execute(text(sql), params)), order, limit)
 
 
 def count_history(conn: Connection, org: UUID, flt: HistoryFilter) -> int:

@@ -8,6 +8,7 @@ sign-out is no longer accepted.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, text
@@ -29,14 +30,18 @@ def record_sign_out(conn: Connection, org: UUID, user_id: UUID, email: str, clie
     )
 
 
+LATEST_SIGN_OUT_SQL = (
+    "SELECT max(occurred_at) FROM auth_event WHERE organization_id = :org"
+    " AND user_id = :user_id AND reason = :reason"
+)
+
+
+def latest_sign_out_params(org: UUID, user_id: UUID) -> dict[str, Any]:
+    return {"org": org, "user_id": user_id, "reason": SIGNED_OUT}
+
+
 def latest_sign_out(conn: Connection, org: UUID, user_id: UUID) -> datetime | None:
-    value = conn.execute(
-        text(
-            "SELECT max(occurred_at) FROM auth_event WHERE organization_id = :org"
-            " AND user_id = :user_id AND reason = :reason"
-        ),
-        {"org": org, "user_id": user_id, "reason": SIGNED_OUT},
-    ).scalar()
+    value = conn.execute(text(LATEST_SIGN_OUT_SQL), latest_sign_out_params(org, user_id)).scalar()
     return value.astimezone(UTC) if value else None
 
 

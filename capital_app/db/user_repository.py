@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, text
@@ -14,7 +16,7 @@ from capital_app.domain.values import Role
 USER_COLUMNS = "organization_id, id, email, name, role, active, password_hash, created_at"
 
 
-def _user(row: RowMapping) -> UserRecord:
+def _user(row: Mapping[Any, Any]) -> UserRecord:
     return UserRecord(
         id=row["id"],
         organization_id=row["organization_id"],
@@ -157,10 +159,13 @@ def insert_user(
     return _user(row)
 
 
+GET_USER_SQL = f"SELECT {USER_COLUMNS} FROM app_user WHERE organization_id = :org AND id = :id"
+
+
 def get_user(conn: Connection, org: UUID, user_id: UUID) -> UserRecord | None:
     row = (
         conn.execute(
-            text(f"SELECT {USER_COLUMNS} FROM app_user WHERE organization_id = :org AND id = :id"),
+            text(GET_USER_SQL),
             {"org": org, "id": user_id},
         )
         .mappings()
@@ -423,7 +428,7 @@ def complete_idempotency_key(
     )
 
 
-def user_from_row(row: RowMapping) -> UserRecord:
+def user_from_row(row: Mapping[Any, Any]) -> UserRecord:
     """A user from a row carrying USER_COLUMNS (for queries joining app_user)."""
     return _user(row)
 

@@ -77,12 +77,22 @@ def authorize(conn: Connection, actor: Actor, permission: Permission) -> UserRec
     if actor.api_key_id is not None:
         return authorize_api_key(conn, actor, actor.api_key_id, permission)
     user = users.get_user(conn, actor.organization_id, actor.user_id)
+    signed_out = None
+    if user is not None and user.active and actor.issued_at is not None:
+        signed_out = sessions.latest_sign_out(conn, actor.organization_id, actor.user_id)
+    return check_user(actor, user, signed_out, permission)
+
+
+def check_user(
+    actor: Actor, user: UserRecord | None, signed_out: datetime | None, permission: Permission
+) -> UserRecord:
+    """A person's standing, as re-read in the caller's transaction (the user's row and
+    latest sign-out), against what the call needs. Shared by `authorize` and the
+    pipelined hot reads (service/hot_reads.py), so both refuse the same way."""
     if user is None or not user.active:
         raise Unauthenticated("Your account is not active; sign in again.")
-    if actor.issued_at is not None:
-        signed_out = sessions.latest_sign_out(conn, actor.organization_id, actor.user_id)
-        if _ended_by(signed_out, actor.issued_at):
-            raise Unauthenticated(SESSION_ENDED)
+    if _ended_by(signed_out, actor.issued_at):
+        raise Unauthenticated(SESSION_ENDED)
     if permission is Permission.WRITE_HISTORY and not user.role.can_write_history:
         raise Forbidden("Your role can view the ledger but not change it.")
     if permission is Permission.MANAGE_USERS and not user.role.can_manage_users:
@@ -105,7 +115,11 @@ def authorize_api_key(
 ) -> UserRecord:
     """A key's standing read in the caller's transaction: revoked or expired keys are
     refused on their very next use. Returns the key's creator (who answers for it)."""
-    standing = api_keys.key_standing(conn, actor.organization_id, key_id)
+    return check_api_key(api_keys.key_standing(conn, actor.organization_id, key_id), permission)
+
+
+def check_api_key(standing: api_keys.KeyStanding | None, permission: Permission) -> UserRecord:
+    """A key's standing (as read in the caller's transaction) against what the call needs."""
     if standing is None or standing.revoked:
         raise Unauthenticated("This API key has been revoked.")
     if not standing.usable:

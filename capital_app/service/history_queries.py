@@ -39,7 +39,7 @@ class WaccAnswer:
     summary: WaccSummary
 
 
-def _moments(as_of: datetime | None, known_at: datetime | None) -> tuple[datetime, datetime, bool]:
+def moments(as_of: datetime | None, known_at: datetime | None) -> tuple[datetime, datetime, bool]:
     """(as_of, known_at, is_current): is_current when the answer is simply 'now'."""
     now = datetime.now(UTC)
     as_of = as_of or now
@@ -179,13 +179,18 @@ def _active_sources(
             sources = history.current_sources(conn, actor.organization_id)
         else:
             sources = history.sources_as_of(conn, actor.organization_id, as_of, known_at)
+    return sorted_sources(sources)
+
+
+def sorted_sources(sources: list[ActiveSource]) -> list[ActiveSource]:
+    """Largest first, then by name and id (every answer listing active sources)."""
     return sorted(sources, key=lambda s: (-s.available_cents, s.name.lower(), s.source_id))
 
 
 def active_sources(
     actor: Actor, as_of: datetime | None = None, known_at: datetime | None = None
 ) -> list[ActiveSource]:
-    return _active_sources(actor, *_moments(as_of, known_at))
+    return _active_sources(actor, *moments(as_of, known_at))
 
 
 def wacc(
@@ -193,7 +198,7 @@ def wacc(
 ) -> WaccAnswer:
     # Decide "is this now?" once: re-deciding later would see a later now and take the
     # as-of path (one probe per source) for what the projection answers directly.
-    as_of, known_at, current = _moments(as_of, known_at)
+    as_of, known_at, current = moments(as_of, known_at)
     sources = _active_sources(actor, as_of, known_at, current)
     summary = wacc_of((s.available_cents, s.annual_rate) for s in sources)
     return WaccAnswer(as_of=as_of, known_at=known_at, summary=summary)

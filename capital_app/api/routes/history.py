@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Path, Query, Request
 from pydantic import WithJsonSchema
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from capital_app.api import exact_json, schemas
@@ -16,10 +18,14 @@ from capital_app.api.deps import AsOf, CurrentActor, IdempotencyKey, KnownAt
 from capital_app.api.routing import ExactJSONResponse, api_router, error_responses
 from capital_app.api.streaming import in_worker_thread
 from capital_app.domain.events import HistoryEntry
+from capital_app.domain.views import HistoryPage
 from capital_app.service import history_commands as commands
 from capital_app.service import history_queries as queries
+from capital_app.service import hot_reads
+from capital_app.service.actor import Actor
 from capital_app.service.history_commands import CommandResult
 from capital_app.service.history_queries import MAX_PAGE
+from capital_app.settings import get_settings
 
 # A `cursor` without `limit` (a hand-built next link) pages this many at a time.
 DEFAULT_PAGE = 100
@@ -35,7 +41,7 @@ _COMMAND_ERRORS = error_responses(401, 403, 404, 409, 413, 422, 503)
     response_model=list[schemas.HistoryEntryOut],
     responses=error_responses(401, 404, 422, 503),
 )
-def list_history(
+async def list_history(
     request: Request,
     actor: CurrentActor,
     source_id: Annotated[
@@ -77,11 +83,13 @@ def list_history(
     those recorded by then: what the organization believed at `knownAt`."""
     moments = {"as_of": as_of, "known_at": known_at}
     if limit is None and cursor is None:
-        entries = queries.stream_history(
-            actor, source_id=source_id, action=action, start=start_date, end=end_date, **moments
-        )
+        entries = await run_in_threadpool(
+            partial(queries.stream_history, actor, source_id=source_id, action=action,
+                    start=start_date, end=end_date, **moments)
+        )  # fmt: skip
         return StreamingResponse(_json_array(entries), media_type="application/json")
-    page = queries.list_history(
+    page_of = hot_reads.list_history if get_settings().async_reads else _sync_page
+    page = await page_of(
         actor,
         source_id=source_id,
         action=action,
@@ -99,13 +107,17 @@ def list_history(
     return ExactJSONResponse([out.entry_body(e) for e in page.entries], headers=headers)
 
 
+async def _sync_page(actor: Actor, **filters: Any) -> HistoryPage:
+    return await run_in_threadpool(partial(queries.list_history, actor, **filters))
+
+
 @router.get(
     "/api/capital-history/{sourceId}",
     summary="One source's entries",
     response_model=list[schemas.HistoryEntryOut],
     responses=error_responses(401, 404, 422, 503),
 )
-def source_history(
+async def source_history(
     actor: CurrentActor,
     source_id: Annotated[str, Path(alias="sourceId", max_length=100)],
     as_of: AsOf = None,
@@ -113,7 +125,10 @@ def source_history(
 ) -> Response:
     """Every entry of the source, in (`effectiveDate`, `sequence`) order; 404 unless the
     source belongs to the caller's organization. `asOf` / `knownAt` as for the list."""
-    entries = queries.source_history(actor, source_id, as_of, known_at)
+    if get_settings().async_reads:
+        entries = await hot_reads.source_history(actor, source_id, as_of, known_at)
+    else:
+        entries = await run_in_threadpool(queries.source_history, actor, source_id, as_of, known_at)
     return ExactJSONResponse([out.entry_body(e) for e in entries])
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Query
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from capital_app.api import representations as out
@@ -14,6 +15,8 @@ from capital_app.api.deps import AsOf, CurrentActor, KnownAt
 from capital_app.api.routing import ExactJSONResponse, api_router, error_responses
 from capital_app.domain.series import Interval
 from capital_app.service import history_queries as queries
+from capital_app.service import hot_reads
+from capital_app.settings import get_settings
 
 router = api_router(tags=["sources and WACC"])
 
@@ -26,10 +29,15 @@ _READ_ERRORS = error_responses(401, 422, 503)
     response_model=list[schemas.ActiveSourceOut],
     responses=_READ_ERRORS,
 )
-def active_sources(actor: CurrentActor, as_of: AsOf = None, known_at: KnownAt = None) -> Response:
+async def active_sources(
+    actor: CurrentActor, as_of: AsOf = None, known_at: KnownAt = None
+) -> Response:
     """The sources active as of `asOf`, as known at `knownAt`, largest first; each with the
     `sequence` to send as `expectedSequence`."""
-    sources = queries.active_sources(actor, as_of, known_at)
+    if get_settings().async_reads and queries.moments(as_of, known_at)[2]:
+        sources = await hot_reads.current_sources(actor)
+    else:
+        sources = await run_in_threadpool(queries.active_sources, actor, as_of, known_at)
     return ExactJSONResponse([out.active_source_body(s) for s in sources])
 
 
@@ -39,10 +47,15 @@ def active_sources(actor: CurrentActor, as_of: AsOf = None, known_at: KnownAt = 
     response_model=schemas.WaccOut,
     responses=_READ_ERRORS,
 )
-def wacc(actor: CurrentActor, as_of: AsOf = None, known_at: KnownAt = None) -> Response:
+async def wacc(actor: CurrentActor, as_of: AsOf = None, known_at: KnownAt = None) -> Response:
     """Σ(amount × rate) / Σ(amount) over the active sources, exact to 10 decimal places;
     `wacc` is null when no source is active."""
-    return ExactJSONResponse(out.wacc_body(queries.wacc(actor, as_of, known_at)))
+    moment, _, current = queries.moments(as_of, known_at)
+    if get_settings().async_reads and current and as_of is None and known_at is None:
+        answer = await hot_reads.current_wacc(actor, moment)
+    else:
+        answer = await run_in_threadpool(queries.wacc, actor, as_of, known_at)
+    return ExactJSONResponse(out.wacc_body(answer))
 
 
 DEFAULT_SPAN = timedelta(days=365)

@@ -1,0 +1,139 @@
+"""The cheap, frequent reads, answered on the event loop in one database round trip.
+
+Each is the same question as its history_queries.py twin, with the same answer and
+the same refusals in the same order (the caller's standing first, then a source
+that is not the organization's, then the rows): the tenant setting, the standing
+(the user's row and latest sign-out, or the API key's standing) and the query go
+out as one pipeline (db/async_reads.py) in one READ ONLY transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from capital_app.db import api_key_repository as api_keys
+from capital_app.db import history_repository as history
+from capital_app.db import session_repository as sessions
+from capital_app.db import user_repository as users
+from capital_app.db.async_reads import Statement, statement, tenant_read
+from capital_app.domain.errors import InvalidInput
+from capital_app.domain.events import HistoryEntry
+from capital_app.domain.values import Action
+from capital_app.domain.views import ActiveSource, HistoryPage
+from capital_app.domain.wacc import wacc_of
+from capital_app.service.actor import Actor, Permission, check_api_key, check_user
+from capital_app.service.errors import NotFound
+from capital_app.service.history_queries import (
+    MAX_PAGE,
+    WaccAnswer,
+    _history_filter,
+    sorted_sources,
+)
+
+_NO_SOURCE = "No capital source with this id exists in your organization."
+
+
+def _standing_statements(actor: Actor) -> list[Statement]:
+    org = actor.organization_id
+    if actor.api_key_id is not None:
+        params = {"org": org, "id": actor.api_key_id}
+        return [statement(api_keys.KEY_STANDING_SQL, params, mapping=True)]
+    found = [statement(users.GET_USER_SQL, {"org": org, "id": actor.user_id}, mapping=True)]
+    if actor.issued_at is not None:
+        params = sessions.latest_sign_out_params(org, actor.user_id)
+        found.append(statement(sessions.LATEST_SIGN_OUT_SQL, params))
+    return found
+
+
+def _check_standing(actor: Actor, results: list[list[Any]], permission: Permission) -> int:
+    """Refuse as `authorize` would; returns how many results the standing used."""
+    if actor.api_key_id is not None:
+        rows = results[0]
+        check_api_key(api_keys.standing_from_row(rows[0]) if rows else None, permission)
+        return 1
+    rows = results[0]
+    user = users.user_from_row(rows[0]) if rows else None
+    signed_out = None
+    if actor.issued_at is not None:
+        value = results[1][0][0]
+        signed_out = value.astimezone(UTC) if value else None
+        check_user(actor, user, signed_out, permission)
+        return 2
+    check_user(actor, user, signed_out, permission)
+    return 1
+
+
+async def _read(actor: Actor, queries: list[Statement]) -> list[list[Any]]:
+    """The standing checked, then the queries' rows (all read in one round trip)."""
+    standing = _standing_statements(actor)
+    results = await tenant_read(actor.organization_id, [*standing, *queries])
+    used = _check_standing(actor, results, Permission.READ)
+    return results[used:]
+
+
+async def list_history(
+    actor: Actor,
+    *,
+    source_id: str | None = None,
+    action: Action | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
+) -> HistoryPage:
+    """history_queries.list_history (order "effective"), in one round trip."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput.one("limit", f"Limit must be between 1 and {MAX_PAGE}.")
+    flt = _history_filter(source_id, action, start, end, as_of, known_at)
+    org = actor.organization_id
+    try:
+        sql, params = history.list_history_statement(org, flt, cursor=cursor, limit=limit)
+    except InvalidInput:
+        # A bad cursor: the sync path refuses it after the standing (401/403 first).
+        await _read(actor, [])
+        raise
+    queries = [statement(sql, params)]
+    if flt.source_id is not None:
+        source = {"org": org, "source_id": flt.source_id}
+        queries.insert(0, statement(history.GET_SOURCE_SQL, source))
+    results = await _read(actor, queries)
+    if flt.source_id is not None and not results.pop(0):
+        raise NotFound(_NO_SOURCE)
+    entries, next_cursor = history.page_of(
+        history.entries_from_rows(results[0]), "effective", limit
+    )
+    return HistoryPage(entries=entries, next_cursor=next_cursor)
+
+
+async def source_history(
+    actor: Actor,
+    source_id: str,
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
+) -> list[HistoryEntry]:
+    """history_queries.source_history, in one round trip."""
+    flt = _history_filter(source_id, None, None, None, as_of, known_at)
+    org = actor.organization_id
+    sql, params = history.list_history_statement(org, flt)
+    source = statement(history.GET_SOURCE_SQL, {"org": org, "source_id": source_id})
+    found, rows = await _read(actor, [source, statement(sql, params)])
+    if not found:
+        raise NotFound(_NO_SOURCE)
+    return history.entries_from_rows(rows)
+
+
+async def current_sources(actor: Actor) -> list[ActiveSource]:
+    """The sources active now, as known now (the projection), largest first."""
+    query = statement(history.CURRENT_SOURCES_SQL, {"org": actor.organization_id}, mapping=True)
+    (rows,) = await _read(actor, [query])
+    return sorted_sources(history.current_sources_from_rows(rows))
+
+
+async def current_wacc(actor: Actor, moment: datetime) -> WaccAnswer:
+    """WACC now, as known now; `moment` is the now the caller decided was current."""
+    sources = await current_sources(actor)
+    summary = wacc_of((s.available_cents, s.annual_rate) for s in sources)
+    return WaccAnswer(as_of=moment, known_at=moment, summary=summary)
