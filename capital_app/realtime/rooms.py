@@ -30,7 +30,7 @@ from uuid import UUID
 
 import socketio  # type: ignore[import-untyped]
 from engineio import packet as eio_packet  # type: ignore[import-untyped]
-from socketio import packet as sio_packet  # type: ignore[import-untyped]
+from socketio import packet as sio_packet
 
 NAMESPACE = "/_event"
 EVENT = "event"
