@@ -137,15 +137,15 @@ def _in_process_seconds(path: Path, bulk: bool) -> float:
     """The import in this process, with or without bulk mode (what migration 0002 saves)."""
     from unittest import mock
 
-    from capital_app.db import transfer_repository
+    from capital_app.db import import_export_repository
     from capital_app.service.history_import import import_history
     from capital_app.service.operators import member_actor
     from capital_app.service.organizations import find_organization
 
     name, email = _organization("bulk" if bulk else "row-mode")
     actor = member_actor(find_organization(name).id, email)
-    switch = transfer_repository.enable_bulk_insert if bulk else (lambda conn: None)
-    with mock.patch.object(transfer_repository, "enable_bulk_insert", switch):
+    switch = import_export_repository.enable_bulk_insert if bulk else (lambda conn: None)
+    with mock.patch.object(import_export_repository, "enable_bulk_insert", switch):
         started = time.perf_counter()
         with path.open("rb") as content:
             import_history(actor, content)

@@ -175,7 +175,7 @@ def _port(text: str) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from capital_app.cli_transfer import ProgressBar, summary_lines
+    from capital_app.cli_import_export import ProgressBar, summary_lines
     from capital_app.domain.export_format import exact_json
     from capital_app.service.history_import import ImportRefused, import_history
     from capital_app.service.operators import member_actor

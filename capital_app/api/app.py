@@ -30,10 +30,10 @@ from capital_app.api.routes import (
     events,
     health,
     history,
+    import_export,
     metrics,
     organization,
     sources,
-    transfer,
     users,
     webhooks,
 )
@@ -115,13 +115,13 @@ def _documented_rate_limits(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-# transfer.router (import, export) before history.router: GET /api/capital-history/export
+# import_export.router (import, export) before history.router: GET /api/capital-history/export
 # must be matched before GET /api/capital-history/{sourceId} would take "export" for a
 # source id.
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     auth.router,
-    transfer.router,
+    import_export.router,
     history.router,
     sources.router,
     users.router,
@@ -179,7 +179,7 @@ def _add_docs(app: FastAPI) -> None:
 
 def create_api_app(*, listener_status: ListenerStatus | None = None) -> FastAPI:
     """The API app. `listener_status` reports the realtime listener for /api/health
-    (capital_app.py passes capital_app.realtime.lifespan.listener_health; without it
+    (capital_app/wiring.py passes capital_app.realtime.lifespan.listener_health; without it
     the report is {"state": "not running"})."""
     configure_logging()
     app = FastAPI(

@@ -2,7 +2,7 @@
 
 Both list the same fields in the same order (`EXPORT_FIELDS`). Numbers are
 written exactly (0.1325, never 0.13250000000000001), instants in UTC with a `Z`.
-The JSON form is what `domain.legacy` reads back, so export → import → export
+The JSON form is what `domain.prototype_format` reads back, so export → import → export
 gives the same bytes. Pure functions: the service streams their output.
 """
 
@@ -17,8 +17,8 @@ from enum import StrEnum
 from json.encoder import encode_basestring
 
 from capital_app.domain.events import HistoryEntry
-from capital_app.domain.legacy import KNOWN_FIELDS
 from capital_app.domain.money import decimal_text
+from capital_app.domain.prototype_format import KNOWN_FIELDS
 
 EXPORT_FIELDS = KNOWN_FIELDS  # one order for JSON keys and CSV columns
 CSV_BOM = "\ufeff"  # lets spreadsheet programs recognise UTF-8 (accents in notes)

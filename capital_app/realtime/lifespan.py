@@ -1,6 +1,6 @@
 """The realtime machinery of this backend process, started and stopped with the Reflex app.
 
-Register it in capital_app/capital_app.py, before the app starts:
+Registered by capital_app/wiring.py, before the app starts:
 
     from capital_app.realtime.lifespan import realtime_lifespan
     app.register_lifespan_task(realtime_lifespan(AppState.catch_up))
@@ -12,8 +12,11 @@ its own event processor started, before it stops). Lifespan tasks run once per
 worker process, so every worker has its own listener: intended, each pushes only
 into the sessions whose sockets it holds.
 
-The UI registers each session on page load (`register_session`) and reads its
-catch-up through `SHARED_READS`; see docs/realtime.md.
+This process's machinery (session registry, shared reads, presence hub, listener,
+live rooms, the running app) lives in one `ProcessRealtime`, reached through
+`process_realtime()`: nothing else here holds state. The UI registers each session
+on page load (`register_session`) and reads its catch-up through
+`process_realtime().shared_reads`; see docs/realtime.md.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from uuid import UUID
 from capital_app.db.engine import libpq_url, runtime_database_url
 from capital_app.realtime.listener import ChangeListener, ListenerState
 from capital_app.realtime.presence_hub import PresenceHub
-from capital_app.realtime.rooms import ROOMS
+from capital_app.realtime.rooms import ROOMS, Rooms
 from capital_app.realtime.sessions import (
     RoomPush,
     SessionPusher,
@@ -36,41 +39,60 @@ from capital_app.realtime.sessions import (
 )
 from capital_app.realtime.shared_reads import SharedReads
 
-_listener: ChangeListener | None = None
-_app: Any = None
-
 
 def _listener_conninfo() -> str:
     """LISTEN needs no rights: the runtime login role, never the owner."""
     return libpq_url(runtime_database_url())
 
 
-def _held_here(token: str) -> bool:
-    return _app is not None and held_by_this_process(_app)(token)
+class ProcessRealtime:
+    """The realtime machinery of this process (one per worker), created once."""
+
+    def __init__(self) -> None:
+        self.app: Any = None  # the running Reflex app, while the lifespan runs
+        self.sessions = SessionRegistry(self._held_here)
+        self.shared_reads = SharedReads()
+        self.presence = PresenceHub(self.sessions)
+        self.rooms: Rooms = ROOMS
+        self._listener: ChangeListener | None = None
+
+    def _held_here(self, token: str) -> bool:
+        return self.app is not None and held_by_this_process(self.app)(token)
+
+    @property
+    def listener(self) -> ChangeListener:
+        """This process's listener (created on first use, started by the lifespan)."""
+        if self._listener is None:
+            self._listener = ChangeListener(_listener_conninfo)
+        return self._listener
+
+    @property
+    def listener_started(self) -> bool:
+        return self._listener is not None
 
 
-SESSIONS = SessionRegistry(_held_here)
-SHARED_READS = SharedReads()
-PRESENCE = PresenceHub(SESSIONS)
+_PROCESS = ProcessRealtime()
+
+
+def process_realtime() -> ProcessRealtime:
+    """The one accessor of this process's realtime machinery."""
+    return _PROCESS
 
 
 def get_listener() -> ChangeListener:
     """This process's listener (created on first use, started by the lifespan)."""
-    global _listener
-    if _listener is None:
-        _listener = ChangeListener(_listener_conninfo)
-    return _listener
+    return _PROCESS.listener
 
 
 def register_session(client_token: str, organization_id: UUID) -> None:
     """Call on every page load of a signed-in session (also runs after a reconnect)."""
-    SESSIONS.register(client_token, organization_id)
+    _PROCESS.sessions.register(client_token, organization_id)
 
 
 def unregister_session(client_token: str) -> None:
     """Call on sign-out (closed tabs drop out by themselves)."""
-    SESSIONS.unregister(client_token)
-    ROOMS.leave(client_token)
+    _PROCESS.sessions.unregister(client_token)
+    _PROCESS.rooms.leave(client_token)
 
 
 def realtime_lifespan(
@@ -89,33 +111,34 @@ def realtime_lifespan(
 
     @contextlib.asynccontextmanager
     async def realtime(app: Any) -> AsyncIterator[None]:
+        here = _PROCESS
         with bound_app(app):
-            ROOMS.server = getattr(app, "sio", None)  # test doubles have no Socket.IO server
-            listener = get_listener()
-            listener.subscribe(SessionPusher(app, SESSIONS, event_name, rooms_first))
+            here.rooms.server = getattr(app, "sio", None)  # test doubles have no Socket.IO server
+            listener = here.listener
+            listener.subscribe(SessionPusher(app, here.sessions, event_name, rooms_first))
             await listener.start()
             try:
                 if presence_changed is None:
                     yield
                 else:
-                    async with PRESENCE.running_in(app, _name(presence_changed)):
+                    async with here.presence.running_in(app, _name(presence_changed)):
                         yield
             finally:
                 await listener.stop()
-                ROOMS.server = None
+                here.rooms.server = None
 
     return realtime
 
 
 @contextlib.contextmanager
 def bound_app(app: Any) -> Iterator[None]:
-    """Let SESSIONS ask this app which sockets this process holds (else none are)."""
-    global _app
-    _app = app
+    """Let the session registry ask this app which sockets this process holds (else none
+    are)."""
+    _PROCESS.app = app
     try:
         yield
     finally:
-        _app = None
+        _PROCESS.app = None
 
 
 def _name(handler: Any) -> str:
@@ -132,13 +155,14 @@ def listener_health() -> dict[str, Any]:
     Per worker: `worker_pid` says which worker answered, `sessions` how many
     sessions it holds, `presence` whether its presence hub runs.
     """
+    process = _PROCESS
     here = {
-        "sessions": len(SESSIONS),
-        "room_members": len(ROOMS),
-        "room_emits": ROOMS.emits,
+        "sessions": len(process.sessions),
+        "room_members": len(process.rooms),
+        "room_emits": process.rooms.emits,
         "worker_pid": os.getpid(),
-        "presence": PRESENCE.running,
+        "presence": process.presence.running,
     }
-    if _listener is None:
+    if not process.listener_started:
         return {"state": str(ListenerState.STOPPED), **here}
-    return {**_listener.status().as_json(), **here}
+    return {**process.listener.status().as_json(), **here}

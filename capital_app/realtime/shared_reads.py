@@ -21,7 +21,6 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from contextvars import ContextVar
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -145,8 +144,3 @@ class SharedReads:
             if not too_many and (now - created < self.ttl_seconds or not future.done()):
                 break
             self._memo.popitem(last=False)
-
-
-# The organization revision a live push announced to the session now handling it
-# (set by the UI's catch-up around its page reload; None for any other read).
-PUSHED_REVISION: ContextVar[int | None] = ContextVar("pushed_revision", default=None)

@@ -1,6 +1,6 @@
 """Bring a browser-prototype export into an organization: all of it, or nothing.
 
-1. Read and check the file (`domain.legacy`): every problem, with its entry.
+1. Read and check the file (`domain.prototype_format`): every problem, with its entry.
 2. In one transaction, as the runtime role: check the actor may write, lock the
    organization's revision counter (the lock every writer takes first), and
    compare the file with what is stored. An entry already here with the same
@@ -39,16 +39,16 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from capital_app.db import history_repository as history
-from capital_app.db import transfer_repository as transfer
+from capital_app.db import import_export_repository as import_export
 from capital_app.db.errors import translate
 from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.domain.errors import ErrorKind, FieldError, LedgerError
 from capital_app.domain.events import HistoryEntry, SourceState
-from capital_app.domain.legacy import (
+from capital_app.domain.prototype_format import (
     MAX_PROBLEMS_KEPT,
     ImportProblem,
-    LegacyHistory,
     Problems,
+    PrototypeHistory,
     parse_export,
 )
 from capital_app.domain.values import Action
@@ -245,7 +245,7 @@ def _difference(stored: HistoryEntry, incoming: HistoryEntry) -> str | None:
 
 
 def _already_stored(
-    conn: Connection, org: UUID, legacy: LegacyHistory, problem: Callable[..., None]
+    conn: Connection, org: UUID, prototype: PrototypeHistory, problem: Callable[..., None]
 ) -> tuple[set[str], int]:
     """Ids of the file's entries stored here, and how many of them are identical.
 
@@ -253,10 +253,10 @@ def _already_stored(
     """
     found: set[str] = set()
     identical = 0
-    entries = list(legacy.entries())
+    entries = list(prototype.entries())
     for start in range(0, len(entries), BATCH_ROWS):
         batch = entries[start : start + BATCH_ROWS]
-        stored_entries = transfer.entries_with_ids(conn, org, [e.id for e in batch])
+        stored_entries = import_export.entries_with_ids(conn, org, [e.id for e in batch])
         for entry in batch:
             stored = stored_entries.get(entry.id)
             if stored is None:
@@ -285,18 +285,18 @@ def _already_stored(
     return found, identical
 
 
-def _plan(conn: Connection, org: UUID, legacy: LegacyHistory) -> _Plan:
-    plan = _Plan(skipped=legacy.repeated)
+def _plan(conn: Connection, org: UUID, prototype: PrototypeHistory) -> _Plan:
+    plan = _Plan(skipped=prototype.repeated)
 
     def problem(entry: HistoryEntry, field_name: str | None, message: str) -> None:
         plan.problems.append(
-            ImportProblem(legacy.positions[entry.id], field_name, message, entry.id)
+            ImportProblem(prototype.positions[entry.id], field_name, message, entry.id)
         )
 
-    stored_ids, identical = _already_stored(conn, org, legacy, problem)
+    stored_ids, identical = _already_stored(conn, org, prototype, problem)
     plan.skipped += identical
-    stored_sources = transfer.sources_with_ids(conn, org, list(legacy.sources))
-    for source_id, entries in legacy.sources.items():
+    stored_sources = import_export.sources_with_ids(conn, org, list(prototype.sources))
+    for source_id, entries in prototype.sources.items():
         new = [entry for entry in entries if entry.id not in stored_ids]
         current = stored_sources.get(source_id)
         if current is not None and new and new[0].sequence != current.sequence + 1:
@@ -313,25 +313,25 @@ def _plan(conn: Connection, org: UUID, legacy: LegacyHistory) -> _Plan:
             plan.new_sources += 1
         else:
             plan.stored.add(source_id)
-        plan.final[source_id] = legacy.final[source_id] if new or current is None else current
+        plan.final[source_id] = prototype.final[source_id] if new or current is None else current
 
-    in_file = set(legacy.sources)
+    in_file = set(prototype.sources)
     plan.untouched_active = [
         s for s in history.current_sources(conn, org) if s.source_id not in in_file
     ]
-    _check_names(legacy, stored_sources, plan)
+    _check_names(prototype, stored_sources, plan)
     return plan
 
 
 def _check_names(
-    legacy: LegacyHistory, stored_sources: dict[str, SourceState], plan: _Plan
+    prototype: PrototypeHistory, stored_sources: dict[str, SourceState], plan: _Plan
 ) -> None:
     """A new source may not share its name with a source that stays active here."""
     staying_active = {s.name.lower(): s.name for s in plan.untouched_active}
     for source_id, state in plan.final.items():
         if source_id in stored_sources and state.active:
             staying_active[state.name.lower()] = state.name
-    for source_id, entries in legacy.sources.items():
+    for source_id, entries in prototype.sources.items():
         if source_id in stored_sources:
             continue
         added = entries[0]
@@ -341,7 +341,7 @@ def _check_names(
         removed = not plan.final[source_id].active
         plan.problems.append(
             ImportProblem(
-                legacy.positions[added.id],
+                prototype.positions[added.id],
                 "name",
                 f"An active source here is already called “{clash}”. "
                 + (
@@ -398,11 +398,11 @@ def _write(
     statements: list[list[HistoryEntry]],
     progress: Progress | None,
 ) -> None:
-    transfer.enable_bulk_insert(conn)
+    import_export.enable_bulk_insert(conn)
     total = sum(len(rows) for rows in statements)
     done = 0
     for rows in statements:
-        transfer.insert_entries(conn, org, rows, recorded_by=user_id, import_id=import_id)
+        import_export.insert_entries(conn, org, rows, recorded_by=user_id, import_id=import_id)
         done += len(rows)
         if progress:
             progress(ImportPhase.WRITING, done, total)
@@ -410,7 +410,7 @@ def _write(
 
 def _verify(conn: Connection, org: UUID, plan: _Plan) -> None:
     """The projection the trigger built must equal the domain's fold of the file."""
-    stored = transfer.sources_with_ids(conn, org, list(plan.new))
+    stored = import_export.sources_with_ids(conn, org, list(plan.new))
     for source_id in plan.new:
         if stored.get(source_id) != plan.final[source_id]:
             raise WriteConflict(
@@ -423,7 +423,7 @@ def _verify(conn: Connection, org: UUID, plan: _Plan) -> None:
 
 
 def _report(
-    legacy: LegacyHistory,
+    prototype: PrototypeHistory,
     plan: _Plan,
     *,
     dry_run: bool,
@@ -433,7 +433,7 @@ def _report(
     revision: int | None = None,
 ) -> ImportReport:
     """The report; with problems, an import would write nothing, so it counts nothing."""
-    errors = legacy.problems.combined(plan.problems)
+    errors = prototype.problems.combined(plan.problems)
     by_action = dict.fromkeys(Action, 0)
     if not errors:
         for entries in plan.new.values():
@@ -443,15 +443,15 @@ def _report(
         dry_run=dry_run,
         file_name=file_name,
         content_sha256=sha256,
-        entries_in_file=legacy.entries_in_file,
+        entries_in_file=prototype.entries_in_file,
         imported=0 if errors else plan.imported,
         skipped=0 if errors else plan.skipped,
         errors=errors,
         imported_by_action=by_action,
-        sources_in_file=legacy.sources_in_file,
+        sources_in_file=prototype.sources_in_file,
         new_sources=0 if errors else plan.new_sources,
-        first_effective_date=legacy.first_effective,
-        last_effective_date=legacy.last_effective,
+        first_effective_date=prototype.first_effective,
+        last_effective_date=prototype.last_effective,
         after=None if errors else plan.after(),
         import_id=import_id,
         revision=revision,
@@ -506,35 +506,35 @@ def _import_history(
         digest.update(piece)
         size[0] += len(piece)
 
-    legacy = parse_export(_chunks(content, seen, progress), datetime.now(UTC))
+    prototype = parse_export(_chunks(content, seen, progress), datetime.now(UTC))
     sha256 = digest.hexdigest()
     if progress:
-        progress(ImportPhase.CHECKING, legacy.entries_in_file, legacy.entries_in_file)
+        progress(ImportPhase.CHECKING, prototype.entries_in_file, prototype.entries_in_file)
     try:
         with tenant_transaction(org, read_only=dry_run) as conn:
             user = authorize(conn, actor, Permission.WRITE_HISTORY)
             revision = None if dry_run else history.claim_transaction_revision(conn, org)
-            plan = _plan(conn, org, legacy)
-            report = _report(legacy, plan, dry_run=dry_run, file_name=file_name, sha256=sha256)
+            plan = _plan(conn, org, prototype)
+            report = _report(prototype, plan, dry_run=dry_run, file_name=file_name, sha256=sha256)
             if dry_run:
                 return report
             if not report.ok:
                 raise ImportRefused(report)
             assert revision is not None
             import_id = uuid.uuid4()
-            transfer.insert_import_log(
+            import_export.insert_import_log(
                 conn,
                 org,
                 import_id,
                 imported_by=user.id,
                 file_name=file_name,
                 content_sha256=sha256,
-                entries_in_file=legacy.entries_in_file,
+                entries_in_file=prototype.entries_in_file,
                 imported_count=plan.imported,
                 skipped_count=plan.skipped,
                 revision=revision,
             )
-            statements = _statements(plan, legacy.positions)
+            statements = _statements(plan, prototype.positions)
             _write(conn, org, user.id, import_id, statements, progress)
             _verify(conn, org, plan)
             record_audit(
@@ -547,7 +547,7 @@ def _import_history(
                     "importId": str(import_id),
                     "fileName": file_name,
                     "contentSha256": sha256,
-                    "entriesInFile": legacy.entries_in_file,
+                    "entriesInFile": prototype.entries_in_file,
                     "imported": plan.imported,
                     "skipped": plan.skipped,
                 },
@@ -558,7 +558,7 @@ def _import_history(
             raise
         raise translated from error
     return _report(
-        legacy,
+        prototype,
         plan,
         dry_run=False,
         file_name=file_name,

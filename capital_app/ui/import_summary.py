@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from capital_app.domain.dates import format_date
-from capital_app.domain.legacy import MAX_PROBLEMS_KEPT, ImportProblem, Problems
 from capital_app.domain.money import format_money, format_rate
+from capital_app.domain.prototype_format import MAX_PROBLEMS_KEPT, ImportProblem, Problems
 from capital_app.domain.values import Action
 from capital_app.service.history_import import ImportPhase, ImportReport
 

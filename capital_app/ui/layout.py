@@ -1,9 +1,9 @@
 """The frame of every signed-in page: sidebar, top bar, past-view banner, content.
 
-Sidebar: product name, the registered pages (ui/navigation.py) for the user's
+Sidebar: product name, the pages of `NAV_ITEMS` (ui/navigation.py) for the user's
 role, and at the bottom the user's name, role and sign out. Top bar: the
 organization, the as-of control, who else is here (presence) and the live
-indicator. The realtime layer fills `PRESENCE_SLOT` / `LIVE_SLOT`.
+indicator. capital_app/wiring.py fills `PRESENCE_SLOT` (and may replace `LIVE_SLOT`).
 """
 
 from __future__ import annotations
@@ -157,7 +157,8 @@ def live_indicator() -> rx.Component:
     )
 
 
-# The realtime layer replaces these to render presence avatars and its own live state.
+# Filled by capital_app/wiring.py (presence avatars of the realtime layer); the live
+# indicator by default.
 PRESENCE_SLOT: list[Callable[[], rx.Component]] = []
 LIVE_SLOT: list[Callable[[], rx.Component]] = [live_indicator]
 

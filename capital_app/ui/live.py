@@ -1,13 +1,13 @@
 """Live collaboration in the UI: sessions registered for pushes, presence, the worker pid.
 
-`install()` (called once by capital_app.py, before the pages are added) plugs the
-realtime layer into the UI's hooks:
+`session_hooks()` is what capital_app/wiring.py installs into the UI's state
+(`ui.state.install_session_hooks`, once, before the pages are added):
 
 - every page load of a signed-in session (also the one after a WebSocket
   reconnect, which re-runs on_load on whichever worker now holds the socket)
-  registers the session for its organization's pushes (SESSION_OBSERVERS), and
-  records its page for presence (PAGE_LOADED);
-- sign-out forgets both (SESSION_ENDED); a closed tab drops out by itself;
+  registers the session for its organization's pushes (`signed_in`), and
+  records its page for presence (`page_loaded`);
+- sign-out forgets both (`ended`); a closed tab drops out by itself;
 - the top bar shows the others of the organization on the same page, and a hidden
   element carries the pid of the worker holding the session (for tests).
 
@@ -23,10 +23,9 @@ from uuid import UUID
 
 import reflex as rx
 
-from capital_app.realtime.lifespan import PRESENCE, register_session, unregister_session
+from capital_app.realtime.lifespan import process_realtime, register_session, unregister_session
 from capital_app.realtime.presence import Viewer
-from capital_app.ui.layout import PRESENCE_SLOT
-from capital_app.ui.state import PAGE_LOADED, SESSION_ENDED, SESSION_OBSERVERS, AppState
+from capital_app.ui.state import AppState, SessionHooks
 
 MAX_AVATARS = 5
 
@@ -106,12 +105,12 @@ async def _page_loaded(state: AppState) -> None:
         name=state.user_name,
         page=live._page_path,
     )
-    await PRESENCE.arrive(UUID(state.organization_id), viewer)
+    await process_realtime().presence.arrive(UUID(state.organization_id), viewer)
 
 
 def _signed_out(client_token: str) -> None:
     unregister_session(client_token)
-    PRESENCE.depart(client_token)
+    process_realtime().presence.depart(client_token)
 
 
 def presence_avatars() -> rx.Component:
@@ -152,11 +151,6 @@ def presence_avatars() -> rx.Component:
     )
 
 
-def install() -> None:
-    """Plug the realtime layer into the UI's hooks (once, before pages are added)."""
-    if presence_avatars in PRESENCE_SLOT:
-        return
-    SESSION_OBSERVERS.append(register_session)
-    SESSION_ENDED.append(_signed_out)
-    PAGE_LOADED.append(_page_loaded)
-    PRESENCE_SLOT.append(presence_avatars)
+def session_hooks() -> SessionHooks:
+    """The realtime layer's part in every session: registration, presence, sign-out."""
+    return SessionHooks(signed_in=register_session, ended=_signed_out, page_loaded=_page_loaded)

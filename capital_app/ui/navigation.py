@@ -1,8 +1,9 @@
-"""The sidebar's pages: a registry, so a page (e.g. Import) adds its own entry.
+"""The sidebar's pages: one table, `NAV_ITEMS`, and every page's route.
 
-A page module registers its item when it is imported, before the app compiles;
-the sidebar shows only what is registered (no dead links) and only to the roles
-listed.
+Nothing is registered at import time: the sidebar shows exactly the table's
+entries (each one a page that capital_app/wiring.py adds), each only to the roles
+listed. A new page adds its route here, a row in NAV_ITEMS if it belongs in the
+sidebar, and an `add_page` in wiring.py.
 """
 
 from __future__ import annotations
@@ -22,7 +23,31 @@ class NavItem:
     roles: frozenset[Role] | None = None  # None: every signed-in user
 
 
+HOME_ROUTE = "/"
+HISTORY_ROUTE = "/history"
 SOURCES_ROUTE = "/sources"
+IMPORT_ROUTE = "/import"
+GUIDE_ROUTE = "/import/guide"
+USERS_ROUTE = "/users"
+API_KEYS_ROUTE = "/api-keys"
+ORGANIZATION_ROUTE = "/organization"
+AUDIT_ROUTE = "/audit"
+WEBHOOKS_ROUTE = "/webhooks"
+
+WRITERS = frozenset({Role.EDITOR, Role.ADMIN})
+ADMINS = frozenset({Role.ADMIN})
+
+NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem("Dashboard", HOME_ROUTE, "layout-dashboard", 10),
+    NavItem("History", HISTORY_ROUTE, "history", 20),
+    NavItem("Sources", SOURCES_ROUTE, "landmark", 30),
+    NavItem("Import", IMPORT_ROUTE, "import", 40, WRITERS),
+    NavItem("Users", USERS_ROUTE, "users", 50, ADMINS),
+    NavItem("API keys", API_KEYS_ROUTE, "key-round", 55, ADMINS),
+    NavItem("Organization", ORGANIZATION_ROUTE, "building-2", 57, ADMINS),
+    NavItem("Audit log", AUDIT_ROUTE, "shield-check", 60, ADMINS),
+    NavItem("Webhooks", WEBHOOKS_ROUTE, "webhook", 65, ADMINS),
+)
 
 
 def source_href(source_id: str) -> str:
@@ -30,27 +55,9 @@ def source_href(source_id: str) -> str:
     return f"{SOURCES_ROUTE}/{quote(source_id, safe='')}"
 
 
-_ITEMS: dict[str, NavItem] = {}
-
-WRITERS = frozenset({Role.EDITOR, Role.ADMIN})
-ADMINS = frozenset({Role.ADMIN})
-
-
-def register_nav_item(item: NavItem) -> None:
-    """Add (or replace, by route) a sidebar entry."""
-    _ITEMS[item.route] = item
-
-
 def nav_items() -> list[NavItem]:
-    return sorted(_ITEMS.values(), key=lambda item: (item.order, item.label))
+    return sorted(NAV_ITEMS, key=lambda item: (item.order, item.label))
 
 
 def has_route(route: str) -> bool:
-    return route in _ITEMS
-
-
-register_nav_item(NavItem("Dashboard", "/", "layout-dashboard", 10))
-register_nav_item(NavItem("History", "/history", "history", 20))
-register_nav_item(NavItem("Sources", SOURCES_ROUTE, "landmark", 30))
-# 40 is where "Import" goes (EDITOR and ADMIN), registered by its page.
-register_nav_item(NavItem("Users", "/users", "users", 50, ADMINS))
+    return any(item.route == route for item in NAV_ITEMS)

@@ -8,10 +8,11 @@ therefore gains nothing: the handlers act as the token's user, and the service
 refuses what that user may not do.
 
 Live updates (realtime/) reach a session by enqueuing `AppState.catch_up` for
-its client token; `SESSION_OBSERVERS` / `SESSION_ENDED` tell them which sessions
-belong to which organization. `catch_up` reloads whatever page the session shows,
-through that page's one `_fetch`, which reads the revision and the data in one
-snapshot.
+its client token; the `SessionHooks` that capital_app/wiring.py installs
+(`install_session_hooks`) tell them which sessions belong to which organization. `catch_up` reloads whatever page the session shows,
+through that page's one `_fetch(actor, pushed)`, which reads the revision and the
+data in one snapshot; `pushed` is the revision the push announced (None for any
+other read), passed explicitly down to `call_shared`.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from capital_app.domain.dates import (
 )
 from capital_app.domain.errors import ErrorKind, LedgerError
 from capital_app.domain.values import Role
-from capital_app.realtime.shared_reads import PUSHED_REVISION
 from capital_app.service import sessions
 from capital_app.service.actor import Actor
 from capital_app.service.authentication import actor_from_session_token
@@ -56,13 +56,41 @@ SAVE_TIMEOUT_SECONDS = 30.0
 LOGIN_ROUTE = "/login"
 HOME_ROUTE = "/"
 
-# (client token, organization id) of each session that loads a page, before the page
-# reads its data; the realtime layer registers here to know whom to push changes to.
-SESSION_OBSERVERS: list[Callable[[str, UUID], None]] = []
-# The client token of a session that signed out or whose sign-in ended.
-SESSION_ENDED: list[Callable[[str], None]] = []
-# Awaited with the page's state once a signed-in page may show (presence, worker pid).
-PAGE_LOADED: list[Callable[[AppState], Awaitable[None]]] = []
+
+@dataclass(frozen=True, slots=True)
+class SessionHooks:
+    """What else runs when a session signs in, ends or loads a page (the realtime layer).
+
+    Built and installed once by capital_app/wiring.py (`install_session_hooks`);
+    none by default (a state used without the app, e.g. in a unit test).
+    """
+
+    # (client token, organization id) of each session that loads a page, before the
+    # page reads its data: the realtime layer learns whom to push changes to.
+    signed_in: Callable[[str, UUID], None] | None = None
+    # The client token of a session that signed out or whose sign-in ended.
+    ended: Callable[[str], None] | None = None
+    # Awaited with the page's state once a signed-in page may show (presence, worker pid).
+    page_loaded: Callable[[AppState], Awaitable[None]] | None = None
+
+
+class _InstalledHooks:
+    """The one place the process's SessionHooks are held (set by the wiring)."""
+
+    def __init__(self) -> None:
+        self.hooks = SessionHooks()
+
+
+_INSTALLED = _InstalledHooks()
+
+
+def install_session_hooks(hooks: SessionHooks) -> None:
+    """Called once by capital_app/wiring.py, before the pages are added."""
+    _INSTALLED.hooks = hooks
+
+
+def session_hooks() -> SessionHooks:
+    return _INSTALLED.hooks
 
 
 class ServiceTimeout(LedgerError):
@@ -89,11 +117,15 @@ async def call_shared(
     fn: Callable[..., T],
     actor: Actor,
     *args: Any,
+    pushed: int | None,
     question: Any,
     timeout: float,
     revision_of: Callable[[T], int] | None = None,
 ) -> T:
     """`fn(actor, *args)` like `call_service`; during a live push, one read per process.
+
+    `pushed`: the organization revision a live push announced to this session
+    (the `pushed` its page's `_fetch` was given), None for any other read.
 
     After a push every open session of the organization asks the same question at
     once: for reads that depend only on the organization and `question` (which
@@ -101,13 +133,14 @@ async def call_shared(
     sees at least the pushed revision (realtime/shared_reads.py; each asker is
     still authorized).
     """
-    pushed = PUSHED_REVISION.get()
     if pushed is None:
         return await call_service(fn, actor, *args, timeout=timeout)
-    from capital_app.realtime.lifespan import SHARED_READS
+    from capital_app.realtime.lifespan import process_realtime
 
     try:
-        shared = SHARED_READS.read(actor, pushed, question, fn, *args, revision_of=revision_of)
+        shared = process_realtime().shared_reads.read(
+            actor, pushed, question, fn, *args, revision_of=revision_of
+        )
         return await asyncio.wait_for(shared, timeout)
     except TimeoutError:
         raise ServiceTimeout(
@@ -115,12 +148,13 @@ async def call_shared(
         ) from None
 
 
-def _notify(observers: list[Callable[..., None]], *args: Any) -> None:
-    for observe in observers:
-        try:
-            observe(*args)
-        except Exception:  # an observer's bug must not lock anyone out
-            logger.exception("session observer failed")
+def _notify(observe: Callable[..., None] | None, *args: Any) -> None:
+    if observe is None:
+        return
+    try:
+        observe(*args)
+    except Exception:  # an observer's bug must not lock anyone out
+        logger.exception("session observer failed")
 
 
 def is_signed_out(error: LedgerError) -> bool:
@@ -189,7 +223,7 @@ class AppState(rx.State):
     """Who is signed in, their organization, and which moment the pages show."""
 
     # Kept by the browser: the signed session token, and its time zone (written
-    # before the app starts by a script in the page head, see capital_app.py).
+    # before the app starts by a script in the page head, see capital_app/wiring.py).
     session_token: str = rx.LocalStorage("", name="capital_session", sync=True)
     time_zone: str = rx.LocalStorage("UTC", name="capital_tz")
 
@@ -287,7 +321,7 @@ class AppState(rx.State):
         self.organization_name = org.name
         self.currency = org.currency
         self.today = local_today(self._tz(), datetime.now(UTC)).isoformat()
-        _notify(SESSION_OBSERVERS, self.router.session.client_token, org.id)
+        _notify(session_hooks().signed_in, self.router.session.client_token, org.id)
 
     def _forget(self, message: str) -> EventSpec:
         """Drop the session (token and display copies); go to the login page."""
@@ -296,7 +330,7 @@ class AppState(rx.State):
         self.organization_id = self.organization_name = ""
         self._pending = []
         self.auth_message = message or self.auth_message
-        _notify(SESSION_ENDED, self.router.session.client_token)
+        _notify(session_hooks().ended, self.router.session.client_token)
         return rx.redirect(LOGIN_ROUTE, replace=True)
 
     async def _resume(self) -> sessions.SignedIn | None:
@@ -349,11 +383,7 @@ class AppState(rx.State):
         page = await self._page()
         if page is None:
             return None
-        pushed = PUSHED_REVISION.set(None if resync else revision)
-        try:
-            return await page._reload()
-        finally:
-            PUSHED_REVISION.reset(pushed)
+        return await page._reload(pushed=None if resync else revision)
 
     def _view_changed(self):
         self.newer_data = False
@@ -415,8 +445,9 @@ class PageState(rx.State, mixin=True):
     its own copy of these vars and handlers, so `load` and `retry` run against
     that page's state (its `_fetch`), and AppState stays its parent.
 
-    A page implements `_fetch(actor)` (read everything it shows, through the
-    service, via `call_service`) and `_render()` (turn what it holds into rows).
+    A page implements `_fetch(actor, pushed)` (read everything it shows, through the
+    service, via `call_service`, or `call_shared(..., pushed=pushed)` for reads every
+    session of the organization repeats after a live push) and `_render()` (turn what it holds into rows).
     """
 
     status: str = "loading"  # loading | ready | error
@@ -425,8 +456,11 @@ class PageState(rx.State, mixin=True):
     if TYPE_CHECKING:  # AppState's, which every page state also extends
         revision: int
 
-    async def _fetch(self, actor: Actor) -> int:
-        """Read the page's data; returns the organization revision it was read at."""
+    async def _fetch(self, actor: Actor, pushed: int | None) -> int:
+        """Read the page's data; returns the organization revision it was read at.
+
+        `pushed`: the revision a live push announced (catch-up), else None.
+        """
         raise NotImplementedError
 
     def _render(self) -> None:
@@ -435,7 +469,7 @@ class PageState(rx.State, mixin=True):
     def _sync_live(self) -> None:
         """Bring the held data up to what a live room sent the browser (dashboard)."""
 
-    def _follow_up(self) -> Any:
+    def _follow_up(self, pushed: int | None) -> Any:
         """Events to run once the page's main data is on screen (e.g. a chart)."""
         return None
 
@@ -443,13 +477,16 @@ class PageState(rx.State, mixin=True):
         """Whether the old data must not show while loading (e.g. another source)."""
         return False
 
-    async def _reload(self, *, show_loading: bool = False):
-        """Fetch and render; on failure say what happened (with Retry), never spin."""
+    async def _reload(self, *, show_loading: bool = False, pushed: int | None = None):
+        """Fetch and render; on failure say what happened (with Retry), never spin.
+
+        `pushed`: the revision a live push announced (from `catch_up` only).
+        """
         if show_loading or self._reset_for_new_subject():
             self.status = "loading"
         try:
             actor = self._actor()
-            revision = await self._fetch(actor)
+            revision = await self._fetch(actor, pushed)
         except LedgerError as error:
             if is_signed_out(error):
                 return self._forget(error.message)
@@ -460,7 +497,7 @@ class PageState(rx.State, mixin=True):
         self.problem = ""
         self.status = "ready"
         self._render()
-        return self._follow_up()
+        return self._follow_up(pushed)
 
     @rx.event
     async def load(self):
@@ -479,7 +516,8 @@ class PageState(rx.State, mixin=True):
         allowed = self._allowed(signed_in)
         if allowed is not None:
             return allowed
-        for loaded in PAGE_LOADED:
+        loaded = session_hooks().page_loaded
+        if loaded is not None:
             try:
                 await loaded(self)  # type: ignore[arg-type]  # a page state is an AppState
             except Exception:  # presence is a courtesy: the page loads anyway

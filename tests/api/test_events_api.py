@@ -12,7 +12,7 @@ from capital_app.service import api_keys
 from capital_app.service import history_commands as commands
 from tests.api.conftest import Api
 from tests.api.helpers import assert_problem, seed_history
-from tests.api.test_transfer_api import fixture_bytes, post_import
+from tests.api.test_import_export_api import fixture_bytes, post_import
 from tests.support.factories import PASSWORD, Tenant, add_source, days_ago
 
 STREAM = "/api/events/stream"

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from capital_app.service import history_commands as commands
 from tests.api.conftest import Api
-from tests.api.test_transfer_api import EXPORT
+from tests.api.test_import_export_api import EXPORT
 from tests.support.factories import Tenant, add_source, days_ago
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from capital_app.db.unit_of_work import tenant_transaction
 from tests.api.conftest import Api
-from tests.api.test_transfer_api import EXPORT, exact, fixture_bytes, post_import
+from tests.api.test_import_export_api import EXPORT, exact, fixture_bytes, post_import
 from tests.support.factories import Tenant
 from tests.support.prototype import parse_iso
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from capital_app.db.engine import get_engine
-from capital_app.db.transfer_repository import array_literal
+from capital_app.db.import_export_repository import array_literal
 
 AWKWARD_TEXTS = [
     "plain",

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from capital_app.db import history_repository as history
-from capital_app.db import transfer_repository as transfer
+from capital_app.db import import_export_repository as import_export
 from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.fold import fold
@@ -55,8 +55,8 @@ def row(source: str, sequence: int, action: Action, day: int, value: int = 5, **
 
 def insert(conn: Connection, org: UUID, rows: list[HistoryEntry], bulk: bool) -> None:
     if bulk:
-        transfer.enable_bulk_insert(conn)
-    transfer.insert_entries(conn, org, rows, recorded_by=None, import_id=None)
+        import_export.enable_bulk_insert(conn)
+    import_export.insert_entries(conn, org, rows, recorded_by=None, import_id=None)
 
 
 def attempt(
@@ -288,7 +288,7 @@ def test_the_statement_check_does_not_trust_the_setting(pair: tuple[Tenant, Tena
     a, b = f"flip-{secrets.token_hex(3)}", f"other-{secrets.token_hex(3)}"
     with tenant_transaction(org) as conn:
         history.claim_transaction_revision(conn, org)
-        transfer.insert_entries(
+        import_export.insert_entries(
             conn,
             org,
             [

@@ -14,10 +14,10 @@ from types import SimpleNamespace
 import pytest
 from reflex.event import Event
 
-from capital_app.realtime import lifespan
 from capital_app.realtime.lifespan import (
     get_listener,
     listener_health,
+    process_realtime,
     realtime_lifespan,
     register_session,
     unregister_session,
@@ -84,4 +84,4 @@ async def test_a_commit_enqueues_the_catch_up_of_this_workers_sessions_of_the_or
         for token in ("mine", "elsewhere", "theirs"):
             unregister_session(token)
     assert listener_health()["state"] == "stopped"
-    assert lifespan._app is None
+    assert process_realtime().app is None

@@ -7,7 +7,7 @@ import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from capital_app.domain.legacy import ImportProblem
+from capital_app.domain.prototype_format import ImportProblem
 from capital_app.domain.values import Action
 from capital_app.domain.wacc import WaccSummary
 from capital_app.service.history_import import ImportPhase, ImportReport
@@ -96,7 +96,7 @@ def test_the_problems_csv_runs_no_formula_from_the_file() -> None:
     import csv
     import io
 
-    from capital_app.domain.legacy import ImportProblem, Problems
+    from capital_app.domain.prototype_format import ImportProblem, Problems
     from capital_app.ui.import_summary import problems_csv
 
     problems = Problems(

@@ -26,10 +26,9 @@ from fastapi import FastAPI
 
 from capital_app.realtime.changes import OrganizationChange
 from capital_app.realtime.lifespan import (
-    SESSIONS,
-    SHARED_READS,
     bound_app,
     get_listener,
+    process_realtime,
     realtime_lifespan,
     register_session,
 )
@@ -83,7 +82,7 @@ class Live(rx.State):
                 history_queries.changes_since, actor, self.revision
             )
         else:
-            entries, current = await SHARED_READS.changes_since(
+            entries, current = await process_realtime().shared_reads.changes_since(
                 actor, self.revision, None if resync else revision
             )
         self.entries_seen += len(entries)
@@ -128,11 +127,11 @@ def stats() -> dict:
     return {
         "pid": os.getpid(),
         "mode": MODE,
-        "sessions": len(SESSIONS),
+        "sessions": len(process_realtime().sessions),
         **STATS,
-        "database_reads": SHARED_READS.database_reads,
-        "shared_hits": SHARED_READS.shared_hits,
-        "reader_checks": SHARED_READS.reader_checks,
+        "database_reads": process_realtime().shared_reads.database_reads,
+        "shared_hits": process_realtime().shared_reads.shared_hits,
+        "reader_checks": process_realtime().shared_reads.reader_checks,
         "listener": get_listener().status().as_json(),
     }
 
@@ -147,7 +146,7 @@ async def _modify_one(token: str, revision: int) -> None:
 async def push_modify(change: OrganizationChange) -> None:
     if change.revision is None:
         return
-    tokens = SESSIONS.tokens(change.organization_id)
+    tokens = process_realtime().sessions.tokens(change.organization_id)
     await asyncio.gather(*(_modify_one(t, change.revision) for t in tokens))
     STATS["pushes"] += len(tokens)
 

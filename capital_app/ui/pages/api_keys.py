@@ -23,7 +23,6 @@ from capital_app.service import api_keys, sessions
 from capital_app.service.actor import Actor
 from capital_app.ui.components.feedback import by_status, empty_state, load_error, table_skeleton
 from capital_app.ui.layout import page_header, signed_in_page
-from capital_app.ui.navigation import ADMINS, NavItem, register_nav_item
 
 if TYPE_CHECKING:
     from capital_app.db.api_key_repository import ApiKeyRecord
@@ -37,14 +36,11 @@ from capital_app.ui.state import (
     is_signed_out,
 )
 
-API_KEYS_ROUTE = "/api-keys"
 SCOPES = [
     (Scope.READ.value, "Read the history, sources, WACC and the change feed"),
     (Scope.WRITE.value, "Also add and change capital sources"),
     (Scope.ADMIN.value, "Also manage users and read the audit log"),
 ]
-
-register_nav_item(NavItem("API keys", API_KEYS_ROUTE, "key-round", 55, ADMINS))
 
 
 @dataclass
@@ -90,7 +86,7 @@ class ApiKeysState(PageState, AppState):
             ]
         return None
 
-    async def _fetch(self, actor: Actor) -> int:
+    async def _fetch(self, actor: Actor, pushed: int | None) -> int:
         found = await call_service(api_keys.list_keys, actor, timeout=LOAD_TIMEOUT_SECONDS)
         tz = self._tz()
         now = datetime.now(UTC)

@@ -28,7 +28,6 @@ from capital_app.ui.audit_presenters import (
 from capital_app.ui.components.feedback import by_status, empty_state, load_error, table_skeleton
 from capital_app.ui.components.figures import TABULAR, hover_exact
 from capital_app.ui.layout import page_header, signed_in_page
-from capital_app.ui.navigation import ADMINS, NavItem, register_nav_item
 from capital_app.ui.state import (
     HOME_ROUTE,
     LOAD_TIMEOUT_SECONDS,
@@ -37,12 +36,9 @@ from capital_app.ui.state import (
     call_service,
 )
 
-AUDIT_ROUTE = "/audit"
 PAGE_SIZE = 100
 CSV_LIMIT = audit.MAX_PAGE
 ALL = "all"
-
-register_nav_item(NavItem("Audit log", AUDIT_ROUTE, "shield-check", 60, ADMINS))
 
 
 @dataclass
@@ -110,7 +106,7 @@ class AuditState(PageState, AppState):
             for e in events
         ]
 
-    async def _fetch(self, actor: Actor) -> int:
+    async def _fetch(self, actor: Actor, pushed: int | None) -> int:
         events = await self._query(actor, None, PAGE_SIZE)
         self.rows = self._rows(events)
         self.has_more = len(events) == PAGE_SIZE

@@ -118,7 +118,7 @@ class HistoryState(PageState, AppState):
             timeout=LOAD_TIMEOUT_SECONDS,
         )
 
-    async def _fetch(self, actor: Actor) -> int:
+    async def _fetch(self, actor: Actor, pushed: int | None) -> int:
         """The current page again (a live update or a new view): totals included."""
         cursor = self._cursors[self.page_number - 2] if self.page_number > 1 else None
         view = await self._query(actor, cursor, True)

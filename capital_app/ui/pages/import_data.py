@@ -52,7 +52,7 @@ from capital_app.ui.import_summary import (
     report_view,
 )
 from capital_app.ui.layout import page_header, signed_in_page
-from capital_app.ui.navigation import WRITERS, NavItem, register_nav_item
+from capital_app.ui.navigation import GUIDE_ROUTE
 from capital_app.ui.state import (
     LOAD_TIMEOUT_SECONDS,
     AppState,
@@ -64,8 +64,6 @@ from capital_app.ui.state import (
 
 logger = logging.getLogger(__name__)
 
-IMPORT_ROUTE = "/import"
-GUIDE_ROUTE = "/import/guide"
 UPLOAD_ID = "import-file"
 # The page takes files up to this size (the 12,000-entry sample is 3.9 MB; the browser
 # keeps at most about 5 MB per site). Larger ones: `capital-app import` (streams).
@@ -73,8 +71,6 @@ MAX_IMPORT_BYTES = 10 * 1024 * 1024
 # A check or an import of the largest accepted file finishes well within this.
 IMPORT_TIMEOUT_SECONDS = 180.0
 PROGRESS_EVERY_SECONDS = 0.25
-
-register_nav_item(NavItem("Import", IMPORT_ROUTE, "import", 40, WRITERS))
 
 
 @dataclass
@@ -157,7 +153,7 @@ class ImportState(PageState, AppState):
     _problems_csv: str = ""
     _upload_name: str = ""
 
-    async def _fetch(self, actor) -> int:
+    async def _fetch(self, actor, pushed: int | None) -> int:
         return self.revision  # nothing to read until there is data to check
 
     # --- derived ------------------------------------------------------------------

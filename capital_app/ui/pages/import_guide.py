@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 
 from capital_app.settings import PROJECT_ROOT
 from capital_app.ui.layout import page_header, signed_in_page
-from capital_app.ui.pages.import_data import IMPORT_ROUTE
+from capital_app.ui.navigation import IMPORT_ROUTE
 from capital_app.ui.state import AppState, PageState
 
 GUIDE_FILE = PROJECT_ROOT / "docs" / "migrating-from-the-browser-prototype.md"
@@ -62,7 +62,7 @@ def guide_html() -> str:
 
 
 class GuideState(PageState, AppState):
-    async def _fetch(self, actor) -> int:
+    async def _fetch(self, actor, pushed: int | None) -> int:
         return self.revision  # the guide is static text
 
 

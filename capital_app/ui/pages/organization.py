@@ -19,7 +19,6 @@ from capital_app.service import organizations, sessions
 from capital_app.service.actor import Actor
 from capital_app.ui.components.feedback import block_skeleton, by_status, load_error, panel
 from capital_app.ui.layout import page_header, signed_in_page
-from capital_app.ui.navigation import ADMINS, NavItem, register_nav_item
 from capital_app.ui.state import (
     LOAD_TIMEOUT_SECONDS,
     AppState,
@@ -28,10 +27,7 @@ from capital_app.ui.state import (
     is_signed_out,
 )
 
-ORGANIZATION_ROUTE = "/organization"
 NOT_ALLOWED = "Only an administrator can change the organization's settings."
-
-register_nav_item(NavItem("Organization", ORGANIZATION_ROUTE, "building-2", 57, ADMINS))
 
 
 def _name_problem(value: str) -> str:
@@ -68,7 +64,7 @@ class OrganizationState(PageState, AppState):
             return rx.noop()
         return None
 
-    async def _fetch(self, actor: Actor) -> int:
+    async def _fetch(self, actor: Actor, pushed: int | None) -> int:
         settings = await call_service(
             organizations.organization_settings, actor, timeout=LOAD_TIMEOUT_SECONDS
         )

@@ -88,7 +88,7 @@ class SourcesState(PageState, AppState):
 
     _lines: list[reports.SourceLine] = []
 
-    async def _fetch(self, actor: Actor) -> int:
+    async def _fetch(self, actor: Actor, pushed: int | None) -> int:
         as_of, known_at = self._moment()
         found = await call_service(
             reports.source_list, actor, as_of, known_at, timeout=LOAD_TIMEOUT_SECONDS
@@ -265,7 +265,7 @@ class SourceDetailState(PageState, AppState):
     def _reset_for_new_subject(self) -> bool:
         return self._requested_id() != self.source_id
 
-    async def _fetch(self, actor: Actor) -> int:
+    async def _fetch(self, actor: Actor, pushed: int | None) -> int:
         source_id = self._requested_id()
         as_of, known_at = self._moment()
         detail = await call_service(

@@ -77,7 +77,7 @@ class UsersState(PageState, AppState):
             ]
         return None
 
-    async def _fetch(self, actor: Actor) -> int:
+    async def _fetch(self, actor: Actor, pushed: int | None) -> int:
         found = await call_service(user_service.list_users, actor, timeout=LOAD_TIMEOUT_SECONDS)
         tz = self._tz()
         self.rows = [

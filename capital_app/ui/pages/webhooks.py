@@ -23,7 +23,6 @@ from capital_app.service import sessions, webhooks
 from capital_app.service.actor import Actor
 from capital_app.ui.components.feedback import by_status, empty_state, load_error, table_skeleton
 from capital_app.ui.layout import page_header, signed_in_page
-from capital_app.ui.navigation import ADMINS, NavItem, register_nav_item
 from capital_app.ui.state import (
     HOME_ROUTE,
     LOAD_TIMEOUT_SECONDS,
@@ -32,11 +31,8 @@ from capital_app.ui.state import (
     call_service,
 )
 
-WEBHOOKS_ROUTE = "/webhooks"
 STATUS_COLORS = {"active": "green", "disabled": "gray", "failing": "red"}
 DELIVERY_COLORS = {"delivered": "green", "pending": "amber", "failed": "red"}
-
-register_nav_item(NavItem("Webhooks", WEBHOOKS_ROUTE, "webhook", 65, ADMINS))
 
 
 @dataclass
@@ -80,7 +76,7 @@ class WebhooksState(PageState, AppState):
             ]
         return None
 
-    async def _fetch(self, actor: Actor) -> int:
+    async def _fetch(self, actor: Actor, pushed: int | None) -> int:
         tz = self._tz()
         found = await call_service(webhooks.list_endpoints, actor, timeout=LOAD_TIMEOUT_SECONDS)
         self.endpoints = [

@@ -26,7 +26,6 @@ from capital_app.domain.errors import LedgerError
 from capital_app.domain.views import ActiveSource
 from capital_app.domain.wacc import WaccSummary
 from capital_app.realtime.rooms import ROOMS, Member
-from capital_app.realtime.shared_reads import PUSHED_REVISION
 from capital_app.service import history_queries as queries
 from capital_app.service import reports
 from capital_app.service.actor import Actor
@@ -122,7 +121,7 @@ class DashboardState(PageState, AppState):
 
     # --- reading ---------------------------------------------------------------
 
-    async def _fetch(self, actor: Actor) -> int:
+    async def _fetch(self, actor: Actor, pushed: int | None) -> int:
         self._leave_live()  # recomputed below; rejoined once the browser has it
         as_of, known_at = self._moment()
         summary = await call_shared(
@@ -130,6 +129,7 @@ class DashboardState(PageState, AppState):
             actor,
             as_of,
             known_at,
+            pushed=pushed,
             question=("dashboard_summary", as_of, known_at),
             timeout=LOAD_TIMEOUT_SECONDS,
             revision_of=lambda summary: summary.revision,
@@ -146,16 +146,16 @@ class DashboardState(PageState, AppState):
         )
         if self.get_value("activity_new"):
             self.activity_new = []
-        if PUSHED_REVISION.get() is not None:
+        if pushed is not None:
             # A per-session push (pending edits, or not in a room yet): the chart in
             # the same delta, one shared read per process.
-            await self._fetch_chart(actor)
+            await self._fetch_chart(actor, pushed)
         return summary.revision
 
-    def _follow_up(self) -> Any:
+    def _follow_up(self, pushed: int | None) -> Any:
         # The chart comes second: the numbers people came for show without waiting.
         # Then the session joins its live room (after this delta has gone out).
-        if PUSHED_REVISION.get() is None:
+        if pushed is None:
             return DashboardState.load_chart
         return DashboardState.join_live
 
@@ -165,7 +165,7 @@ class DashboardState(PageState, AppState):
             if getattr(self, f"kpi_{name}") != value:
                 setattr(self, f"kpi_{name}", value)
 
-    async def _fetch_chart(self, actor: Actor) -> None:
+    async def _fetch_chart(self, actor: Actor, pushed: int | None = None) -> None:
         tz = self._tz()
         end = local_today(tz, self._as_of or datetime.now(UTC))
         starts = local_today(tz, self._history_starts) if self._history_starts else None
@@ -179,6 +179,7 @@ class DashboardState(PageState, AppState):
                 end,
                 interval,
                 known_at,
+                pushed=pushed,
                 question=("wacc_series", start, end, interval, known_at),
                 timeout=LOAD_TIMEOUT_SECONDS,
             )

@@ -231,7 +231,7 @@ class Problems:
 
 
 @dataclass(frozen=True, slots=True)
-class LegacyHistory:
+class PrototypeHistory:
     """What the file holds, checked. Write nothing unless `problems` is empty."""
 
     sources: dict[str, list[HistoryEntry]]  # source id → its entries in sequence order
@@ -800,7 +800,7 @@ def _check_active_names(
             )
 
 
-def parse_export(chunks: Iterable[bytes | str], now: datetime) -> LegacyHistory:
+def parse_export(chunks: Iterable[bytes | str], now: datetime) -> PrototypeHistory:
     """Read and check a prototype export (the file's bytes or text, in chunks)."""
     problems = Problems()
     by_id: dict[str, _Candidate] = {}
@@ -848,7 +848,7 @@ def parse_export(chunks: Iterable[bytes | str], now: datetime) -> LegacyHistory:
     dates = [c.effective_date for cs in by_source.values() for c in cs if c.effective_date]
     if not problems:
         _check_active_names(sources, final, positions, problems)
-    return LegacyHistory(
+    return PrototypeHistory(
         sources=sources,
         final=final,
         positions=positions,

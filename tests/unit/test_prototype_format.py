@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.export_format import json_chunks
-from capital_app.domain.legacy import KNOWN_FIELDS, ImportProblem, LegacyHistory, parse_export
+from capital_app.domain.prototype_format import (
+    KNOWN_FIELDS,
+    ImportProblem,
+    PrototypeHistory,
+    parse_export,
+)
 from capital_app.domain.values import Action
 from tests.support.prototype import (
     FIXTURES,
@@ -30,12 +35,12 @@ from tests.support.prototype import (
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
 
-def parse(entries: list[dict] | str, noise: dict[int, str] | None = None) -> LegacyHistory:
+def parse(entries: list[dict] | str, noise: dict[int, str] | None = None) -> PrototypeHistory:
     text = entries if isinstance(entries, str) else dumps(entries, noise)
     return parse_export([text.encode()], NOW)
 
 
-def problems_at(history: LegacyHistory) -> list[tuple[int | None, str | None]]:
+def problems_at(history: PrototypeHistory) -> list[tuple[int | None, str | None]]:
     return [(p.index, p.field) for p in history.problems]
 
 

@@ -31,7 +31,7 @@ from capital_app.api.problems import problem, problem_type
 from capital_app.api.routing import ExactJSONResponse, api_router, error_responses
 from capital_app.api.streaming import in_worker_thread
 from capital_app.domain.export_format import ExportFormat
-from capital_app.domain.legacy import ImportProblem
+from capital_app.domain.prototype_format import ImportProblem
 from capital_app.service import history_export, history_import
 from capital_app.service.history_import import ImportRefused, ImportReport
 from capital_app.settings import get_settings
