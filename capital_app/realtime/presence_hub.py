@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
 TTL_SECONDS = 20.0
+MERGE_SECONDS = 0.05  # announcements of one organization within this are one push
 
 
 def presence_store() -> MemoryPresence | RedisPresence:
@@ -59,6 +60,8 @@ class PresenceHub:
         self._event_name = ""
         self._here: dict[str, tuple[UUID, Viewer]] = {}  # client token → (org, entry)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._pending: set[UUID] = set()  # organizations with a push waiting or running
+        self._again: set[UUID] = set()  # … announced again meanwhile
 
     @property
     def running(self) -> bool:
@@ -135,11 +138,30 @@ class PresenceHub:
         comes from inside a session's event, and Reflex would give events enqueued
         from there that session's router data (whose client token it is).
         """
+        # Merged per organization: announcements arriving while a push for it is
+        # waiting or running make one more push afterwards (with the latest
+        # viewers), not one each — 100 tabs arriving cost a few pushes, not 100.
+        if organization_id in self._pending:
+            self._again.add(organization_id)
+            return
+        self._pending.add(organization_id)
         task = asyncio.get_running_loop().create_task(
-            self._push_now(organization_id), context=contextvars.Context()
+            self._merged(organization_id), context=contextvars.Context()
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _merged(self, organization_id: UUID) -> None:
+        try:
+            while True:
+                await asyncio.sleep(MERGE_SECONDS)
+                self._again.discard(organization_id)
+                await self._push_now(organization_id)
+                if organization_id not in self._again:
+                    return
+        finally:
+            self._pending.discard(organization_id)
+            self._again.discard(organization_id)
 
     async def _push_now(self, organization_id: UUID) -> None:
         tokens = self._registry.tokens(organization_id)

@@ -9,6 +9,7 @@ travels as that one row, not as the whole list with every share re-computed.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -268,8 +269,18 @@ def chart_point(point: SeriesPoint, currency: str, long: bool) -> dict[str, obje
     }
 
 
+@functools.lru_cache(maxsize=16_384)
+def _chart_point_once(point: SeriesPoint, currency: str, long: bool) -> dict[str, object]:
+    return chart_point(point, currency, long)
+
+
 def chart_points(points: list[SeriesPoint], currency: str, long: bool) -> list[dict[str, object]]:
-    return [chart_point(p, currency, long) for p in points]
+    """Formatted points; a point already formatted (same date and values) is reused.
+
+    A push re-reads the whole window but usually only its last days differ: the
+    other ~360 points come from the cache (no code mutates a formatted point).
+    """
+    return [_chart_point_once(p, currency, long) for p in points]
 
 
 def split_chart(
