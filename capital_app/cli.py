@@ -111,12 +111,21 @@ def _verify(args: argparse.Namespace) -> int:
                         {"sourceId": d.source_id, "problem": d.problem, "fields": list(d.fields)}
                         for d in report.differences
                     ],
+                    # Only when there are any: a clean report reads as before 0010.
+                    **(
+                        {"snapshotDays": [day.isoformat() for day in report.snapshot_days]}
+                        if report.snapshot_days
+                        else {}
+                    ),
                 },
                 ensure_ascii=False,
             )
         )
         if not report.clean:
-            sources = ", ".join(d.source_id for d in report.differences)
+            sources = ", ".join(
+                [d.source_id for d in report.differences]
+                + (["the WACC snapshot"] if report.snapshot_days else [])
+            )
             differing.append(f"“{name}” ({org_id}): {sources}")
     if differing:
         print(

@@ -6,7 +6,7 @@ policies, grants and partial indexes); a test checks these models agree with the
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -118,6 +118,18 @@ class CapitalHistory(SQLModel, table=True):
     original_created_by: str | None = Field(sa_column=Column(Text, nullable=True))
     api_key_id: UUID | None = None
     api_key_name: str | None = Field(sa_column=Column(Text, nullable=True))
+
+
+class CapitalWaccDayDelta(SQLModel, table=True):
+    """Per-day change of the active sources' WACC sums (migration 0010; derived data)."""
+
+    __tablename__ = "capital_wacc_day_delta"
+    organization_id: UUID = Field(primary_key=True, foreign_key="organization.id")
+    bucket: str = Field(sa_column=Column(Text, primary_key=True))
+    day: date = Field(primary_key=True)
+    total_cents: Decimal = Field(sa_column=Column(Numeric, nullable=False))
+    weighted_cents: Decimal = Field(sa_column=Column(Numeric, nullable=False))
+    source_count: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class IdempotencyKey(SQLModel, table=True):

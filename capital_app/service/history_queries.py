@@ -10,13 +10,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Connection
 
 from capital_app.db import api_key_repository as api_keys
 from capital_app.db import history_repository as history
+from capital_app.db import snapshot_repository as snapshot
 from capital_app.db import user_repository as users
 from capital_app.db.history_repository import HistoryFilter
 from capital_app.db.unit_of_work import tenant_transaction
@@ -193,12 +195,37 @@ def active_sources(
     return _active_sources(actor, *moments(as_of, known_at))
 
 
+def _known_now(conn: Connection, org: UUID, known_at: datetime | None) -> bool:
+    """Whether `known_at` sees everything recorded (then the snapshot answers)."""
+    if known_at is None:
+        return True
+    latest = snapshot.latest_recorded_at(conn, org)
+    return latest is None or known_at >= latest
+
+
+def _end_of_day(moment: datetime) -> date | None:
+    """The UTC day `moment` ends, if it is an end of day (a date-only asOf)."""
+    utc = moment.astimezone(UTC)
+    return utc.date() if utc.timetz() == time.max.replace(tzinfo=UTC) else None
+
+
 def wacc(
     actor: Actor, as_of: datetime | None = None, known_at: datetime | None = None
 ) -> WaccAnswer:
+    """WACC as of `as_of`, as known at `known_at`: now from the projection; at the end of
+    a past day, as known now, from the snapshot; else by probing history per source."""
+    asked_known_at = known_at
     # Decide "is this now?" once: re-deciding later would see a later now and take the
     # as-of path (one probe per source) for what the projection answers directly.
     as_of, known_at, current = moments(as_of, known_at)
+    day = None if current else _end_of_day(as_of)
+    if day is not None:
+        org = actor.organization_id
+        with tenant_transaction(org, read_only=True) as conn:
+            authorize(conn, actor, Permission.READ)
+            if _known_now(conn, org, asked_known_at):
+                sums = snapshot.sums_at(conn, org, [day])[day]
+                return WaccAnswer(as_of=as_of, known_at=known_at, summary=sums.summary())
     sources = _active_sources(actor, as_of, known_at, current)
     summary = wacc_of((s.available_cents, s.annual_rate) for s in sources)
     return WaccAnswer(as_of=as_of, known_at=known_at, summary=summary)
@@ -260,15 +287,21 @@ def wacc_series(
             cached = _series_cache.get(key)
             if cached is not None:
                 return list(cached)
-        sums = history.series_sums(conn, org, moments, known)
+        if _known_now(conn, org, known_at):
+            # As known now: the running sums of the snapshot, one scan for every point.
+            summaries = {d: s.summary() for d, s in snapshot.sums_at(conn, org, dates).items()}
+        else:
+            sums = history.series_sums(conn, org, moments, known)
+            summaries = {}
+            for day, moment in zip(dates, moments, strict=True):
+                found = sums.get(moment)
+                if found:
+                    summaries[day] = wacc_from_sums(
+                        found.total_cents, found.weighted_cents, found.source_count
+                    )
     points = []
-    for day, moment in zip(dates, moments, strict=True):
-        found = sums.get(moment)
-        summary = (
-            wacc_from_sums(found.total_cents, found.weighted_cents, found.source_count)
-            if found
-            else WaccSummary(total_cents=0, wacc=None, source_count=0)
-        )
+    for day in dates:
+        summary = summaries.get(day) or WaccSummary(total_cents=0, wacc=None, source_count=0)
         points.append(
             SeriesPoint(
                 date=day,

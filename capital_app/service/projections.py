@@ -1,18 +1,23 @@
-"""The capital_source projection against history (history is the truth): rebuild it,
-or verify it without writing anything. Both use one comparison, `_compare`."""
+"""The derived data against history (history is the truth): the capital_source
+projection and the WACC snapshot (0010). Rebuild them, or verify them without writing
+anything. Both use one comparison, `_compare`."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import date
 from uuid import UUID
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from capital_app.db import history_repository as history
+from capital_app.db import projection_repository as projection
+from capital_app.db import snapshot_repository as snapshot
 from capital_app.db.unit_of_work import owner_tenant_transaction
 from capital_app.domain.events import SourceState
 from capital_app.domain.fold import fold
+from capital_app.domain.wacc_snapshot import day_deltas
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +41,12 @@ class VerifyReport:
     organization_id: UUID
     sources: int
     differences: tuple[SourceDifference, ...]
+    # Days whose stored WACC snapshot delta is not what the history gives.
+    snapshot_days: tuple[date, ...] = ()
 
     @property
     def clean(self) -> bool:
-        return not self.differences
+        return not self.differences and not self.snapshot_days
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +54,7 @@ class _Comparison:
     folded: dict[str, SourceState]
     latest_revision: dict[str, int]
     differences: list[SourceDifference]
+    snapshot_days: list[date]
 
 
 def _compare(conn: Connection, organization_id: UUID) -> _Comparison:
@@ -73,7 +81,14 @@ def _compare(conn: Connection, organization_id: UUID) -> _Comparison:
                 if getattr(want, f.name) != getattr(have, f.name)
             )
             differences.append(SourceDifference(source_id, "differs", fields))
-    return _Comparison(folded, latest_revision, differences)
+    want_days = day_deltas(entries)
+    have_days = snapshot.stored_deltas(conn, organization_id)
+    snapshot_days = sorted(
+        day
+        for day in want_days.keys() | have_days.keys()
+        if want_days.get(day) != have_days.get(day)
+    )
+    return _Comparison(folded, latest_revision, differences, snapshot_days)
 
 
 def projection_differences(conn: Connection, organization_id: UUID) -> list[SourceDifference]:
@@ -89,10 +104,7 @@ def rebuild_projections(organization_id: UUID) -> RebuildReport:
     as the owner: the runtime role may not write the projection (migration 0003).
     """
     with owner_tenant_transaction(organization_id) as conn:
-        conn.execute(
-            text("SELECT 1 FROM organization_revision WHERE organization_id = :org FOR UPDATE"),
-            {"org": organization_id},
-        )
+        projection.hold_off_writers(conn, organization_id)
         found = _compare(conn, organization_id)
         differing = {d.source_id for d in found.differences if d.problem != "extra"}
         # A row no history stands behind is not the truth's: it goes first (it may hold
@@ -107,6 +119,8 @@ def rebuild_projections(organization_id: UUID) -> RebuildReport:
                 history.upsert_projection(
                     conn, organization_id, state, found.latest_revision[state.source_id]
                 )
+        if found.snapshot_days:
+            snapshot.rebuild(conn, organization_id)
     return RebuildReport(organization_id, len(found.folded), len(differing) + len(extra))
 
 
@@ -118,4 +132,9 @@ def verify_projections(organization_id: UUID) -> VerifyReport:
     """
     with owner_tenant_transaction(organization_id, read_only=True) as conn:
         found = _compare(conn, organization_id)
-    return VerifyReport(organization_id, len(found.folded), tuple(found.differences))
+    return VerifyReport(
+        organization_id,
+        len(found.folded),
+        tuple(found.differences),
+        tuple(found.snapshot_days),
+    )
