@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capital_app.db import history_repository as history
-from capital_app.db import snapshot_repository as snapshot
 from capital_app.db import import_export_repository as transfer
+from capital_app.db import snapshot_repository as snapshot
 from capital_app.db.unit_of_work import owner_tenant_transaction, tenant_transaction
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.fold import active_states, fold
