@@ -105,6 +105,14 @@ class SharedReads:
             actor, at_least, ("changes_since", since), history_queries.changes_since, since
         )
 
+    async def authorize(self, actor: Actor) -> None:
+        """Raise Unauthenticated unless the actor may read now (batched with other askers).
+
+        For pushes that carry no data (a past view told that newer data exists): a
+        deactivated or signed-out session is not told either, and gets signed out.
+        """
+        await self._authorize(actor)
+
     async def _run(self, actor: Actor, fn: Callable[..., T], *args: Any) -> T:
         self.database_reads += 1
         return await asyncio.to_thread(fn, actor, *args)

@@ -381,6 +381,15 @@ class AppState(rx.State):
         if revision is not None and revision <= self.revision and not resync:
             return None
         if self.as_of_day or self.known_at_day:
+            # Nothing is read, but the hint is a push too: only while the session may read.
+            from capital_app.realtime.lifespan import process_realtime
+
+            try:
+                await process_realtime().shared_reads.authorize(self._actor())
+            except LedgerError as error:
+                if is_signed_out(error):
+                    return self._forget(error.message)
+                raise
             self.newer_data = True
             return None
         page = await self._page()

@@ -264,17 +264,27 @@ def test_a_push_to_fifty_sessions_of_two_orgs_and_three_views(
 
 
 def test_a_deactivated_users_open_session_stops_receiving_pushes(app_url: str) -> None:
+    """The next push after a deactivation reaches none of the user's open tabs (a live
+    dashboard in its room, an as-of dashboard, a filtered history): each is signed out
+    and sent to the login page with the reason instead, and carries no new data."""
     tenant = make_tenant("Deactivated")
     loan = add_source(tenant.actor(), "Base loan", 1_000_000_00, "0.10", days=60)
+    past = (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
 
     async def scenario() -> None:
-        viewer = await _open(app_url, tenant.viewer, "live")
+        viewer = {
+            "live": await _open(app_url, tenant.viewer, "live"),
+            "as_of": await _open(app_url, tenant.viewer, "as_of", past),
+            "history": await _open(app_url, tenant.viewer, "history", source=loan),
+        }
         colleague = await _open(app_url, tenant.editor, "live")
+        await _rooms_hold(app_url, 2)
         await asyncio.sleep(1.0)
         await asyncio.to_thread(
             user_service.update_user, tenant.actor("ADMIN"), tenant.viewer.id, active=False
         )
-        heard = len(viewer.packets)
+        heard = {view: len(tab.packets) for view, tab in viewer.items()}
+        seen = {view: tab.value(APP, "revision") or 0 for view, tab in viewer.items()}
         start = colleague.value(APP, "revision")
         await asyncio.to_thread(
             commands.update_amount,
@@ -285,12 +295,37 @@ def test_a_deactivated_users_open_session_stops_receiving_pushes(app_url: str) -
             expected_sequence=1,
         )
         await colleague.until(lambda: colleague.value(APP, "revision") > start)
-        await asyncio.sleep(1.0)
-        late = json.dumps([u for _, u in viewer.packets[heard:]])
-        assert "1,234,567" not in late, "the deactivated session was sent the new amount"
-        assert (viewer.value(APP, "revision") or 0) <= start
         assert "1,234,567" in json.dumps(colleague.packets[-3:])
-        for tab in (viewer, colleague):
+        # Each of the viewer's tabs is told: signed out, sent to the login page, why.
+        for tab in viewer.values():
+            await tab.until(lambda tab=tab: tab.value(APP, "user_id") == "", 30)
+        await asyncio.sleep(1.0)
+        for view, tab in viewer.items():
+            late = tab.packets[heard[view] :]
+            text = json.dumps([u for _, u in late])
+            assert "1,234,567" not in text, f"{view}: the deactivated session was sent data"
+            assert 'newer_data_rx_state_": true' not in text, f"{view}: told of the change"
+            assert (tab.value(APP, "revision") or 0) == seen[view], view
+            assert "not active" in (tab.value(APP, "auth_message") or ""), view
+            events = [e for _, u in late for e in u.get("events") or []]
+            assert any("/login" in json.dumps(e) for e in events), (view, events)
+            assert tab.value(APP, "session_token") == "", view
+        # Nothing reaches them any more: a second change sends them no frame at all.
+        after = {view: len(tab.packets) for view, tab in viewer.items()}
+        start = colleague.value(APP, "revision")
+        await asyncio.to_thread(
+            commands.update_amount,
+            tenant.actor(),
+            source_id=loan,
+            available_cents=2_345_678_00,
+            effective_date=datetime.now(UTC),
+            expected_sequence=2,
+        )
+        await colleague.until(lambda: colleague.value(APP, "revision") > start)
+        await asyncio.sleep(1.0)
+        for view, tab in viewer.items():
+            assert len(tab.packets) == after[view], (view, tab.packets[after[view] :])
+        for tab in (*viewer.values(), colleague):
             await tab.session.close()
 
     _run(scenario)
