@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     from capital_app.domain.money import format_money
-    from tests.e2e.conftest import launch_app
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, launch_app
     from tests.e2e.support import sign_in, wait_ready
     from tests.support.factories import PASSWORD, add_source, make_tenant
 
@@ -104,8 +104,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         api_token = _token(url, tenant.editor.email, PASSWORD)
         latencies: list[float] = []
         frames_per_change: list[float] = []
+        bytes_per_change: list[float] = []
+        load_before = [round(x, 2) for x in os.getloadavg()]
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium")
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             pages = []
             frames: list[int] = []
             for i in range(args.pages):
@@ -151,6 +153,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     latencies.append(stamped - answered)
                 time.sleep(0.3)
                 frames_per_change.extend(float(f) for f in frames[before:])
+                bytes_per_change.append(float(sum(frames[before:])))
             browser.close()
         return {
             "benchmark": "ui-live",
@@ -159,6 +162,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "changes": args.changes,
             "api_answer_to_dom_ms": _summary(latencies),
             "frame_bytes_first_page": _summary(frames_per_change),
+            "bytes_per_change_first_page": _summary(bytes_per_change),
+            "frame_bytes_all": frames_per_change,
+            "load_average_start": load_before,
             "load_average": [round(x, 2) for x in os.getloadavg()],
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
         }
