@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
 import uuid
 from collections import Counter
@@ -253,9 +254,8 @@ def _already_stored(
     """
     found: set[str] = set()
     identical = 0
-    entries = list(prototype.entries())
-    for start in range(0, len(entries), BATCH_ROWS):
-        batch = entries[start : start + BATCH_ROWS]
+    entries = prototype.entries()
+    while batch := list(itertools.islice(entries, BATCH_ROWS)):
         stored_entries = import_export.entries_with_ids(conn, org, [e.id for e in batch])
         for entry in batch:
             stored = stored_entries.get(entry.id)
