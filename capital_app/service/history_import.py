@@ -57,6 +57,7 @@ from capital_app.domain.views import ActiveSource
 from capital_app.domain.wacc import WaccSummary, wacc_of
 from capital_app.observe.logs import log_command
 from capital_app.observe.metrics import observe_import_export
+from capital_app.service import alerts
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import WriteConflict
@@ -521,6 +522,7 @@ def _import_history(
             if not report.ok:
                 raise ImportRefused(report)
             assert revision is not None
+            watched = alerts.watch(conn, org)  # the figures before, under the revision lock
             import_id = uuid.uuid4()
             import_export.insert_import_log(
                 conn,
@@ -537,6 +539,7 @@ def _import_history(
             statements = _statements(plan, prototype.positions)
             _write(conn, org, user.id, import_id, statements, progress)
             _verify(conn, org, plan)
+            alerts.settle_import(conn, org, watched, revision, import_id)  # with the import
             record_audit(
                 conn,
                 AuditAction.HISTORY_IMPORTED,
