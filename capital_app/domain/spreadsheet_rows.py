@@ -52,7 +52,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from capital_app.domain.errors import LedgerError
+from capital_app.domain.errors import FieldError, InvalidInput, LedgerError
 from capital_app.domain.prototype_format import ImportProblem, Problems
 from capital_app.domain.values import (
     MAX_CENTS,
@@ -211,6 +211,87 @@ def guess_mapping(header: Sequence[str]) -> ColumnMapping:
                     break
     unit = RateUnit.PERCENT
     return ColumnMapping(columns, unit)
+
+
+@dataclass(frozen=True, slots=True)
+class MappingRequest:
+    """A mapping as a caller names it: each field's column by its header text (or its
+    0-based position), resolved against the file's header by `resolve_mapping`."""
+
+    columns: Mapping[Field, str | int]
+    rate_unit: RateUnit = RateUnit.PERCENT
+
+
+def mapping_request_from_json(value: object) -> MappingRequest:
+    """`{"columns": {"source": "Lender", "amount": 2}, "rateUnit": "percent"}` → a request."""
+    if not isinstance(value, dict):
+        raise InvalidInput.one(
+            "mapping", 'The mapping must be an object like {"columns": {"source": "Name"}}.'
+        )
+    errors: list[FieldError] = []
+    unknown = sorted(set(value) - {"columns", "rateUnit"})
+    errors += [FieldError(f"mapping.{k}", f"Unknown mapping field “{k}”.") for k in unknown]
+    columns = value.get("columns", {})
+    chosen: dict[Field, str | int] = {}
+    if not isinstance(columns, dict):
+        errors.append(FieldError("mapping.columns", "columns must be an object."))
+        columns = {}
+    for key, column in columns.items():
+        try:
+            fld = Field(key)
+        except ValueError:
+            known = ", ".join(f.value for f in Field)
+            errors.append(
+                FieldError(f"mapping.columns.{key}", f"Unknown field “{key}”; known: {known}.")
+            )
+            continue
+        if column is None:
+            continue
+        if isinstance(column, bool) or not isinstance(column, str | int):
+            errors.append(
+                FieldError(
+                    f"mapping.columns.{key}",
+                    "A column is named by its header text or its position (from 0).",
+                )
+            )
+            continue
+        chosen[fld] = column
+    unit = value.get("rateUnit", RateUnit.PERCENT.value)
+    try:
+        rate_unit = RateUnit(unit)
+    except ValueError:
+        errors.append(FieldError("mapping.rateUnit", "rateUnit is percent or fraction."))
+        rate_unit = RateUnit.PERCENT
+    if errors:
+        raise InvalidInput(errors)
+    return MappingRequest(chosen, rate_unit)
+
+
+def resolve_mapping(request: MappingRequest, header: Sequence[str]) -> ColumnMapping:
+    """The request's columns found in `header` (by text, ignoring case and spaces)."""
+    errors: list[FieldError] = []
+    columns: dict[Field, int] = {}
+    names = [h.strip().lower() for h in header]
+    for fld, column in request.columns.items():
+        if isinstance(column, int):
+            index: int | None = column if 0 <= column < len(header) else None
+        else:
+            wanted = column.strip().lower()
+            index = names.index(wanted) if wanted in names else None
+        if index is None:
+            shown = ", ".join(f"“{h}”" for h in header if h) or "none"
+            errors.append(
+                FieldError(
+                    f"mapping.columns.{fld.value}",
+                    f"The file has no column “{column}” for the {FIELD_LABELS[fld]} "
+                    f"(its columns: {shown}).",
+                )
+            )
+            continue
+        columns[fld] = index
+    if errors:
+        raise InvalidInput(errors)
+    return ColumnMapping(columns, request.rate_unit)
 
 
 def mapping_problems(mapping: ColumnMapping, header: Sequence[str]) -> list[ImportProblem]:

@@ -35,16 +35,18 @@ from capital_app.domain.prototype_format import PrototypeHistory
 from capital_app.domain.spreadsheet_plan import plan_sheet
 from capital_app.domain.spreadsheet_rows import (
     ColumnMapping,
+    MappingRequest,
     SheetNumber,
     SheetRows,
     exact_decimal,
     guess_mapping,
     read_rows,
+    resolve_mapping,
 )
 from capital_app.observe.logs import log_command
 from capital_app.observe.metrics import observe_import_export
 from capital_app.service.actor import Actor, Permission, authorize
-from capital_app.service.history_import import ImportReport, import_checked
+from capital_app.service.history_import import ImportRefused, ImportReport, import_checked
 from capital_app.service.spreadsheet_files import (
     MAX_SHEET_ROWS,
     SpreadsheetKind,
@@ -78,6 +80,14 @@ class SpreadsheetReport:
     sheet_name: str | None
     header: tuple[str, ...]
     mapping: ColumnMapping
+
+
+class SpreadsheetRefused(ImportRefused):
+    """The file has problems; nothing was written. `result` has the table and mapping."""
+
+    def __init__(self, result: SpreadsheetReport) -> None:
+        super().__init__(result.report)
+        self.result = result
 
 
 def _currency(actor: Actor) -> str:
@@ -121,33 +131,44 @@ def import_spreadsheet(
     content: bytes,
     *,
     file_name: str | None = None,
-    mapping: ColumnMapping | None = None,
+    mapping: ColumnMapping | MappingRequest | None = None,
     dry_run: bool = False,
 ) -> SpreadsheetReport:
     """Import a CSV or .xlsx (EDITOR or ADMIN). Raises ImportRefused on any problem.
 
-    Without `mapping`, the one the header suggests. A dry run never raises for the
-    file's problems: its report lists them and nothing is written."""
+    Without `mapping`, the one the header suggests; a `MappingRequest` names columns
+    by header text (InvalidInput when the file has no such column). A dry run never
+    raises for the file's problems: its report lists them and nothing is written."""
     started = time.perf_counter()
     currency = _currency(actor)
     table = read_spreadsheet(content, MAX_SHEET_ROWS)
-    used = mapping if mapping is not None else guess_mapping(table.header)
+    if isinstance(mapping, MappingRequest) and not table.problems:
+        used = resolve_mapping(mapping, table.header)
+    elif isinstance(mapping, ColumnMapping):
+        used = mapping
+    else:
+        used = guess_mapping(table.header)
     now = datetime.now(UTC)
     rows = read_rows(table, used, now, currency=currency, digits=MINOR_DIGITS)
     kind = kind_of(content)
-    report = import_checked(
-        actor,
-        lambda conn: _entries(conn, actor, rows),
-        file_name=file_name,
-        sha256=hashlib.sha256(content).hexdigest(),
-        dry_run=dry_run,
-        audit_details={
-            "format": kind.value,
-            "sheet": table.sheet_name,
-            "mapping": used.as_json(table.header),
-            "rows": rows.data_rows,
-        },
-    )
+    try:
+        report = import_checked(
+            actor,
+            lambda conn: _entries(conn, actor, rows),
+            file_name=file_name,
+            sha256=hashlib.sha256(content).hexdigest(),
+            dry_run=dry_run,
+            audit_details={
+                "format": kind.value,
+                "sheet": table.sheet_name,
+                "mapping": used.as_json(table.header),
+                "rows": rows.data_rows,
+            },
+        )
+    except ImportRefused as refused:
+        raise SpreadsheetRefused(
+            SpreadsheetReport(refused.report, kind, table.sheet_name, table.header, used)
+        ) from None
     if not dry_run:
         observe_import_export(
             "import", time.perf_counter() - started, len(content), report.imported

@@ -446,3 +446,44 @@ def test_write_csv_then_read_gives_the_same_rows(rows: list, delimiter: str) -> 
         (r.name, r.action, r.effective_date, r.available_cents, r.annual_rate, r.notes)
         for r in read.rows
     ] == expected
+
+
+# --- mappings named by callers ------------------------------------------------------------
+
+
+def test_a_mapping_request_resolves_by_header_text_or_position() -> None:
+    from capital_app.domain.spreadsheet_rows import mapping_request_from_json, resolve_mapping
+
+    request = mapping_request_from_json(
+        {"columns": {"source": " lender ", "amount": 2, "notes": None}, "rateUnit": "fraction"}
+    )
+    mapping = resolve_mapping(request, ("Lender", "Rate", "Principal"))
+    assert dict(mapping.columns) == {Field.SOURCE: 0, Field.AMOUNT: 2}
+    assert mapping.rate_unit is RateUnit.FRACTION
+
+
+def test_bad_mapping_requests_name_every_problem() -> None:
+    from capital_app.domain.errors import InvalidInput
+    from capital_app.domain.spreadsheet_rows import mapping_request_from_json, resolve_mapping
+
+    with pytest.raises(InvalidInput) as caught:
+        mapping_request_from_json(
+            {"columns": {"sauce": "A", "amount": True}, "rateUnit": "basis", "x": 1}
+        )
+    assert {e.field for e in caught.value.field_errors} == {
+        "mapping.x",
+        "mapping.columns.sauce",
+        "mapping.columns.amount",
+        "mapping.rateUnit",
+    }
+    with pytest.raises(InvalidInput):
+        mapping_request_from_json([])
+    with pytest.raises(InvalidInput) as caught:
+        resolve_mapping(
+            mapping_request_from_json({"columns": {"source": "Nope", "rate": 9}}), ("A", "B")
+        )
+    assert [e.field for e in caught.value.field_errors] == [
+        "mapping.columns.source",
+        "mapping.columns.rate",
+    ]
+    assert "its columns: “A”, “B”" in caught.value.field_errors[0].message
