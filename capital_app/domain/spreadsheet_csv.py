@@ -66,6 +66,7 @@ def read_csv(content: bytes, max_rows: int) -> SheetTable:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
     header: tuple[str, ...] | None = None
     rows: list[tuple[int, tuple[Cell, ...]]] = []
+    row_problems: list[ImportProblem] = []
     try:
         for number, record in enumerate(reader, start=1):  # a record is a sheet's row
             if header is None:
@@ -75,8 +76,21 @@ def read_csv(content: bytes, max_rows: int) -> SheetTable:
                 continue
             if not any(cell.strip() for cell in record):
                 continue
-            if len(rows) >= max_rows:
+            if len(rows) + len(row_problems) >= max_rows:
                 return SheetTable(header, [], [too_many_rows(max_rows)])
+            extra = [c for c in record[len(header) :] if c.strip()]
+            if extra:  # cells past the header: a comma in an unquoted number or text?
+                row_problems.append(
+                    ImportProblem(
+                        number,
+                        "row",
+                        f"Row {number:,} has {len(record)} cells but the header has "
+                        f"{len(header)} columns (the extra: “{extra[0][:40]}”). Is a comma "
+                        'inside a number or text not in quotes? Write "1,250,000.00" with the '
+                        "quotes, or remove the extra cells.",
+                    )
+                )
+                continue
             cells = tuple(record[:MAX_COLUMNS])
             long = next((c for c in cells if len(c) > MAX_CELL_TEXT), None)
             if long is not None:
@@ -105,8 +119,8 @@ def read_csv(content: bytes, max_rows: int) -> SheetTable:
         )
     if header is None:
         return SheetTable((), [], [ImportProblem(None, "file", "The file is empty.")])
-    if not rows:
+    if not rows and not row_problems:
         return SheetTable(
             header, [], [ImportProblem(None, "file", "The file has a header but no rows.")]
         )
-    return SheetTable(header, rows)
+    return SheetTable(header, rows, row_problems=row_problems)

@@ -117,6 +117,8 @@ class SheetTable:
     rows: Sequence[tuple[int, tuple[Cell, ...]]]
     problems: Sequence[ImportProblem] = ()  # about the file itself (index None)
     sheet_name: str | None = None
+    # Rows that could not be split into the header's columns (not in `rows`).
+    row_problems: Sequence[ImportProblem] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -648,6 +650,8 @@ def read_rows(
     result.problems.extend(mapping_problems(mapping, table.header))
     if result.problems:
         return result
+    result.problems.extend(table.row_problems)
+    result.data_rows = len(table.row_problems)
     for number, cells in table.rows:
         row = _read_row(number, cells, mapping, now, currency, digits, result)
         if row is not None:

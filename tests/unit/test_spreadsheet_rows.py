@@ -487,3 +487,12 @@ def test_bad_mapping_requests_name_every_problem() -> None:
         "mapping.columns.rate",
     ]
     assert "its columns: “A”, “B”" in caught.value.field_errors[0].message
+
+
+def test_an_unquoted_comma_that_splits_a_row_is_a_problem_of_that_row() -> None:
+    content = b"Source,Amount,Rate,Date\nKCB,1,250,000.00,13,2025-01-01\nNCBA,100,9,2025-01-02\n"
+    table = read_csv(content, 100)
+    rows = read_rows(table, guess_mapping(table.header), NOW)
+    ((row, field, message),) = [(p.index, p.field, p.message) for p in rows.problems]
+    assert (row, field) == (2, "row") and "6 cells but the header has 4 columns" in message
+    assert [r.name for r in rows.rows] == ["NCBA"] and rows.data_rows == 2
