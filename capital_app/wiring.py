@@ -36,6 +36,7 @@ from capital_app.ui.navigation import (
     IMPORT_ROUTE,
     ORGANIZATION_ROUTE,
     SOURCES_ROUTE,
+    SPREADSHEET_IMPORT_ROUTE,
     USERS_ROUTE,
     WEBHOOKS_ROUTE,
 )
@@ -49,6 +50,7 @@ from capital_app.ui.pages.login import LoginState, login
 from capital_app.ui.pages.organization import OrganizationState, organization_page
 from capital_app.ui.pages.prototype_import import ImportState, import_page
 from capital_app.ui.pages.sources import SourceDetailState, SourcesState, source_detail, sources
+from capital_app.ui.pages.spreadsheet_import import SpreadsheetState, spreadsheet_import_page
 from capital_app.ui.pages.users import UsersState, users
 from capital_app.ui.pages.webhooks import WebhooksState, webhooks_page
 from capital_app.ui.state import LOGIN_ROUTE, AppState, install_session_hooks
@@ -100,6 +102,12 @@ def add_pages(app: rx.App) -> None:
     )
     app.add_page(
         import_guide, route=GUIDE_ROUTE, title=_title("Import guide"), on_load=GuideState.load
+    )
+    app.add_page(
+        spreadsheet_import_page,
+        route=SPREADSHEET_IMPORT_ROUTE,
+        title=_title("Import a spreadsheet"),
+        on_load=SpreadsheetState.load,
     )
 
 

@@ -35,6 +35,7 @@ from capital_app.api.routes import (
     metrics,
     organization,
     sources,
+    spreadsheet_import,
     users,
     webhooks,
 )
@@ -73,6 +74,7 @@ _PROBLEM_SCHEMAS = {
     "ThrottledProblem",
     "ServerErrorProblem",
     "ImportRefusedProblem",
+    "SpreadsheetRefusedProblem",
 }
 
 
@@ -124,6 +126,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     auth.router,
     import_export.router,
+    spreadsheet_import.router,
     history.router,
     sources.router,
     users.router,

@@ -9,13 +9,22 @@ from __future__ import annotations
 from capital_app.settings import get_settings
 
 IMPORT_PATH = "/api/capital-history/import"
+SPREADSHEET_PATH = "/api/import/spreadsheet"
+SPREADSHEET_PREVIEW_PATH = "/api/import/spreadsheet/preview"
+# A spreadsheet upload: the file (service.spreadsheet_files.MAX_SPREADSHEET_BYTES,
+# 16 MiB) and its multipart framing.
+SPREADSHEET_BODY_BYTES = 16 * 1024 * 1024 + 64 * 1024
 TOO_LARGE_TITLE = "Request body too large"
 
 
 def body_limit_for(path: str) -> int:
-    """The largest body accepted on `path`: the import's own cap, else the general one."""
+    """The largest body accepted on `path`: the imports' own caps, else the general one."""
     settings = get_settings()
-    return settings.max_import_bytes if path == IMPORT_PATH else settings.max_request_bytes
+    if path == IMPORT_PATH:
+        return settings.max_import_bytes
+    if path in (SPREADSHEET_PATH, SPREADSHEET_PREVIEW_PATH):
+        return max(SPREADSHEET_BODY_BYTES, settings.max_request_bytes)
+    return settings.max_request_bytes
 
 
 def too_large_detail(path: str) -> str:

@@ -29,7 +29,7 @@ import itertools
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -511,10 +511,39 @@ def _import_history(
     sha256 = digest.hexdigest()
     if progress:
         progress(ImportPhase.CHECKING, prototype.entries_in_file, prototype.entries_in_file)
+    return import_checked(
+        actor,
+        lambda _conn: prototype,
+        file_name=file_name,
+        sha256=sha256,
+        dry_run=dry_run,
+        progress=progress,
+    )
+
+
+def import_checked(
+    actor: Actor,
+    build: Callable[[Connection], PrototypeHistory],
+    *,
+    file_name: str | None,
+    sha256: str,
+    dry_run: bool,
+    progress: Progress | None = None,
+    audit_details: Mapping[str, object] | None = None,
+) -> ImportReport:
+    """The one write path of every import: check against what is stored, then all or nothing.
+
+    `build` makes the checked entries inside the import's transaction, after the
+    organization's lock (a spreadsheet's rows name stored sources, whose state must
+    not move between the check and the write). Raises ImportRefused on any problem
+    unless `dry_run`. `audit_details` are added to the audit entry.
+    """
+    org = actor.organization_id
     try:
         with tenant_transaction(org, read_only=dry_run) as conn:
             user = authorize(conn, actor, Permission.WRITE_HISTORY)
             revision = None if dry_run else history.claim_transaction_revision(conn, org)
+            prototype = build(conn)
             plan = _plan(conn, org, prototype)
             report = _report(prototype, plan, dry_run=dry_run, file_name=file_name, sha256=sha256)
             if dry_run:
@@ -553,6 +582,7 @@ def _import_history(
                     "entriesInFile": prototype.entries_in_file,
                     "imported": plan.imported,
                     "skipped": plan.skipped,
+                    **(audit_details or {}),
                 },
             )
     except DBAPIError as error:

@@ -6,7 +6,7 @@ import reflex as rx
 
 from capital_app.ui.components.feedback import block_skeleton, load_error
 from capital_app.ui.layout import page_header, signed_in_page
-from capital_app.ui.navigation import GUIDE_ROUTE
+from capital_app.ui.navigation import GUIDE_ROUTE, SPREADSHEET_IMPORT_ROUTE
 from capital_app.ui.pages.prototype_import.state import ImportState
 from capital_app.ui.pages.prototype_import.step_backup import step_backup
 from capital_app.ui.pages.prototype_import.step_check import step_check
@@ -70,6 +70,17 @@ def import_page() -> rx.Component:
     return signed_in_page(
         page_header(
             "Bring your data over",
+            rx.link(
+                rx.button(
+                    rx.icon("file-spreadsheet", size=16),
+                    "Import a spreadsheet",
+                    variant="soft",
+                    white_space="nowrap",
+                ),
+                href=SPREADSHEET_IMPORT_ROUTE,
+                id="to-spreadsheet-import",
+                flex_shrink="0",
+            ),
             rx.link(
                 rx.button(
                     rx.icon("book-open", size=16),
