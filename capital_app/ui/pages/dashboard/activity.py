@@ -10,6 +10,7 @@ from capital_app.ui.components.feedback import by_status, item_list, panel, tabl
 from capital_app.ui.components.figures import change_text, hover_exact
 from capital_app.ui.pages.dashboard.presenters import ActivityRow
 from capital_app.ui.pages.dashboard.state import ACTIVITY_VARS, DashboardState
+from capital_app.ui.state import AppState
 
 
 def _activity_row(row: ActivityRow) -> rx.Component:
@@ -21,7 +22,7 @@ def _activity_row(row: ActivityRow) -> rx.Component:
                 rx.text(row.verb, size="2", color=rx.color("gray", 11)),
                 rx.link(
                     row.subject,
-                    href=row.href,
+                    href=row.href + AppState.view_query,
                     size="2",
                     weight="medium",
                     color=rx.color("gray", 12),
@@ -78,5 +79,5 @@ def activity_card() -> rx.Component:
             error=rx.fragment(),
             ready=item_list(shown_js(), _activity_row, "No changes recorded yet.", id="activity"),
         ),
-        rx.link("Full history →", href="/history", size="2"),
+        rx.link("Full history →", href=f"/history{AppState.view_query}", size="2"),
     )

@@ -135,7 +135,12 @@ def _source_row(row: SourceRow) -> rx.Component:
         rx.table.row_header_cell(
             rx.cond(
                 row.href != "",
-                rx.link(row.name, href=row.href, weight="medium", color=rx.color("gray", 12)),
+                rx.link(
+                    row.name,
+                    href=row.href + AppState.view_query,
+                    weight="medium",
+                    color=rx.color("gray", 12),
+                ),
                 rx.el.span(row.name, style={"font_weight": "500"}),
             ),
             rx.cond(row.pending, saving_badge(row.pending_label)),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 import reflex as rx
@@ -86,6 +86,7 @@ def targets_of(sources: list[ActiveSource]) -> dict[str, EditTarget]:
 
 
 class DashboardState(PageState, AppState):
+    _url_view: ClassVar[bool] = True  # the moment is in the URL (issue 15)
     kpi_total: str = "—"
     kpi_total_exact: str = ""
     kpi_total_note: str = ""
