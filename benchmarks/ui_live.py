@@ -51,6 +51,51 @@ OBSERVER = """([name, text]) => {
   observer.observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
 STAMPED = "() => window.__liveStamp !== null"
+# Installed before the page's scripts: the arrival time (in the page, Date.now()) of
+# every Socket.IO event frame, so DOM time splits into "frame arrived" (server and
+# network) and "frame → DOM" (the browser applying the delta and rendering).
+ARRIVALS = """(() => {
+  window.__frames = [];
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => {
+        if (typeof e.data === 'string' && e.data.startsWith('42')) window.__frames.push(Date.now());
+      });
+    }
+  };
+})();"""
+# A count of DOM mutation records per page (nodes added/removed, text and attribute
+# changes): how much of the page a push re-rendered, independent of the load.
+MUTATIONS = """(() => {
+  window.__mutations = 0;
+  const start = () => new MutationObserver((records) => { window.__mutations += records.length; })
+    .observe(document.documentElement,
+             {subtree: true, childList: true, characterData: true, attributes: true});
+  if (document.documentElement) start(); else addEventListener('DOMContentLoaded', start);
+})();"""
+FIRST_FRAME_AFTER = "(t) => window.__frames.find((f) => f >= t) ?? null"
+
+
+def _fields(payload: str | bytes) -> dict[str, int]:
+    """Bytes per state var of a Socket.IO event frame (what a delta carries)."""
+    try:
+        _, update = json.loads(payload[2:])
+    except (ValueError, TypeError):
+        return {}
+    return {
+        var: len(json.dumps(value, separators=(",", ":")))
+        for substate in (update.get("delta") or {}).values()
+        for var, value in substate.items()
+    }
+
+
+def _main_thread(cdp: Any) -> dict[str, float]:
+    """Chromium's cumulative main-thread times (seconds) of the first page."""
+    wanted = {"TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration"}
+    metrics = cdp.send("Performance.getMetrics")["metrics"]
+    return {m["name"]: float(m["value"]) for m in metrics if m["name"] in wanted}
 
 
 def _post(url: str, path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -111,14 +156,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         api_token = _token(url, tenant.editor.email, PASSWORD)
         latencies: list[float] = []
         frames_per_change: list[float] = []
+        fields_per_change: list[dict[str, int]] = []
+        to_frame: list[float] = []
+        mutations: list[float] = []
+        main_thread: dict[str, list[float]] = {}
+        frame_to_dom: list[float] = []
         bytes_per_change: list[float] = []
         load_before = [round(x, 2) for x in os.getloadavg()]
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             pages = []
             frames: list[int] = []
+            fields: list[dict[str, int]] = []
             for i in range(args.pages):
                 ctx = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900})
+                ctx.add_init_script(ARRIVALS)
+                ctx.add_init_script(MUTATIONS)
                 page = ctx.new_page()
                 if i == 0:
                     page.on(
@@ -126,7 +179,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         lambda ws: ws.on(
                             "framereceived",
                             lambda payload: (
-                                frames.append(len(payload))
+                                (frames.append(len(payload)), fields.append(_fields(payload)))
                                 if str(payload).startswith("42")
                                 else None
                             ),
@@ -136,12 +189,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 wait_ready(page)
                 page.wait_for_selector("tr.source-row", timeout=60_000)
                 pages.append(page)
+            cdp = pages[0].context.new_cdp_session(pages[0])
+            cdp.send("Performance.enable")
             time.sleep(2)
             for n in range(args.changes):
                 index = (n * 37) % len(ids)
                 name = f"Source {index:04d}"
                 cents = 5_000_000_00 + n * 100 + index
                 text = format_money(cents, "KES")
+                counted = [page.evaluate("window.__mutations") for page in pages]
+                metrics_before = _main_thread(cdp)
                 for page in pages:
                     page.evaluate(OBSERVER, [name, text])
                 before = len(frames)
@@ -158,9 +215,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 answered = time.time() * 1000
                 for page in pages:
                     page.wait_for_function(STAMPED, timeout=30_000)
-                    latencies.append(float(page.evaluate("window.__liveStamp")) - answered)
+                    stamped = float(page.evaluate("window.__liveStamp"))
+                    latencies.append(stamped - answered)
+                    arrived = page.evaluate(FIRST_FRAME_AFTER, answered - 50)
+                    if arrived is not None:
+                        to_frame.append(float(arrived) - answered)
+                        frame_to_dom.append(stamped - float(arrived))
                 time.sleep(0.3)
+                mutations.extend(
+                    float(page.evaluate("window.__mutations") - c)
+                    for page, c in zip(pages, counted, strict=True)
+                )
+                metrics_after = _main_thread(cdp)
+                for key, value in metrics_after.items():
+                    main_thread.setdefault(key, []).append(1000 * (value - metrics_before[key]))
                 frames_per_change.extend(float(f) for f in frames[before:])
+                fields_per_change.append(
+                    {k: v for f in fields[before:] for k, v in f.items() if v > 200}
+                )
                 bytes_per_change.append(float(sum(frames[before:])))
             browser.close()
         return {
@@ -169,6 +241,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "pages": args.pages,
             "changes": args.changes,
             "api_answer_to_dom_ms": _summary(latencies),
+            "api_answer_to_frame_ms": _summary(to_frame),
+            "frame_to_dom_ms": _summary(frame_to_dom),
+            "dom_mutation_records_per_page_and_change": _summary(mutations),
+            "first_page_main_thread_ms_per_change": {
+                k: _summary(v) for k, v in main_thread.items()
+            },
+            "large_fields_per_change_first_page": fields_per_change,
             "frame_bytes_first_page": _summary(frames_per_change),
             "bytes_per_change_first_page": _summary(bytes_per_change),
             "frame_bytes_all": frames_per_change,

@@ -17,10 +17,16 @@ SOURCE_ACTIONS = (
 )
 
 
-def source_actions(source_id: Any, name: Any, *, disabled: Any = False) -> rx.Component:
-    """Three small buttons; absent for viewers and in past views (editing is disabled there)."""
+def source_actions(
+    source_id: Any, name: Any, *, disabled: Any = False, can_edit: Any = None
+) -> rx.Component:
+    """Three small buttons; absent for viewers and in past views (editing is disabled there).
+
+    `can_edit` defaults to AppState.can_edit; a memoized row passes it as a prop, so
+    the row reads no state context (a context change would re-render every row).
+    """
     return rx.cond(
-        AppState.can_edit,
+        AppState.can_edit if can_edit is None else can_edit,
         rx.hstack(
             *[
                 rx.icon_button(

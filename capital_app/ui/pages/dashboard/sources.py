@@ -129,44 +129,84 @@ SHARE_FILL = {"display": "block", "height": "100%", "background": rx.color("acce
 SHARE_TEXT = {"display": "inline-block", "min_width": "48px", "text_align": "right"}
 
 
-def _source_row(row: SourceRow) -> rx.Component:
-    muted = row.pending
+@rx.memo
+def source_row_view(
+    source_id: rx.Var[str],
+    name: rx.Var[str],
+    amount: rx.Var[str],
+    rate: rx.Var[str],
+    share: rx.Var[str],
+    share_width: rx.Var[str],
+    last_change: rx.Var[str],
+    last_change_exact: rx.Var[str],
+    pending: rx.Var[bool],
+    pending_label: rx.Var[str],
+    removing: rx.Var[bool],
+    href: rx.Var[str],
+    can_edit: rx.Var[bool],
+    view_query: rx.Var[str],
+    rest: rx.RestProp,
+) -> rx.Component:
+    """One row, a React.memo component of plain props: a push re-renders only the
+    rows whose text changed (rows_js builds new row objects on every merge). It
+    reads no state itself (can_edit comes as a prop): a context it read would
+    re-render every row on every push (AppState.revision changes each time)."""
     return rx.table.row(
+        rest,
         rx.table.row_header_cell(
             rx.cond(
-                row.href != "",
-                rx.link(
-                    row.name,
-                    href=row.href + AppState.view_query,
-                    weight="medium",
-                    color=rx.color("gray", 12),
-                ),
-                rx.el.span(row.name, style={"font_weight": "500"}),
+                href != "",
+                rx.link(name, href=href + view_query, weight="medium", color=rx.color("gray", 12)),
+                rx.el.span(name, style={"font_weight": "500"}),
             ),
-            rx.cond(row.pending, saving_badge(row.pending_label)),
-            text_decoration=rx.cond(row.removing, "line-through", "none"),
+            rx.cond(pending, saving_badge(pending_label)),
+            text_decoration=rx.cond(removing, "line-through", "none"),
         ),
-        money_cell(row.amount, muted=muted, class_name="cell-amount"),
-        rate_cell(row.rate, muted=muted, class_name="cell-rate"),
+        money_cell(amount, muted=pending, class_name="cell-amount"),
+        rate_cell(rate, muted=pending, class_name="cell-rate"),
         rx.table.cell(
             rx.el.span(
-                rx.el.span(style={**SHARE_FILL, "width": row.share_width}),
+                rx.el.span(style={**SHARE_FILL, "width": share_width}),
                 style=SHARE_TRACK,
             ),
-            rx.el.span(row.share, style=SHARE_TEXT),
+            rx.el.span(share, style=SHARE_TEXT),
             justify="end",
             style=TABULAR,
         ),
         rx.table.cell(
-            hover_exact(row.last_change, row.last_change_exact, color=rx.color("gray", 11)),
+            hover_exact(last_change, last_change_exact, color=rx.color("gray", 11)),
         ),
         rx.table.cell(
-            rx.cond(row.href != "", source_actions(row.source_id, row.name, disabled=row.pending)),
+            rx.cond(
+                href != "", source_actions(source_id, name, disabled=pending, can_edit=can_edit)
+            ),
             justify="end",
         ),
-        opacity=rx.cond(muted, "0.6", "1"),
-        class_name=rx.cond(muted, "source-row pending-row", "source-row"),
-        data_source=row.name,
+        opacity=rx.cond(pending, "0.6", "1"),
+        class_name=rx.cond(pending, "source-row pending-row", "source-row"),
+        data_source=name,
+    )
+
+
+def _source_row(row: SourceRow) -> rx.Component:
+    # Keyed by source id (a pending addition, which has none yet, by its name), so a
+    # row that moves in the order is moved, not every row between re-rendered.
+    return source_row_view(
+        source_id=row.source_id,
+        name=row.name,
+        amount=row.amount,
+        rate=row.rate,
+        share=row.share,
+        share_width=row.share_width,
+        last_change=row.last_change,
+        last_change_exact=row.last_change_exact,
+        pending=row.pending,
+        pending_label=row.pending_label,
+        removing=row.removing,
+        href=row.href,
+        can_edit=AppState.can_edit,
+        view_query=AppState.view_query,  # a prop, not state read in the row (see above)
+        key=rx.cond(row.source_id != "", row.source_id, "+" + row.name_key),
     )
 
 
