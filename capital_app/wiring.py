@@ -28,6 +28,7 @@ from capital_app.realtime.lifespan import listener_health, realtime_lifespan
 from capital_app.ui import layout, live
 from capital_app.ui.layout import PRODUCT_NAME
 from capital_app.ui.navigation import (
+    ALERTS_ROUTE,
     API_KEYS_ROUTE,
     AUDIT_ROUTE,
     GUIDE_ROUTE,
@@ -40,6 +41,7 @@ from capital_app.ui.navigation import (
     USERS_ROUTE,
     WEBHOOKS_ROUTE,
 )
+from capital_app.ui.pages.alerts import AlertsState, alerts_page
 from capital_app.ui.pages.api_keys import ApiKeysState, api_keys_page
 from capital_app.ui.pages.audit import AuditState, audit_log
 from capital_app.ui.pages.dashboard import DashboardState, dashboard
@@ -73,6 +75,7 @@ def add_pages(app: rx.App) -> None:
         title=_title("Source"),
         on_load=SourceDetailState.load,
     )
+    app.add_page(alerts_page, route=ALERTS_ROUTE, title=_title("Alerts"), on_load=AlertsState.load)
     app.add_page(users, route=USERS_ROUTE, title=_title("Users"), on_load=UsersState.load)
     app.add_page(
         api_keys_page,
@@ -136,7 +139,10 @@ def build_app() -> rx.App:
     app.add_middleware(dashboard_live.LiveRoomSync())
     app.register_lifespan_task(
         realtime_lifespan(
-            AppState.catch_up, live.LiveState.presence_changed, rooms_first=dashboard_live.broadcast
+            AppState.catch_up,
+            live.LiveState.presence_changed,
+            rooms_first=dashboard_live.broadcast,
+            alerts_arrived=AppState.alerts_arrived,
         )
     )
 

@@ -25,6 +25,7 @@ from capital_app.api.observability import RequestObservation
 from capital_app.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from capital_app.api.rate_limit_headers import RateLimitHeaders
 from capital_app.api.routes import (
+    alerts,
     api_keys,
     audit,
     auth,
@@ -135,6 +136,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     events.router,
     organization.router,
     webhooks.router,
+    alerts.router,
     metrics.router,
 )
 

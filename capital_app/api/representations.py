@@ -12,6 +12,7 @@ from typing import Any
 from capital_app.db.api_key_repository import ApiKeyRecord
 from capital_app.db.webhook_repository import DeliveryRecord, EndpointRecord
 from capital_app.domain.accounts import UserRecord
+from capital_app.domain.alerts import AlertKind, AlertRule, RuleTerms, TriggeredAlert, describe
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.views import ActiveSource, SeriesPoint
 from capital_app.service.history_commands import CommandResult
@@ -151,4 +152,46 @@ def webhook_delivery_body(delivery: DeliveryRecord) -> dict[str, Any]:
         "lastAttemptAt": delivery.last_attempt_at,
         "deliveredAt": delivery.delivered_at,
         "resendRequested": delivery.resend_requested,
+    }
+
+
+def _threshold_fields(terms: RuleTerms) -> dict[str, Any]:
+    kind = terms.kind
+    return {
+        "kind": kind.value,
+        "thresholdRate": terms.threshold if kind is AlertKind.WACC_ABOVE else None,
+        "thresholdBasisPoints": int(terms.threshold) if kind is AlertKind.WACC_CHANGE else None,
+        "windowDays": terms.window_days,
+        "thresholdCents": int(terms.threshold) if kind is AlertKind.TOTAL_BELOW else None,
+        "description": describe(terms),
+    }
+
+
+def alert_rule_body(rule: AlertRule) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        **_threshold_fields(rule.terms),
+        "active": rule.active,
+        "createdBy": rule.created_by,
+        "createdAt": rule.created_at,
+        "deactivatedAt": rule.deactivated_at,
+        "deactivatedBy": rule.deactivated_by,
+    }
+
+
+def alert_body(alert: TriggeredAlert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "ruleId": alert.rule_id,
+        **_threshold_fields(alert.terms),
+        "triggeredAt": alert.triggered_at,
+        "revision": alert.revision,
+        "entryId": alert.entry_id,
+        "sourceId": alert.source_id,
+        "sequence": alert.sequence,
+        "importId": alert.import_id,
+        "valueBefore": alert.value_before,
+        "valueAfter": alert.value_after,
+        "totalCents": alert.total_cents,
+        "wacc": alert.wacc,
     }

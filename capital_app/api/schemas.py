@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchem
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from capital_app.domain import alerts as alert_rules
 from capital_app.domain import commands
 from capital_app.domain.errors import InvalidInput
 from capital_app.domain.values import (
@@ -818,7 +819,13 @@ class CreatedApiKeyOut(ApiKeyOut):
     secret: str = Field(description="The key itself, shown only in this answer.")
 
 
-_EVENT_TYPES = ["source.added", "source.amount_changed", "source.rate_changed", "source.removed"]
+_EVENT_TYPES = [
+    "source.added",
+    "source.amount_changed",
+    "source.rate_changed",
+    "source.removed",
+    "alert.triggered",
+]
 
 
 class CreateWebhookRequest(ApiModel):
@@ -840,7 +847,7 @@ class CreateWebhookRequest(ApiModel):
                 "type": ["array", "null"],
                 "minItems": 1,
                 "items": {"type": "string", "enum": _EVENT_TYPES},
-                "description": "Which changes to send (default: all).",
+                "description": "Which events to send (default: all, alert.triggered too).",
             }
         ),
     ] = None
@@ -882,3 +889,119 @@ class WebhookDeliveryOut(ApiModel):
     last_attempt_at: Annotated[datetime | None, WithJsonSchema(_NULLABLE_INSTANT)]
     delivered_at: Annotated[datetime | None, WithJsonSchema(_NULLABLE_INSTANT)]
     resend_requested: bool
+
+
+# --- alerts -----------------------------------------------------------------------
+
+_ALERT_KINDS = [kind.value for kind in alert_rules.AlertKind]
+
+
+def _threshold_rate(value: Any) -> Decimal:
+    return alert_rules.check_threshold_rate(check_api_rate(value))
+
+
+class CreateAlertRuleRequest(ApiModel):
+    """The fields of the kind only: wacc_above → thresholdRate; wacc_change →
+    thresholdBasisPoints and windowDays; total_below → thresholdCents."""
+
+    kind: Annotated[
+        str,
+        domain_check(alert_rules.check_kind),
+        WithJsonSchema({"type": "string", "enum": _ALERT_KINDS}),
+    ]
+    threshold_rate: Annotated[
+        Decimal | None,
+        domain_check(_threshold_rate, optional=True),
+        WithJsonSchema(
+            {
+                "anyOf": [{**_RATE_SCHEMA, "exclusiveMinimum": 0}, {"type": "null"}],
+                "description": "wacc_above: the WACC level, a fraction (0.12 is 12 %).",
+            }
+        ),
+    ] = None
+    threshold_basis_points: Annotated[
+        int | None,
+        domain_check(alert_rules.check_basis_points, optional=True),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "integer", "minimum": 1, "maximum": alert_rules.MAX_BASIS_POINTS},
+                    {"type": "null"},
+                ],
+                "description": "wacc_change: alert when the WACC moved by more than this"
+                " many basis points (either way) over windowDays.",
+            }
+        ),
+    ] = None
+    window_days: Annotated[
+        int | None,
+        domain_check(alert_rules.check_window_days, optional=True),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "integer", "minimum": 1, "maximum": alert_rules.MAX_WINDOW_DAYS},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = None
+    threshold_cents: Annotated[
+        int | None,
+        domain_check(alert_rules.check_threshold_cents, optional=True),
+        WithJsonSchema(
+            {
+                "anyOf": [_CENTS_SCHEMA, {"type": "null"}],
+                "description": "total_below: alert when the total capital falls below this"
+                " many minor units.",
+            }
+        ),
+    ] = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"kind": "wacc_above", "thresholdRate": 0.12},
+                {"kind": "wacc_change", "thresholdBasisPoints": 50, "windowDays": 30},
+                {"kind": "total_below", "thresholdCents": 100000000000},
+            ]
+        }
+    )
+
+
+class AlertRuleOut(ApiModel):
+    id: UUID
+    kind: str = Field(description="wacc_above, wacc_change or total_below")
+    threshold_rate: NullableDecimal
+    threshold_basis_points: NullableInt
+    window_days: NullableInt
+    threshold_cents: NullableInt
+    description: str = Field(description="The rule in words.")
+    active: bool
+    created_by: UUID
+    created_at: datetime
+    deactivated_at: Annotated[datetime | None, WithJsonSchema(_NULLABLE_INSTANT)]
+    deactivated_by: NullableId
+
+
+class AlertOut(ApiModel):
+    id: UUID
+    rule_id: UUID
+    kind: str
+    threshold_rate: NullableDecimal
+    threshold_basis_points: NullableInt
+    window_days: NullableInt
+    threshold_cents: NullableInt
+    description: str
+    triggered_at: datetime = Field(description="When the change that crossed it was recorded.")
+    revision: int = Field(description="The organization's revision of that change.")
+    entry_id: NullableText = Field(description="The history entry that crossed it (a command).")
+    source_id: NullableText
+    sequence: NullableInt
+    import_id: NullableId = Field(description="The import that crossed it (else null).")
+    value_before: NullableDecimal = Field(
+        description="The rule's measure just before the change: the WACC (wacc_above), the"
+        " signed move in basis points (wacc_change) or the total in cents (total_below)."
+    )
+    value_after: Decimal_ = Field(description="The same measure just after the change.")
+    total_cents: int = Field(description="Total capital after the change.")
+    wacc: NullableDecimal = Field(description="WACC after the change.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -113,6 +114,24 @@ def list_rules(conn: Connection, org: UUID, *, active_only: bool = False) -> lis
     return [_rule(row) for row in rows]
 
 
+def claim_revision_with_rules(conn: Connection, org: UUID) -> tuple[int, list[AlertRule]]:
+    """Lock the organization's revision counter (as history_repository's
+    `claim_transaction_revision`) and read its active rules, in one round trip: a write
+    of an organization without rules pays nothing more for alerts."""
+    rows = conn.execute(
+        text(
+            "SELECT t.revision, r.id, r.kind, r.threshold, r.window_days, r.active,"
+            " r.created_by, r.created_at, r.deactivated_at, r.deactivated_by"
+            " FROM (SELECT capital_transaction_revision(:org) AS revision) t"
+            " LEFT JOIN alert_rule r ON r.organization_id = :org AND r.active"
+            " ORDER BY r.created_at, r.id"
+        ),
+        {"org": org},
+    ).all()
+    revision = int(rows[0][0])
+    return revision, [_rule(row[1:]) for row in rows if row[1] is not None]
+
+
 def deactivate_rule(conn: Connection, org: UUID, rule_id: UUID, by: UUID) -> None:
     conn.execute(
         text(
@@ -218,3 +237,12 @@ def get_alert(conn: Connection, org: UUID, alert_id: UUID) -> TriggeredAlert | N
         {"org": org, "id": alert_id},
     ).first()
     return _alert(row) if row else None
+
+
+def announce(conn: Connection, org: UUID, revision: int, count: int) -> None:
+    """Tell the live listeners (at commit, like the history's own trigger) that this
+    revision carries `count` alerts: realtime/changes.py reads "alerts"."""
+    payload = json.dumps(
+        {"organizationId": str(org), "revision": revision, "entries": 0, "alerts": count}
+    )
+    conn.execute(text("SELECT pg_notify('capital_history', :payload)"), {"payload": payload})

@@ -8,8 +8,10 @@ from uuid import UUID
 
 from sqlalchemy import Connection, text
 
+from capital_app.db import alert_repository
 from capital_app.db import history_repository as history
 from capital_app.domain.events import HistoryEntry
+from capital_app.domain.webhooks import ALERT_TRIGGERED, Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +83,11 @@ def insert_endpoint(
                 "INSERT INTO webhook_endpoint (organization_id, id, url, event_types, secret,"
                 " created_by, delivered_revision, delivered_entry_id)"
                 " SELECT :org, :id, :url, :types, :secret, :by, r.revision,"
-                " coalesce((SELECT max(h.id) FROM capital_history h"
-                "  WHERE h.organization_id = :org AND h.revision = r.revision), '')"
+                " coalesce((SELECT max(m.id) FROM ("
+                "   SELECT h.id FROM capital_history h"
+                "    WHERE h.organization_id = :org AND h.revision = r.revision"
+                "   UNION ALL SELECT a.event_id FROM alert_log a"
+                "    WHERE a.organization_id = :org AND a.revision = r.revision) m), '')"
                 " FROM organization_revision r WHERE r.organization_id = :org"
                 f" RETURNING {_ENDPOINT}"
             ),
@@ -159,6 +164,54 @@ def entries_after(
     return history.entries_from_rows(rows)
 
 
+_MESSAGE_KEYS = text(
+    """
+    SELECT k.id, k.alert FROM (
+        (SELECT h.revision, h.id, false AS alert FROM capital_history h
+          WHERE h.organization_id = :org AND (h.revision, h.id) > (:revision, :entry_id)
+          ORDER BY h.revision, h.id LIMIT :limit)
+        UNION ALL
+        (SELECT a.revision, a.event_id, true FROM alert_log a
+          WHERE a.organization_id = :org AND (a.revision, a.event_id) > (:revision, :entry_id)
+          ORDER BY a.revision, a.event_id LIMIT :limit)
+    ) k ORDER BY k.revision, k.id LIMIT :limit
+    """
+)
+
+
+def messages_after(
+    conn: Connection, org: UUID, revision: int, entry_id: str, limit: int
+) -> list[Message]:
+    """History entries and alerts after the cursor, in the outbox's (revision, id) order
+    (the database orders them: ids compare in its collation, as the cursor does)."""
+    keys = conn.execute(
+        _MESSAGE_KEYS, {"org": org, "revision": revision, "entry_id": entry_id, "limit": limit}
+    ).all()
+    entry_ids = [key for key, alert in keys if not alert]
+    event_ids = [key for key, alert in keys if alert]
+    found: dict[tuple[bool, str], Message] = {}
+    if entry_ids:
+        rows = conn.execute(
+            text(
+                f"SELECT {history.ENTRY_COLUMNS} FROM capital_history h"
+                " WHERE h.organization_id = :org AND h.id = ANY(:ids)"
+            ),
+            {"org": org, "ids": entry_ids},
+        )
+        found.update(((False, e.id), e) for e in history.entries_from_rows(rows))
+    for alert in alert_repository.alerts_by_event(conn, org, event_ids):
+        found[(True, alert.event_id)] = alert
+    return [found[(alert, key)] for key, alert in keys]
+
+
+def get_message(conn: Connection, org: UUID, delivery: DeliveryRecord) -> Message | None:
+    """What a delivery sent (for a resend): its history entry or its alert."""
+    if delivery.event_type == ALERT_TRIGGERED:
+        alerts = alert_repository.alerts_by_event(conn, org, [delivery.entry_id])
+        return alerts[0] if alerts else None
+    return history.get_entry(conn, org, delivery.entry_id)
+
+
 def advance_cursor(
     conn: Connection, org: UUID, endpoint_id: UUID, revision: int, entry_id: str
 ) -> None:
@@ -223,7 +276,8 @@ def record_attempt(
     *,
     delivery_id: UUID,
     endpoint_id: UUID,
-    entry: HistoryEntry,
+    message_id: str,
+    revision: int,
     event_type: str,
     status: str,
     response_code: int | None,
@@ -252,8 +306,8 @@ def record_attempt(
             "org": org,
             "id": delivery_id,
             "endpoint": endpoint_id,
-            "entry": entry.id,
-            "revision": entry.revision,
+            "entry": message_id,
+            "revision": revision,
             "type": event_type,
             "status": status,
             "code": response_code,

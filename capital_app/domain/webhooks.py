@@ -1,6 +1,8 @@
 """Webhooks, the pure part: what an endpoint may be, what is sent, when to retry.
 
-Event types name a history action (`source.added`, ...). A receiver URL must be
+Event types name a history action (`source.added`, ...) or an alert that a change
+triggered (`alert.triggered`, domain/alerts.py). A message is either a history entry
+or an alert log row; both have their place in the outbox order (revision, id). A receiver URL must be
 https (plain http only by setting) with a host; whether its addresses are public is
 decided here from the resolved addresses (the resolving is I/O, done by the caller).
 """
@@ -10,8 +12,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from urllib.parse import urlsplit
 
+from capital_app.domain.alerts import AlertKind, TriggeredAlert
 from capital_app.domain.errors import InvalidInput
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.values import Action
@@ -22,7 +26,10 @@ EVENT_TYPES: dict[Action, str] = {
     Action.RATE_CHANGED: "source.rate_changed",
     Action.REMOVED: "source.removed",
 }
-ALL_EVENT_TYPES: tuple[str, ...] = tuple(EVENT_TYPES.values())
+ALERT_TRIGGERED = "alert.triggered"
+ALL_EVENT_TYPES: tuple[str, ...] = (*EVENT_TYPES.values(), ALERT_TRIGGERED)
+
+Message = HistoryEntry | TriggeredAlert
 MAX_URL_LENGTH = 2000
 
 
@@ -85,16 +92,68 @@ def backoff_seconds(attempts: int, base: float, maximum: float) -> float:
     return min(maximum, base * 2.0 ** max(0, attempts - 1))
 
 
-def event_type(entry: HistoryEntry) -> str:
-    return EVENT_TYPES[entry.action]
+def event_type(message: Message) -> str:
+    if isinstance(message, TriggeredAlert):
+        return ALERT_TRIGGERED
+    return EVENT_TYPES[message.action]
 
 
-def payload(entry: HistoryEntry, now: datetime) -> dict[str, object]:
+def message_id(message: Message) -> str:
+    """The message's id in the outbox order (with its revision): the cursor's second part."""
+    return message.event_id if isinstance(message, TriggeredAlert) else message.id
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value.normalize():f}"
+
+
+def alert_payload(alert: TriggeredAlert, now: datetime) -> dict[str, object]:
+    """`alert.triggered`: the rule, the values it crossed with (exact decimal text), the
+    figures after the change, and the change that caused it (an entry or an import)."""
+    terms = alert.terms
+    thresholds: dict[AlertKind, dict[str, object]] = {
+        AlertKind.WACC_ABOVE: {"thresholdRate": _text(terms.threshold)},
+        AlertKind.WACC_CHANGE: {
+            "thresholdBasisPoints": int(terms.threshold),
+            "windowDays": terms.window_days,
+        },
+        AlertKind.TOTAL_BELOW: {"thresholdCents": int(terms.threshold)},
+    }
+    threshold = thresholds[terms.kind]
+    return {
+        "type": ALERT_TRIGGERED,
+        "timestamp": now.isoformat(),
+        "data": {
+            "organizationId": str(alert.organization_id),
+            "alertId": str(alert.id),
+            "ruleId": str(alert.rule_id),
+            "kind": terms.kind.value,
+            **threshold,
+            "rule": alert.description,
+            "valueBefore": _text(alert.value_before),
+            "valueAfter": _text(alert.value_after),
+            "totalCents": alert.total_cents,
+            "wacc": _text(alert.wacc),
+            "triggeredAt": _iso(alert.triggered_at),
+            "revision": alert.revision,
+            "entryId": alert.entry_id,
+            "sourceId": alert.source_id,
+            "sequence": alert.sequence,
+            "importId": None if alert.import_id is None else str(alert.import_id),
+        },
+    }
+
+
+def payload(message: Message, now: datetime) -> dict[str, object]:
     """The Standard Webhooks body: type, timestamp, data (money exact: cents, rate text)."""
-
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
+    if isinstance(message, TriggeredAlert):
+        return alert_payload(message, now)
+    entry = message
+    iso = _iso
     return {
         "type": event_type(entry),
         "timestamp": now.isoformat(),

@@ -33,6 +33,8 @@ class OrganizationChange:
     revision: int | None
     entries: int = 0
     resync: bool = False
+    # Alerts committed with the announced revisions (service/alerts.py announces them).
+    alerts: int = 0
     # time.monotonic() when this worker got the (first merged) notification: the start
     # of the push latency metric (PostgreSQL sends a NOTIFY at its commit).
     noticed_at: float | None = field(default=None, compare=False)
@@ -47,6 +49,7 @@ class OrganizationChange:
             else None,
             revision=max(revisions) if revisions else None,
             entries=self.entries + newer.entries,
+            alerts=self.alerts + newer.alerts,
             resync=self.resync or newer.resync,
             noticed_at=min(
                 (t for t in (self.noticed_at, newer.noticed_at) if t is not None), default=None
@@ -58,11 +61,11 @@ def parse_notification(payload: str) -> OrganizationChange | None:
     """The trigger's JSON payload as a change; None (logged) when it is malformed."""
     try:
         data = json.loads(payload)
-        change = OrganizationChange(
-            organization_id=UUID(str(data["organizationId"])),
-            revision=int(data["revision"]),
-            entries=int(data.get("entries") or 1),
-        )
+        organization_id = UUID(str(data["organizationId"]))
+        revision = int(data["revision"])
+        alerts = int(data.get("alerts") or 0)  # an alert announcement (service/alerts.py)
+        entries = int(data.get("entries") or 0) if alerts else int(data.get("entries") or 1)
+        change = OrganizationChange(organization_id, revision, entries=entries, alerts=alerts)
     except (ValueError, TypeError, KeyError) as error:
         logger.warning("Ignoring a malformed %s notification: %s", CHANNEL, error)
         return None

@@ -96,7 +96,10 @@ def unregister_session(client_token: str) -> None:
 
 
 def realtime_lifespan(
-    catch_up: Any, presence_changed: Any = None, rooms_first: RoomPush | None = None
+    catch_up: Any,
+    presence_changed: Any = None,
+    rooms_first: RoomPush | None = None,
+    alerts_arrived: Any = None,
 ) -> Callable[..., contextlib.AbstractAsyncContextManager]:
     """The lifespan task: this process's listener, pushing into its sessions.
 
@@ -106,8 +109,11 @@ def realtime_lifespan(
     whenever someone of the organization arrives, moves or leaves.
     `rooms_first` (optional) serves the sessions sitting in live rooms
     (realtime/rooms.py) with one emit per room before the per-session pushes.
+    `alerts_arrived` (optional) gets `revision` in every session of the organization
+    when a change carries triggered alerts (service/alerts.py), and on a resync.
     """
     event_name = _name(catch_up)
+    alert_event = None if alerts_arrived is None else _name(alerts_arrived)
 
     @contextlib.asynccontextmanager
     async def realtime(app: Any) -> AsyncIterator[None]:
@@ -115,7 +121,9 @@ def realtime_lifespan(
         with bound_app(app):
             here.rooms.server = getattr(app, "sio", None)  # test doubles have no Socket.IO server
             listener = here.listener
-            listener.subscribe(SessionPusher(app, here.sessions, event_name, rooms_first))
+            listener.subscribe(
+                SessionPusher(app, here.sessions, event_name, rooms_first, alert_event)
+            )
             await listener.start()
             try:
                 if presence_changed is None:

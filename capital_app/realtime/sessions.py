@@ -103,6 +103,10 @@ class SessionPusher:
     `event_name` is the full name of the UI's handler (e.g.
     `LiveState.catch_up.get_full_name()`... see docs/realtime.md); it receives
     `revision` (the organization's latest, or None) and `resync`.
+
+    `alert_event_name` (optional): the handler every session of the organization gets,
+    with `revision`, when the change carries alerts (or on a resync) — room members
+    too: a room emit carries the dashboard's data, not the alerts.
     """
 
     def __init__(
@@ -111,11 +115,13 @@ class SessionPusher:
         registry: SessionRegistry,
         event_name: str,
         rooms_first: RoomPush | None = None,
+        alert_event_name: str | None = None,
     ) -> None:
         self._app = app
         self._registry = registry
         self._event_name = event_name
         self._rooms_first = rooms_first
+        self._alert_event_name = alert_event_name
         self.pushed = 0
 
     async def __call__(self, change: OrganizationChange) -> None:
@@ -127,8 +133,13 @@ class SessionPusher:
                 logger.exception("live room push failed")
         payload = {"revision": change.revision, "resync": change.resync}
         processor = self._app.event_processor
-        for token in self._registry.tokens(change.organization_id):
+        tokens = self._registry.tokens(change.organization_id)
+        for token in tokens:
             if token in served:
                 continue
             await processor.enqueue(token, Event(name=self._event_name, payload=payload))
             self.pushed += 1
+        if self._alert_event_name is not None and (change.alerts > 0 or change.resync):
+            news = {"revision": change.revision}
+            for token in tokens:
+                await processor.enqueue(token, Event(name=self._alert_event_name, payload=news))

@@ -115,6 +115,48 @@ def _audit_details(rule: AlertRule) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class AlertsOverview:
+    """The Alerts page: every rule, the latest alerts, and the revision they were read at."""
+
+    rules: list[AlertRule]
+    alerts: list[TriggeredAlert]
+    revision: int
+
+
+def overview(actor: Actor, limit: int = 100) -> AlertsOverview:
+    with tenant_transaction(actor.organization_id, read_only=True, snapshot=True) as conn:
+        authorize(conn, actor, Permission.READ)
+        org = actor.organization_id
+        revision = history.current_revision(conn, org)
+        return AlertsOverview(
+            repo.list_rules(conn, org),
+            repo.list_alerts(conn, org, limit=max(1, min(limit, MAX_PAGE))),
+            revision,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertNews:
+    """Alerts of revisions after a session's baseline, oldest first, and the revision read at."""
+
+    alerts: list[TriggeredAlert]
+    revision: int
+
+
+LIVE_NEWS = 20  # a burst beyond this is summed up by the banner, not listed
+
+
+def news(actor: Actor, after_revision: int) -> AlertNews:
+    """What a live session has not been told yet (the live push's one read per worker)."""
+    with tenant_transaction(actor.organization_id, read_only=True, snapshot=True) as conn:
+        authorize(conn, actor, Permission.READ)
+        org = actor.organization_id
+        revision = history.current_revision(conn, org)
+        found = repo.list_alerts(conn, org, limit=LIVE_NEWS, after_revision=after_revision)
+    return AlertNews(list(reversed(found)), revision)
+
+
 def list_rules(actor: Actor) -> list[AlertRule]:
     """Every rule of the organization, active first (oldest first within each)."""
     with tenant_transaction(actor.organization_id, read_only=True) as conn:
@@ -181,7 +223,17 @@ def figures(conn: Connection, org: UUID, windows: list[int], at: datetime) -> Fi
 
 def watch(conn: Connection, org: UUID) -> Watch | None:
     """Before a write appends (holding the revision lock): None when nothing is watched."""
-    active = repo.list_rules(conn, org, active_only=True)
+    return _watching(conn, org, repo.list_rules(conn, org, active_only=True))
+
+
+def claim_and_watch(conn: Connection, org: UUID) -> tuple[int, Watch | None]:
+    """A command's first statement: lock the revision counter and read the active rules
+    together (one round trip), then the figures before the change if any rule is active."""
+    revision, active = repo.claim_revision_with_rules(conn, org)
+    return revision, _watching(conn, org, active)
+
+
+def _watching(conn: Connection, org: UUID, active: list[AlertRule]) -> Watch | None:
     if not active:
         return None
     at = datetime.now(UTC)
@@ -198,6 +250,7 @@ def settle(
     crossed = rules.crossings(watched.rules, watched.before, after)
     if not crossed:
         return []
+    repo.announce(conn, org, cause.revision, len(crossed))  # sent at commit, with the change
     return repo.insert_alerts(
         conn,
         [

@@ -141,8 +141,9 @@ def execute(actor: Actor, command: Command, idempotency_key: str | None = None) 
                 if entry is None:
                     raise WriteConflict("The first request with this key did not complete.")
                 return CommandResult(entry.source_id, entry, replayed=True)
-        history.claim_transaction_revision(conn, org)
-        watched = alerts.watch(conn, org)  # the figures before, under the revision lock
+        # Lock the revision counter (with the alert rules: one round trip), then the
+        # figures before the change if any rule is active.
+        _revision, watched = alerts.claim_and_watch(conn, org)
         try:
             entry = _append(conn, user, _author(conn, actor, user), _plan(conn, user, checked))
         except DBAPIError as error:

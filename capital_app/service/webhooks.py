@@ -2,7 +2,9 @@
 
 Delivery reads the history by revision from each endpoint's cursor, so the history
 is the outbox: a change committed is a change that will be delivered, at least once,
-in (revision, entry id) order per endpoint. One attempt at a time per endpoint (the
+in (revision, entry id) order per endpoint. The alert log is part of the outbox too:
+an alert a change triggered is written in that change's transaction with the same
+revision and an id that follows the change's (`alert.triggered`, service/alerts.py). One attempt at a time per endpoint (the
 job queue's lock); a failed attempt stops that endpoint's line until its retry is due
 (exponential backoff), and after the retry window the endpoint is marked failing.
 
@@ -32,13 +34,12 @@ import httpx
 import orjson
 from standardwebhooks.webhooks import Webhook
 
-from capital_app.db import history_repository as history
 from capital_app.db import webhook_repository as repo
 from capital_app.db.unit_of_work import cross_tenant_ids_transaction, tenant_transaction
 from capital_app.db.webhook_repository import DeliveryRecord, EndpointRecord
 from capital_app.domain import webhooks as rules
 from capital_app.domain.errors import ErrorCollector, InvalidInput
-from capital_app.domain.events import HistoryEntry
+from capital_app.domain.webhooks import Message
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import NotFound
@@ -265,7 +266,7 @@ INLINE_RETRY_SECONDS = 2.0  # a retry due this soon waits in the job, holding th
 
 def _deliver_one(
     endpoint: EndpointRecord,
-    entry: HistoryEntry,
+    entry: Message,
     known: DeliveryRecord | None,
     resend: bool,
 ) -> tuple[Attempt, float | None]:
@@ -279,13 +280,15 @@ def _deliver_one(
     attempt = _send(endpoint, f"msg_{delivery_id.hex}", body)
     delay: float | None = 0.0
     assert entry.revision is not None
+    message_id = rules.message_id(entry)
     with tenant_transaction(org) as conn:
         repo.record_attempt(
             conn,
             org,
             delivery_id=delivery_id,
             endpoint_id=endpoint.id,
-            entry=entry,
+            message_id=message_id,
+            revision=entry.revision,
             event_type=rules.event_type(entry),
             status="delivered" if attempt.ok else "pending",
             response_code=attempt.response_code,
@@ -296,7 +299,7 @@ def _deliver_one(
         if resend:
             return attempt, None
         if attempt.ok:
-            repo.advance_cursor(conn, org, endpoint.id, entry.revision, entry.id)
+            repo.advance_cursor(conn, org, endpoint.id, entry.revision, message_id)
             return attempt, 0.0
         now = datetime.now(UTC)
         first = known.created_at if known else now
@@ -308,7 +311,7 @@ def _deliver_one(
         )
         repo.schedule_retry(conn, org, endpoint.id, now + timedelta(seconds=delay), failing)
         if failing:
-            repo.mark_failed(conn, org, endpoint.id, entry.id)
+            repo.mark_failed(conn, org, endpoint.id, message_id)
             return attempt, None
     return attempt, delay
 
@@ -330,7 +333,7 @@ def deliver_endpoint(organization_id: UUID, endpoint_id: UUID, max_seconds: floa
         return 0
     for delivery in pending_resends:
         with tenant_transaction(org, read_only=True) as conn:
-            entry = history.get_entry(conn, org, delivery.entry_id)
+            entry = repo.get_message(conn, org, delivery)
         if entry is not None:
             _deliver_one(endpoint, entry, delivery, resend=True)
             sent += 1
@@ -343,10 +346,12 @@ def deliver_endpoint(organization_id: UUID, endpoint_id: UUID, max_seconds: floa
             if endpoint.next_attempt_at:
                 wait = (endpoint.next_attempt_at - datetime.now(UTC)).total_seconds()
             if wait <= 0:
-                batch = repo.entries_after(
+                batch = repo.messages_after(
                     conn, org, endpoint.delivered_revision, endpoint.delivered_entry_id, BATCH
                 )
-                known = repo.deliveries_for(conn, org, endpoint_id, [e.id for e in batch[:1]])
+                known = repo.deliveries_for(
+                    conn, org, endpoint_id, [rules.message_id(m) for m in batch[:1]]
+                )
         if wait > INLINE_RETRY_SECONDS:
             return sent  # the dispatcher defers a job once it is due
         if wait > 0:
@@ -358,10 +363,12 @@ def deliver_endpoint(organization_id: UUID, endpoint_id: UUID, max_seconds: floa
             assert entry.revision is not None
             if rules.event_type(entry) not in endpoint.event_types:
                 with tenant_transaction(org) as conn:
-                    repo.advance_cursor(conn, org, endpoint_id, entry.revision, entry.id)
+                    repo.advance_cursor(
+                        conn, org, endpoint_id, entry.revision, rules.message_id(entry)
+                    )
                 continue
             # Only the first of a batch can have been tried before (the line stops at a failure).
-            previous = known.get(entry.id) if index == 0 else None
+            previous = known.get(rules.message_id(entry)) if index == 0 else None
             _attempt, delay = _deliver_one(endpoint, entry, previous, resend=False)
             sent += 1
             if delay is None:

@@ -15,12 +15,13 @@ import reflex as rx
 from reflex_components_core.core.banner import has_connection_errors
 
 from capital_app.domain.values import Role
+from capital_app.ui.alert_presenters import LiveAlert
 from capital_app.ui.components.time_travel import (
     as_of_control,
     past_view_banner,
     view_problem_notice,
 )
-from capital_app.ui.navigation import VIEW_ROUTES, NavItem, nav_items
+from capital_app.ui.navigation import ALERTS_ROUTE, VIEW_ROUTES, NavItem, nav_items
 from capital_app.ui.state import AppState
 
 PRODUCT_NAME = "Capital Ledger"
@@ -210,6 +211,53 @@ def page_header(title: str, *right: rx.Component, subtitle=None) -> rx.Component
     )
 
 
+def _live_alert(row: LiveAlert) -> rx.Component:
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("bell-ring")),
+        rx.callout.text(
+            rx.hstack(
+                rx.text(row.text, weight="medium", class_name="live-alert-text"),
+                rx.text(row.when, size="1", color=rx.color("gray", 11)),
+                rx.spacer(),
+                rx.link("Alert history", href=ALERTS_ROUTE, size="1"),
+                rx.icon_button(
+                    rx.icon("x", size=14),
+                    size="1",
+                    variant="ghost",
+                    color_scheme="gray",
+                    on_click=AppState.dismiss_alert(row.id),
+                    aria_label="Dismiss this alert",
+                    class_name="dismiss-alert",
+                ),
+                align="center",
+                spacing="3",
+                width="100%",
+            )
+        ),
+        color_scheme="amber",
+        role="alert",
+        size="1",
+        width="100%",
+        class_name="live-alert",
+    )
+
+
+def alert_banner() -> rx.Component:
+    """Alerts that changes triggered while this session was open (pushed live)."""
+    return rx.cond(
+        AppState.live_alerts.length() > 0,
+        rx.vstack(
+            rx.foreach(AppState.live_alerts, _live_alert),
+            spacing="2",
+            width="100%",
+            padding_x="32px",
+            padding_top="16px",
+            max_width="1280px",
+            id="live-alerts",
+        ),
+    )
+
+
 def signed_in_page(*children: rx.Component) -> rx.Component:
     """Sidebar + (top bar, banner, content). Hidden until the session is resumed."""
     from capital_app.ui.components.change_dialog import change_dialog
@@ -220,6 +268,7 @@ def signed_in_page(*children: rx.Component) -> rx.Component:
             top_bar(),
             past_view_banner(),
             view_problem_notice(),
+            alert_banner(),
             rx.box(
                 rx.vstack(*children, spacing="5", width="100%"),
                 padding_x="32px",

@@ -35,6 +35,7 @@ API_KEYS_ROUTE = "/api-keys"
 ORGANIZATION_ROUTE = "/organization"
 AUDIT_ROUTE = "/audit"
 WEBHOOKS_ROUTE = "/webhooks"
+ALERTS_ROUTE = "/alerts"
 
 WRITERS = frozenset({Role.EDITOR, Role.ADMIN})
 ADMINS = frozenset({Role.ADMIN})
@@ -43,6 +44,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Dashboard", HOME_ROUTE, "layout-dashboard", 10),
     NavItem("History", HISTORY_ROUTE, "history", 20),
     NavItem("Sources", SOURCES_ROUTE, "landmark", 30),
+    NavItem("Alerts", ALERTS_ROUTE, "bell", 35),
     NavItem("Import", IMPORT_ROUTE, "import", 40, WRITERS),
     NavItem("Users", USERS_ROUTE, "users", 50, ADMINS),
     NavItem("API keys", API_KEYS_ROUTE, "key-round", 55, ADMINS),

@@ -47,12 +47,13 @@ from capital_app.domain.view_query import (
     parse_moment,
     parse_moment_params,
 )
-from capital_app.service import sessions
+from capital_app.service import alerts, sessions
 from capital_app.service.actor import Actor
 from capital_app.service.authentication import actor_from_session_token
 from capital_app.service.errors import InvalidToken, Unauthenticated
 from capital_app.ui.navigation import HOME_ROUTE as HOME_ROUTE  # the pages import it from here
 from capital_app.ui.navigation import LOGIN_ROUTE, login_path
+from capital_app.ui.alert_presenters import LiveAlert, live_alert, with_news
 from capital_app.ui.url_state import show_url
 
 logger = logging.getLogger(__name__)
@@ -260,6 +261,11 @@ class AppState(rx.State):
     revision: int = 0
     newer_data: bool = False
 
+    # Alerts pushed live (the banner of ui/layout.py), newest first, and the revision up
+    # to which this session has been told of alerts (-1: not known before a page read).
+    live_alerts: list[LiveAlert] = []
+    _alerts_after: int = -1
+
     _current_page: str = ""  # full name of the PageState the session shows
     _pending: list[PendingEdit] = []
 
@@ -409,6 +415,8 @@ class AppState(rx.State):
         self.user_id = self.user_name = self.user_email = self.user_role = ""
         self.organization_id = self.organization_name = ""
         self._pending = []
+        self.live_alerts = []
+        self._alerts_after = -1
         self.auth_message = message or self.auth_message
         _notify(session_hooks().ended, self.router.session.client_token)
         return rx.redirect(login_path(place) if place else LOGIN_ROUTE, replace=True)
@@ -473,6 +481,59 @@ class AppState(rx.State):
         if page is None:
             return None
         return await page._reload(pushed=None if resync else revision)
+
+    @rx.event
+    async def alerts_arrived(self, revision: int | None = None):
+        """Live: a change up to `revision` triggered alerts; show those not shown yet.
+
+        Pushed to every session of the organization (realtime/sessions.py), whatever it
+        shows. The read is shared by this worker's sessions and authorizes each of them;
+        `revision` None (a resync) reads alone."""
+        if not self.user_id:
+            return None
+        after = self._alerts_after
+        if after < 0:  # no page read yet: only what this push announced is news
+            if revision is None:
+                return None
+            after = revision - 1
+        from capital_app.realtime.lifespan import process_realtime
+
+        try:
+            actor = self._actor()
+            if revision is None:
+                found = await call_service(alerts.news, actor, after, timeout=LOAD_TIMEOUT_SECONDS)
+            else:
+                found = await asyncio.wait_for(
+                    process_realtime().shared_reads.read(
+                        actor,
+                        revision,
+                        ("alert_news", after),
+                        alerts.news,
+                        after,
+                        revision_of=lambda answer: answer.revision,
+                    ),
+                    LOAD_TIMEOUT_SECONDS,
+                )
+        except LedgerError as error:
+            if is_signed_out(error):
+                return self._forget(error.message)
+            logger.warning("live alerts not read: %s", error.message)
+            return None
+        except TimeoutError:
+            logger.warning("live alerts not read in time")
+            return None
+        self._alerts_after = max(self._alerts_after, found.revision)
+        shown = {row.id for row in self.live_alerts}
+        news = [live_alert(a, self.currency, self._tz()) for a in found.alerts]
+        news = [row for row in news if row.id not in shown]
+        if not news:
+            return None
+        self.live_alerts = with_news(self.live_alerts, news)
+        return [rx.toast.warning(row.text, duration=10_000) for row in news]
+
+    @rx.event
+    def dismiss_alert(self, alert_id: str):
+        self.live_alerts = [row for row in self.live_alerts if row.id != alert_id]
 
     def _view_changed(self):
         self.newer_data = False
@@ -559,6 +620,7 @@ class PageState(rx.State, mixin=True):
         def _apply_moment(self, view: ViewQuery) -> None: ...
         def _moment_view(self) -> ViewQuery: ...
         def _place(self) -> str: ...
+        _alerts_after: int
 
     async def _fetch(self, actor: Actor, pushed: int | None) -> int:
         """Read the page's data; returns the organization revision it was read at.
@@ -625,6 +687,8 @@ class PageState(rx.State, mixin=True):
             self.status = "error"
             return None
         self.revision = max(self.revision, revision)
+        if self._alerts_after < 0 and revision > 0:  # alerts before this read are not news
+            self._alerts_after = revision
         self.problem = ""
         self.status = "ready"
         self._render()

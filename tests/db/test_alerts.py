@@ -298,3 +298,61 @@ def test_not_even_the_owner_rewrites_the_log_or_revives_a_rule(tenant, owner, st
     with owner.begin() as conn, pytest.raises(DBAPIError):
         conn.execute(text(statement), {"org": tenant.org_id})
     assert len(log(tenant)) == 1 and not alerts.list_rules(tenant.actor())[0].active
+
+
+# --- the live announcement ------------------------------------------------------------
+
+
+def _listening():
+    import psycopg
+
+    from capital_app.db.engine import libpq_url, runtime_database_url
+
+    conn = psycopg.connect(libpq_url(runtime_database_url()), autocommit=True)
+    conn.execute("LISTEN capital_history")
+    return conn
+
+
+def _announced(conn, org) -> list[dict]:
+    import json
+
+    found = []
+    for note in conn.notifies(timeout=1.0, stop_after=None):
+        data = json.loads(note.payload)
+        if data["organizationId"] == str(org):
+            found.append(data)
+    return found
+
+
+def test_a_triggered_alert_is_announced_with_its_change_at_commit(tenant):
+    source = add_source(tenant.actor(), rate="0.10")
+    wacc_above(tenant, "0.12")
+    listener = _listening()
+    try:
+        crossed = change_rate(tenant, source, "0.13")
+        notes = _announced(listener, tenant.org_id)
+        revision = crossed.entry.revision
+        assert {"organizationId": str(tenant.org_id), "revision": revision, "entries": 0,
+                "alerts": 1} in notes  # fmt: skip
+        assert any(n.get("entryId") == crossed.entry.id for n in notes)  # the history's own
+        change_rate(tenant, source, "0.14")  # no crossing: no alert announced
+        assert not any(n.get("alerts") for n in _announced(listener, tenant.org_id))
+    finally:
+        listener.close()
+
+
+def test_news_and_the_overview_read_what_a_session_has_not_seen(tenant, other_tenant):
+    source = add_source(tenant.actor(), rate="0.10")
+    wacc_above(tenant, "0.12")
+    first = change_rate(tenant, source, "0.13")
+    change_rate(tenant, source, "0.11")
+    second = change_rate(tenant, source, "0.15")
+    news = alerts.news(tenant.actor("VIEWER"), first.entry.revision)
+    assert [a.revision for a in news.alerts] == [second.entry.revision]
+    assert news.revision == second.entry.revision
+    everything = alerts.news(tenant.actor("VIEWER"), 0).alerts
+    assert [a.revision for a in everything] == [first.entry.revision, second.entry.revision]
+    overview = alerts.overview(tenant.actor("VIEWER"))
+    assert len(overview.rules) == 1 and len(overview.alerts) == 2
+    assert overview.revision == second.entry.revision
+    assert alerts.news(other_tenant.actor(), 0).alerts == []

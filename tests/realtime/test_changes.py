@@ -103,3 +103,11 @@ async def test_a_failing_subscriber_keeps_receiving() -> None:
     await asyncio.sleep(0.01)
     await subscription.close()
     assert received == [1, 2]
+
+
+def test_an_alert_announcement_counts_alerts_not_entries() -> None:
+    payload = json.dumps({"organizationId": str(ORG), "revision": 8, "entries": 0, "alerts": 2})
+    assert parse_notification(payload) == OrganizationChange(ORG, 8, entries=0, alerts=2)
+    change = OrganizationChange(ORG, 8, entries=1)
+    merged = change.merged(parse_notification(payload))  # type: ignore[arg-type]
+    assert merged == OrganizationChange(ORG, 8, entries=1, alerts=2)

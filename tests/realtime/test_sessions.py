@@ -71,3 +71,31 @@ async def test_the_pusher_enqueues_the_catch_up_of_each_session_of_the_organizat
     ]
     assert sorted(t for t, *_ in calls[2:]) == ["a1", "a2", "b1"]
     assert all(p == {"revision": None, "resync": True} for *_, p in calls[2:])
+
+
+@pytest.mark.anyio
+async def test_alerts_reach_every_session_of_the_organization_room_members_too() -> None:
+    registry = SessionRegistry(lambda token: True)
+    for token, org in (("a1", ORG_A), ("a2", ORG_A), ("b1", ORG_B)):
+        registry.register(token, org)
+    app = _App()
+
+    async def rooms(change, is_local):  # a1 sits in a live room: served by one emit
+        return {"a1"}
+
+    pusher = SessionPusher(app, registry, "s.catch_up", rooms, alert_event_name="s.alerts")
+    await pusher(OrganizationChange(ORG_A, 5, entries=1))  # no alert: nothing more
+    await pusher(OrganizationChange(ORG_A, 6, entries=1, alerts=1))
+    calls = [(t, e.name, e.payload) for t, e in app.event_processor.enqueued]
+    assert calls[:2] == [
+        ("a2", "s.catch_up", {"revision": 5, "resync": False}),
+        ("a2", "s.catch_up", {"revision": 6, "resync": False}),
+    ]
+    assert sorted(calls[2:]) == [
+        ("a1", "s.alerts", {"revision": 6}),
+        ("a2", "s.alerts", {"revision": 6}),
+    ]  # never b1: another organization
+    app.event_processor.enqueued.clear()
+    await pusher(OrganizationChange(None, None, resync=True))  # alerts may have been missed
+    alerted = sorted(t for t, e in app.event_processor.enqueued if e.name == "s.alerts")
+    assert alerted == ["a1", "a2", "b1"]

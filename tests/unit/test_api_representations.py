@@ -74,3 +74,36 @@ def test_users_match_their_models_and_never_carry_the_hash():
     schemas.UserOut.model_validate(user_body)
     schemas.MeOut.model_validate(_wire(representations.me_body(user)))
     assert "$2b$secret" not in str(user_body)
+
+
+def test_alert_rules_and_alerts_match_their_models():
+    from capital_app.domain.alerts import AlertKind, AlertRule, RuleTerms, TriggeredAlert
+
+    kinds = [
+        RuleTerms(AlertKind.WACC_ABOVE, Decimal("0.125000")),
+        RuleTerms(AlertKind.WACC_CHANGE, Decimal(50), 30),
+        RuleTerms(AlertKind.TOTAL_BELOW, Decimal(100_000_00)),
+    ]
+    for terms in kinds:
+        rule = AlertRule(uuid4(), terms, created_by=uuid4(), created_at=NOW)
+        body = _wire(representations.alert_rule_body(rule))
+        schemas.AlertRuleOut.model_validate(body)
+        alert = TriggeredAlert(
+            id=uuid4(),
+            organization_id=uuid4(),
+            rule_id=rule.id,
+            terms=terms,
+            triggered_at=NOW,
+            revision=7,
+            event_id="e.alert.r",
+            value_before=None,
+            value_after=Decimal("0.13"),
+            total_cents=5,
+            wacc=Decimal("0.13"),
+            entry_id="e",
+            source_id="s",
+            sequence=2,
+        )
+        schemas.AlertOut.model_validate(_wire(representations.alert_body(alert)))
+    above = _wire(representations.alert_rule_body(AlertRule(uuid4(), kinds[0], created_at=NOW)))
+    assert above["thresholdRate"] == Decimal("0.125") and above["thresholdCents"] is None
