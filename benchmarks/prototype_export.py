@@ -64,7 +64,14 @@ def generate(entries: int, sources: int, seed: int = 7, end: datetime | None = N
     added_by = {s: int(s * entries / sources * 0.02) for s in range(sources)}  # early adds
     removal_at = {s: entries - 1 - (sources - i) * 3 for i, s in enumerate(sorted(removed))}
     pending = sorted(range(sources), key=lambda s: added_by[s])
+    # Kept as they change (a scan of every source per entry made a million take hours):
+    # `live` in the order sources were added, `overdue` the live ones past their removal.
+    live: list[int] = []
+    removals = sorted((at, s) for s, at in removal_at.items())
+    overdue: set[int] = set()
     for k in range(entries):
+        while removals and removals[0][0] <= k:
+            overdue.add(removals.pop(0)[1])
         effective = START + step * k
         created = effective + step * rng.uniform(0.05, 0.9)  # recorded before the next one
         entry: dict = {}
@@ -77,6 +84,7 @@ def generate(entries: int, sources: int, seed: int = 7, end: datetime | None = N
                 "bp": bp,
                 "cents": rng.randint(10_000_000, 50_000_000) * 1000,
             }
+            live.append(s)
             st = state[s]
             entry = {
                 "id": _id("hist", effective, rng),
@@ -88,8 +96,7 @@ def generate(entries: int, sources: int, seed: int = 7, end: datetime | None = N
                 "action": "ADDED",
             }
         else:
-            live = [s for s in state if not state[s].get("gone")]
-            due = [s for s in live if s in removal_at and removal_at[s] <= k]
+            due = [s for s in live if s in overdue] if overdue else []
             s = due[0] if due else rng.choice(live)
             st = state[s]
             entry = {
@@ -103,6 +110,8 @@ def generate(entries: int, sources: int, seed: int = 7, end: datetime | None = N
                     action="REMOVED", annualRate=_rate(st["bp"]), availableCents=st["cents"]
                 )
                 st["gone"] = True
+                live.remove(s)
+                overdue.discard(s)
             elif rng.random() < 0.67:
                 new = max(1000, st["cents"] + rng.randint(-5_000_000, 5_000_000) * 100)
                 entry.update(

@@ -3,8 +3,8 @@
 The real app (`capital-app run`, one worker), one organization with 200 active
 sources, 5 Chromium sessions on the dashboard. 20 amount changes through the REST
 API (`POST /api/capital-history/update-amount`), one after another, each to another
-source. In every page a MutationObserver stamps (`performance.timeOrigin +
-performance.now()`, the machine's wall clock) the moment the changed row shows
+source. In every page a MutationObserver stamps (`Date.now()`, the
+machine's wall clock, as Python's time.time()) the moment the changed row shows
 the new amount; the time from the API's answer (stamped in Python right after
 the response) to that stamp is the latency. Also: the bytes of each Socket.IO
 frame the first page receives per change (its WebSocket, captured by Playwright).
@@ -32,18 +32,25 @@ if str(ROOT) not in sys.path:
 from benchmarks.realtime_mechanisms import _summary, create_database, drop_database  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
-OBSERVER = """([name, text]) => new Promise((resolve) => {
+# Armed in every page before a change: a MutationObserver stamps, in the page, the
+# moment the changed row shows the new amount (Date.now(): the machine's wall clock,
+# the one Python's time.time() reads). It must not return a promise: Playwright's
+# evaluate waits for a returned promise, so arming page 1 would block until the
+# change it waits for (the stall of the first run). The stamp is read afterwards.
+OBSERVER = """([name, text]) => {
+  window.__liveStamp = null;
   const seen = () => [...document.querySelectorAll('tr.source-row')].some(
     (r) => r.dataset.source === name && r.textContent.includes(text));
-  if (seen()) { resolve(performance.timeOrigin + performance.now()); return; }
+  if (seen()) { window.__liveStamp = Date.now(); return; }
   const observer = new MutationObserver(() => {
     if (seen()) {
+      window.__liveStamp = Date.now();
       observer.disconnect();
-      resolve(performance.timeOrigin + performance.now());
     }
   });
   observer.observe(document.body, {subtree: true, childList: true, characterData: true});
-})"""
+}"""
+STAMPED = "() => window.__liveStamp !== null"
 
 
 def _post(url: str, path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +142,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 name = f"Source {index:04d}"
                 cents = 5_000_000_00 + n * 100 + index
                 text = format_money(cents, "KES")
-                waits = [page.evaluate_handle(OBSERVER, [name, text]) for page in pages]
+                for page in pages:
+                    page.evaluate(OBSERVER, [name, text])
                 before = len(frames)
                 _post(
                     url,
@@ -148,9 +156,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     },
                 )
                 answered = time.time() * 1000
-                for handle in waits:
-                    stamped = handle.json_value()
-                    latencies.append(stamped - answered)
+                for page in pages:
+                    page.wait_for_function(STAMPED, timeout=30_000)
+                    latencies.append(float(page.evaluate("window.__liveStamp")) - answered)
                 time.sleep(0.3)
                 frames_per_change.extend(float(f) for f in frames[before:])
                 bytes_per_change.append(float(sum(frames[before:])))

@@ -393,23 +393,28 @@ def _not_removed(at: str) -> str:
            AND x.action = 'REMOVED' AND x.effective_date <= {at} AND x.created_at <= :known_at))"""
 
 
+# Active sources as of `as_of`, as known at `known_at`: two index probes per source.
+# - The last change in effect is the later of the amount and rate probes' dates: every
+#   event but a removal sets one of the two terms (ADDED both), and a source whose
+#   removal is in effect is not listed at all.
+# - The sequence is the source's latest one recorded by `known_at`. When `known_at` is
+#   not before the organization's latest recording, every entry is known, and that is
+#   the projection's `latest_sequence` (its triggers keep it the highest sequence of
+#   the source); only a past `known_at` probes for it.
 _SOURCES_AS_OF = text(
     f"""
+    WITH latest AS (
+         SELECT max(created_at) AS recorded_at FROM capital_history WHERE organization_id = :org)
     SELECT s.source_id, s.name, s.added_date, a.available_cents, r.annual_rate,
-           last.effective_date AS last_changed_date, known.sequence
-      FROM capital_source s
+           greatest(a.amount_date, r.rate_date) AS last_changed_date,
+           CASE WHEN :known_at >= latest.recorded_at THEN s.latest_sequence ELSE (
+                SELECT h.sequence FROM capital_history h
+                 WHERE h.organization_id = s.organization_id AND h.source_id = s.source_id
+                   AND h.created_at <= :known_at
+                 ORDER BY h.sequence DESC LIMIT 1) END AS sequence
+      FROM latest, capital_source s
       JOIN LATERAL ({_amount_probe(":as_of")}) a ON true
       JOIN LATERAL ({_rate_probe(":as_of")}) r ON true
-      JOIN LATERAL (
-           SELECT h.effective_date FROM capital_history h
-            WHERE h.organization_id = s.organization_id AND h.source_id = s.source_id
-              AND h.effective_date <= :as_of AND h.created_at <= :known_at
-            ORDER BY h.effective_date DESC, h.sequence DESC LIMIT 1) last ON true
-      JOIN LATERAL (
-           SELECT h.sequence FROM capital_history h
-            WHERE h.organization_id = s.organization_id AND h.source_id = s.source_id
-              AND h.created_at <= :known_at
-            ORDER BY h.sequence DESC LIMIT 1) known ON true
      WHERE s.organization_id = :org AND s.added_date <= :as_of AND {_not_removed(":as_of")}
     """
 )
@@ -418,20 +423,28 @@ _SOURCES_AS_OF = text(
 def sources_as_of(
     conn: Connection, org: UUID, as_of: datetime, known_at: datetime
 ) -> list[ActiveSource]:
-    rows = conn.execute(
-        _SOURCES_AS_OF, {"org": org, "as_of": as_of, "known_at": known_at}
-    ).mappings()
+    """Read all at once, by position: at 1,000 sources, fetching and naming row by row
+    cost a quarter of the statement's own time."""
+    rows = conn.execute(_SOURCES_AS_OF, {"org": org, "as_of": as_of, "known_at": known_at}).all()
     return [
         ActiveSource(
-            source_id=r["source_id"],
-            name=r["name"],
-            annual_rate=r["annual_rate"],
-            available_cents=r["available_cents"],
-            sequence=r["sequence"],
-            added_date=_utc(r["added_date"]),
-            last_changed_date=_utc(r["last_changed_date"]),
+            source_id=source_id,
+            name=name,
+            annual_rate=annual_rate,
+            available_cents=available_cents,
+            sequence=sequence,
+            added_date=added_date.astimezone(UTC),
+            last_changed_date=last_changed_date.astimezone(UTC),
         )
-        for r in rows
+        for (
+            source_id,
+            name,
+            added_date,
+            available_cents,
+            annual_rate,
+            last_changed_date,
+            sequence,
+        ) in rows
     ]
 
 

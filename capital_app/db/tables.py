@@ -225,3 +225,42 @@ class WebhookDelivery(SQLModel, table=True):
     last_attempt_at: datetime | None = Field(sa_column=_ts(nullable=True))
     delivered_at: datetime | None = Field(sa_column=_ts(nullable=True))
     resend_requested: bool
+
+
+class AlertRule(SQLModel, table=True):
+    """A threshold an organization watches (migration 0012); deactivated, never deleted."""
+
+    __tablename__ = "alert_rule"
+    organization_id: UUID = Field(primary_key=True, foreign_key="organization.id")
+    id: UUID = Field(primary_key=True)
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    threshold: Decimal = Field(sa_column=Column(Numeric, nullable=False))
+    window_days: int | None = Field(sa_column=Column(Integer, nullable=True))
+    created_by: UUID
+    created_at: datetime = Field(sa_column=_ts())
+    active: bool
+    deactivated_at: datetime | None = Field(sa_column=_ts(nullable=True))
+    deactivated_by: UUID | None = None
+
+
+class AlertLog(SQLModel, table=True):
+    """One rule crossed by one change (append-only; migration 0012)."""
+
+    __tablename__ = "alert_log"
+    organization_id: UUID = Field(primary_key=True)
+    id: UUID = Field(primary_key=True)
+    rule_id: UUID
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    threshold: Decimal = Field(sa_column=Column(Numeric, nullable=False))
+    window_days: int | None = Field(sa_column=Column(Integer, nullable=True))
+    triggered_at: datetime = Field(sa_column=_ts())
+    revision: int = Field(sa_column=Column(BigInteger, nullable=False))
+    event_id: str = Field(sa_column=Column(Text, nullable=False))
+    entry_id: str | None = Field(sa_column=Column(Text, nullable=True))
+    source_id: str | None = Field(sa_column=Column(Text, nullable=True))
+    sequence: int | None = Field(sa_column=Column(Integer, nullable=True))
+    import_id: UUID | None = None
+    value_before: Decimal | None = Field(sa_column=Column(Numeric, nullable=True))
+    value_after: Decimal = Field(sa_column=Column(Numeric, nullable=False))
+    total_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    wacc: Decimal | None = Field(sa_column=Column(Numeric, nullable=True))

@@ -56,10 +56,11 @@ import heapq
 import itertools
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Any
 
 from capital_app.domain.errors import InvalidInput
@@ -106,6 +107,7 @@ _KNOWN = frozenset(KNOWN_FIELDS)
 # Control characters, and lone surrogates (JSON can spell "\ud800"; PostgreSQL cannot store it).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 MAX_CREATED_BY_LENGTH = 320
+_NO_PROBLEMS: tuple[ImportProblem, ...] = ()
 _ACTION_RANK = {
     Action.ADDED: 0,
     Action.AMOUNT_CHANGED: 1,
@@ -263,7 +265,7 @@ class _Candidate:
     """One entry of the file as far as it could be read; None marks a field with a problem."""
 
     index: int
-    raw: dict[str, object]
+    raw: Mapping[str, object]
     id: str | None = None
     source_id: str | None = None
     sequence: int | None = None
@@ -277,11 +279,13 @@ class _Candidate:
     previous_amount: int | None = None
     notes: str | None = None
     created_by: str | None = None
-    problems: list[ImportProblem] = field(default_factory=list)
+    # A list while the entry is read; the shared empty tuple once it was read cleanly.
+    problems: list[ImportProblem] | tuple[ImportProblem, ...] = field(default_factory=list)
     values_ok: bool = True  # rate, amount and previous values were readable
     sequence_ok: bool = True  # no sequence, or a readable one
 
     def problem(self, field_name: str | None, message: str) -> None:
+        assert isinstance(self.problems, list), "problems are found while reading"
         self.problems.append(ImportProblem(self.index, field_name, message, self.id))
 
     @property
@@ -801,12 +805,20 @@ def _check_active_names(
 
 
 def parse_export(chunks: Iterable[bytes | str], now: datetime) -> PrototypeHistory:
-    """Read and check a prototype export (the file's bytes or text, in chunks)."""
+    """Read and check a prototype export (the file's bytes or text, in chunks).
+
+    Memory is what limits the size of a file (a million entries): values repeated on
+    many entries (source ids, names, authors, notes, rates) are kept once, and each
+    source's candidates are let go as soon as its entries are built.
+    """
     problems = Problems()
     by_id: dict[str, _Candidate] = {}
     by_source: dict[str, list[_Candidate]] = {}
+    shared: dict[object, Any] = {}
     repeated = 0
     count = 0
+    first_effective: datetime | None = None
+    last_effective: datetime | None = None
     for index, raw in enumerate(_raw_entries(chunks, problems)):
         count = index + 1
         candidate = _read_entry(index, raw, now)
@@ -829,12 +841,27 @@ def parse_export(chunks: Iterable[bytes | str], now: datetime) -> PrototypeHisto
                 continue
         if candidate.source_id is not None:
             by_source.setdefault(candidate.source_id, []).append(candidate)
+            moment = candidate.effective_date
+            if moment is not None:
+                first_effective = (
+                    moment if first_effective is None else min(first_effective, moment)
+                )
+                last_effective = moment if last_effective is None else max(last_effective, moment)
         if not candidate.problems:
-            candidate.raw = {}  # no longer needed once read cleanly; keeps memory small
+            _share_values(candidate, shared)  # no longer needed once read cleanly
 
+    # The id → candidate table becomes id → index in place (a second table of a million
+    # ids would cost tens of MB); the candidates stay referenced by their sources.
+    table: dict[str, Any] = by_id
+    for c_id, c in table.items():
+        table[c_id] = c.index
+    positions: dict[str, int] = table
+    del by_id, table
+    sources_in_file = len(by_source)
     sources: dict[str, list[HistoryEntry]] = {}
     final: dict[str, SourceState] = {}
-    for source_id, candidates in by_source.items():
+    while by_source:  # file order; each source's candidates go once it is checked
+        source_id, candidates = _pop_first(by_source)
         if not all(c.orderable for c in candidates):
             continue  # its unreadable dates or actions are reported already
         ordered = _ordered(candidates, problems)
@@ -844,8 +871,6 @@ def parse_export(chunks: Iterable[bytes | str], now: datetime) -> PrototypeHisto
         if entries and state is not None:
             sources[source_id] = entries
             final[source_id] = state
-    positions = {c_id: c.index for c_id, c in by_id.items()}
-    dates = [c.effective_date for cs in by_source.values() for c in cs if c.effective_date]
     if not problems:
         _check_active_names(sources, final, positions, problems)
     return PrototypeHistory(
@@ -855,7 +880,33 @@ def parse_export(chunks: Iterable[bytes | str], now: datetime) -> PrototypeHisto
         entries_in_file=count,
         repeated=repeated,
         problems=problems,
-        sources_in_file=len(by_source),
-        first_effective=min(dates, default=None),
-        last_effective=max(dates, default=None),
+        sources_in_file=sources_in_file,
+        first_effective=first_effective,
+        last_effective=last_effective,
     )
+
+
+_NOT_KEPT: Mapping[str, object] = MappingProxyType({})
+
+
+def _share_values(c: _Candidate, shared: dict[object, Any]) -> None:
+    """Drop what a cleanly read candidate no longer needs; keep repeated values once.
+
+    Rates are shared by their exact text (0.1 and 0.10 stay apart), so nothing read
+    changes, only how many copies of it are held.
+    """
+    c.raw = _NOT_KEPT
+    c.problems = _NO_PROBLEMS
+    c.source_id = shared.setdefault(c.source_id, c.source_id)
+    c.name = shared.setdefault(c.name, c.name)
+    c.created_by = shared.setdefault(c.created_by, c.created_by)
+    c.notes = shared.setdefault(c.notes, c.notes)
+    for attribute in ("annual_rate", "previous_rate"):
+        rate = getattr(c, attribute)
+        if rate is not None:
+            setattr(c, attribute, shared.setdefault(("rate", str(rate)), rate))
+
+
+def _pop_first(by_source: dict[str, list[_Candidate]]) -> tuple[str, list[_Candidate]]:
+    source_id = next(iter(by_source))
+    return source_id, by_source.pop(source_id)

@@ -47,6 +47,7 @@ class Permission(Enum):
     MANAGE_ORGANIZATION = "manage the organization's settings"
     MANAGE_WEBHOOKS = "manage webhooks"
     READ_METRICS = "read the server's metrics"
+    MANAGE_ALERTS = "set and deactivate alert rules"
 
 
 # The scopes that grant each permission to a key; no scope manages keys.
@@ -59,6 +60,7 @@ _KEY_SCOPES: dict[Permission, frozenset[str]] = {
     Permission.MANAGE_ORGANIZATION: frozenset({Scope.ADMIN}),
     Permission.MANAGE_WEBHOOKS: frozenset({Scope.ADMIN}),
     Permission.READ_METRICS: frozenset({Scope.ADMIN}),
+    Permission.MANAGE_ALERTS: frozenset({Scope.WRITE}),
 }
 
 
@@ -95,6 +97,8 @@ def check_user(
         raise Unauthenticated(SESSION_ENDED)
     if permission is Permission.WRITE_HISTORY and not user.role.can_write_history:
         raise Forbidden("Your role can view the ledger but not change it.")
+    if permission is Permission.MANAGE_ALERTS and not user.role.can_write_history:
+        raise Forbidden("Only an editor or administrator can set or deactivate alerts.")
     if permission is Permission.MANAGE_USERS and not user.role.can_manage_users:
         raise Forbidden("Only an administrator can manage users.")
     if permission is Permission.MANAGE_API_KEYS and not user.role.can_manage_users:

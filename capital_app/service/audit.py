@@ -48,6 +48,8 @@ class AuditAction(StrEnum):
     API_KEY_REVOKED = "integration.api_key_revoked"
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_DELETED = "webhook.deleted"
+    ALERT_RULE_CREATED = "alert.rule_created"
+    ALERT_RULE_DEACTIVATED = "alert.rule_deactivated"
 
 
 def record_audit(

@@ -26,6 +26,7 @@ from capital_app.db.errors import translate
 from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.domain import rules
 from capital_app.domain.accounts import UserRecord
+from capital_app.domain.alerts import Cause, TriggeredAlert
 from capital_app.domain.commands import (
     AddSource,
     ChangeAmount,
@@ -47,6 +48,7 @@ from capital_app.domain.values import (
     check_source_id,
 )
 from capital_app.observe.logs import log_command
+from capital_app.service import alerts
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.errors import IdempotencyKeyReused, NameTaken, NotFound, WriteConflict
 
@@ -56,6 +58,7 @@ class CommandResult:
     source_id: str
     entry: HistoryEntry
     replayed: bool = False
+    alerts: tuple[TriggeredAlert, ...] = ()  # the alert rules this change made cross
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +142,7 @@ def execute(actor: Actor, command: Command, idempotency_key: str | None = None) 
                     raise WriteConflict("The first request with this key did not complete.")
                 return CommandResult(entry.source_id, entry, replayed=True)
         history.claim_transaction_revision(conn, org)
+        watched = alerts.watch(conn, org)  # the figures before, under the revision lock
         try:
             entry = _append(conn, user, _author(conn, actor, user), _plan(conn, user, checked))
         except DBAPIError as error:
@@ -146,6 +150,9 @@ def execute(actor: Actor, command: Command, idempotency_key: str | None = None) 
             if translated is None:
                 raise
             raise translated from error
+        assert entry.revision is not None
+        cause = Cause(entry.revision, entry.id, entry.id, entry.source_id, entry.sequence)
+        triggered = alerts.settle(conn, org, watched, cause)  # committed with the entry
         if idempotency_key is not None:
             users.complete_idempotency_key(conn, org, idempotency_key, entry.source_id, entry.id)
     log_command(  # after the commit: the command did happen
@@ -156,7 +163,7 @@ def execute(actor: Actor, command: Command, idempotency_key: str | None = None) 
         user_id=actor.user_id,
         api_key_id=actor.api_key_id,
     )
-    return CommandResult(entry.source_id, entry)
+    return CommandResult(entry.source_id, entry, alerts=tuple(triggered))
 
 
 def _plan(conn: Connection, user: UserRecord, command: Command) -> rules.PlannedEntry:

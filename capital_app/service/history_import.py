@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
 import uuid
 from collections import Counter
@@ -56,6 +57,7 @@ from capital_app.domain.views import ActiveSource
 from capital_app.domain.wacc import WaccSummary, wacc_of
 from capital_app.observe.logs import log_command
 from capital_app.observe.metrics import observe_import_export
+from capital_app.service import alerts
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import WriteConflict
@@ -253,9 +255,8 @@ def _already_stored(
     """
     found: set[str] = set()
     identical = 0
-    entries = list(prototype.entries())
-    for start in range(0, len(entries), BATCH_ROWS):
-        batch = entries[start : start + BATCH_ROWS]
+    entries = prototype.entries()
+    while batch := list(itertools.islice(entries, BATCH_ROWS)):
         stored_entries = import_export.entries_with_ids(conn, org, [e.id for e in batch])
         for entry in batch:
             stored = stored_entries.get(entry.id)
@@ -550,6 +551,7 @@ def import_checked(
             if not report.ok:
                 raise ImportRefused(report)
             assert revision is not None
+            watched = alerts.watch(conn, org)  # the figures before, under the revision lock
             import_id = uuid.uuid4()
             import_export.insert_import_log(
                 conn,
@@ -566,6 +568,7 @@ def import_checked(
             statements = _statements(plan, prototype.positions)
             _write(conn, org, user.id, import_id, statements, progress)
             _verify(conn, org, plan)
+            alerts.settle_import(conn, org, watched, revision, import_id)  # with the import
             record_audit(
                 conn,
                 AuditAction.HISTORY_IMPORTED,

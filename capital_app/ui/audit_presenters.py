@@ -29,6 +29,8 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.API_KEY_REVOKED: "API key revoked",
     AuditAction.WEBHOOK_CREATED: "Webhook created",
     AuditAction.WEBHOOK_DELETED: "Webhook deleted",
+    AuditAction.ALERT_RULE_CREATED: "Alert rule set",
+    AuditAction.ALERT_RULE_DEACTIVATED: "Alert rule deactivated",
 }
 
 ACTION_COLORS: dict[str, str] = {
@@ -74,6 +76,8 @@ def describe_details(action: str, details: dict[str, Any]) -> str:
     if action in (AuditAction.WEBHOOK_CREATED, AuditAction.WEBHOOK_DELETED):
         events = ", ".join(str(kind) for kind in details.get("eventTypes", []))
         return f"{details.get('url', '')} · {events}"
+    if action in (AuditAction.ALERT_RULE_CREATED, AuditAction.ALERT_RULE_DEACTIVATED):
+        return str(details.get("rule", ""))
     if action == AuditAction.HISTORY_EXPORTED:
         return f"as {str(details.get('format', '')).upper()}"
     if "reason" in details:

@@ -15,8 +15,12 @@ import reflex as rx
 from reflex_components_core.core.banner import has_connection_errors
 
 from capital_app.domain.values import Role
-from capital_app.ui.components.time_travel import as_of_control, past_view_banner
-from capital_app.ui.navigation import NavItem, nav_items
+from capital_app.ui.components.time_travel import (
+    as_of_control,
+    past_view_banner,
+    view_problem_notice,
+)
+from capital_app.ui.navigation import VIEW_ROUTES, NavItem, nav_items
 from capital_app.ui.state import AppState
 
 PRODUCT_NAME = "Capital Ledger"
@@ -46,7 +50,8 @@ def _nav_link(item: NavItem) -> rx.Component:
             background=rx.cond(active, rx.color("accent", 3), "transparent"),
             _hover={"background": rx.color("gray", 4), "color": rx.color("gray", 12)},
         ),
-        href=item.route,
+        # A page with a view in its URL opens at the moment being viewed.
+        href=item.route + AppState.view_query if item.route in VIEW_ROUTES else item.route,
         underline="none",
         width="100%",
         id=f"nav-{item.label.lower().replace(' ', '-')}",
@@ -214,6 +219,7 @@ def signed_in_page(*children: rx.Component) -> rx.Component:
         rx.box(
             top_bar(),
             past_view_banner(),
+            view_problem_notice(),
             rx.box(
                 rx.vstack(*children, spacing="5", width="100%"),
                 padding_x="32px",

@@ -9,7 +9,7 @@ sidebar, and an `add_page` in wiring.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
 
 from capital_app.domain.values import Role
 
@@ -24,6 +24,7 @@ class NavItem:
 
 
 HOME_ROUTE = "/"
+LOGIN_ROUTE = "/login"
 HISTORY_ROUTE = "/history"
 SOURCES_ROUTE = "/sources"
 IMPORT_ROUTE = "/import"
@@ -54,6 +55,38 @@ NAV_ITEMS: tuple[NavItem, ...] = (
 def source_href(source_id: str) -> str:
     """The page of one source (ids are URL-safe: UUIDs or the prototype's src_… ids)."""
     return f"{SOURCES_ROUTE}/{quote(source_id, safe='')}"
+
+
+# The pages whose view (as of, as known at, filters, page) lives in their URL; links
+# to them carry the view along (ui/state.py `AppState.view_query`).
+VIEW_ROUTES = frozenset({HOME_ROUTE, HISTORY_ROUTE, SOURCES_ROUTE})
+
+
+def login_path(place: str) -> str:
+    """The sign-in page, remembering where to come back to (`next`) unless it is home."""
+    target = safe_next(place)
+    if target == HOME_ROUTE:
+        return LOGIN_ROUTE
+    return f"{LOGIN_ROUTE}?{urlencode({'next': target}, safe='/')}"
+
+
+def safe_next(place: str | None) -> str:
+    """Where to go after signing in: a page of this app (path and query), else home.
+
+    Never another site (`//host`, `https://…`, `/\\host`), the API or the sign-in page
+    itself: the value comes from a URL anyone can send.
+    """
+    if not place or len(place) > 2_000 or not place.startswith("/"):
+        return HOME_ROUTE
+    if place.startswith("//") or "\\" in place or any(ord(c) < 32 or ord(c) == 127 for c in place):
+        return HOME_ROUTE
+    parts = urlsplit(place)
+    if parts.scheme or parts.netloc or parts.fragment:
+        return HOME_ROUTE
+    path = parts.path.rstrip("/") or "/"
+    if path == LOGIN_ROUTE or path == "/api" or path.startswith("/api/"):
+        return HOME_ROUTE
+    return place
 
 
 def nav_items() -> list[NavItem]:

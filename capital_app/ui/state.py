@@ -24,14 +24,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
 import reflex as rx
 from reflex.event import EventSpec
 
 from capital_app.domain.dates import (
-    end_of_local_day,
+    format_datetime,
     format_day,
     local_today,
     parse_day,
@@ -39,10 +39,21 @@ from capital_app.domain.dates import (
 )
 from capital_app.domain.errors import ErrorKind, LedgerError
 from capital_app.domain.values import Role
+from capital_app.domain.view_query import (
+    ViewQuery,
+    format_moment,
+    format_view_query,
+    moment_end,
+    parse_moment,
+    parse_moment_params,
+)
 from capital_app.service import sessions
 from capital_app.service.actor import Actor
 from capital_app.service.authentication import actor_from_session_token
 from capital_app.service.errors import InvalidToken, Unauthenticated
+from capital_app.ui.navigation import HOME_ROUTE as HOME_ROUTE  # the pages import it from here
+from capital_app.ui.navigation import LOGIN_ROUTE, login_path
+from capital_app.ui.url_state import show_url
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +63,6 @@ T = TypeVar("T")
 LOAD_TIMEOUT_SECONDS = 8.0
 # Writes run in background tasks (no lock held while the database works).
 SAVE_TIMEOUT_SECONDS = 30.0
-
-LOGIN_ROUTE = "/login"
-HOME_ROUTE = "/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,9 +245,13 @@ class AppState(rx.State):
     currency: str = "KES"
     auth_message: str = ""  # why the login page is shown (expired, signed out, …)
 
-    # The view: "" means today / as known now.
+    # The view: "" means today / as known now; else a day ('2025-03-31', its end in the
+    # view's zone) or an exact instant ('2025-04-02T10:00:00Z', from a link). On the
+    # pages whose view lives in their URL (PageState._url_view) the URL sets these.
     as_of_day: str = ""
     known_at_day: str = ""
+    view_zone: str = ""  # the zone a link's days are read in ("": the viewer's own)
+    view_problem: str = ""  # why a link's value was not used, and what shows instead
     show_known_at: bool = False
     today: str = ""  # the viewer's today (YYYY-MM-DD), the date inputs' maximum
 
@@ -284,27 +296,87 @@ class AppState(rx.State):
 
     @rx.var
     def past_view_text(self) -> str:
-        """'Viewing 31 Jan 2026 as known on 1 Mar 2026 — read-only'."""
-        as_of = parse_day(self.as_of_day)
-        known = parse_day(self.known_at_day)
-        seen = f"Viewing {format_day(as_of)}" if as_of else "Viewing today"
-        known_text = f" as known on {format_day(known)}" if known else " as known now"
-        return f"{seen}{known_text} — read-only"
+        """'Viewing 31 Jan 2026 as known on 1 Mar 2026 — read-only' (an instant from a
+        link: 'as known at 2 Apr 2025, 13:00'; a link's zone is named when not ours)."""
+        tz = zone(self.view_zone or self.time_zone)
+        as_of = parse_moment(self.as_of_day, tz)
+        known = parse_moment(self.known_at_day, tz)
+        if isinstance(as_of, datetime):
+            seen = f"Viewing {format_datetime(as_of, tz)}"
+        else:
+            seen = f"Viewing {format_day(as_of)}" if as_of else "Viewing today"
+        if isinstance(known, datetime):
+            known_text = f" as known at {format_datetime(known, tz)}"
+        else:
+            known_text = f" as known on {format_day(known)}" if known else " as known now"
+        where = f" ({self.view_zone} time)" if self.view_zone else ""
+        return f"{seen}{known_text}{where} — read-only"
+
+    @rx.var
+    def as_of_input(self) -> str:
+        """The as-of date input's value: the view's day (an instant's, in the view's zone)."""
+        moment = parse_moment(self.as_of_day)
+        if isinstance(moment, datetime):
+            return local_today(zone(self.view_zone or self.time_zone), moment).isoformat()
+        return moment.isoformat() if moment else self.today
+
+    @rx.var
+    def known_at_input(self) -> str:
+        moment = parse_moment(self.known_at_day)
+        if isinstance(moment, datetime):
+            return local_today(zone(self.view_zone or self.time_zone), moment).isoformat()
+        return moment.isoformat() if moment else self.today
+
+    @rx.var
+    def view_query(self) -> str:
+        """The moment as a query string ('' for today): every link to a view page
+        carries it, so moving between pages keeps the moment (and the URL says it)."""
+        view = ViewQuery(
+            as_of=parse_moment(self.as_of_day),
+            known_at=parse_moment(self.known_at_day),
+            zone=self.view_zone or self.time_zone,
+        )
+        return format_view_query(view)
 
     # --- helpers for every state ----------------------------------------------
 
     def _tz(self):
         return zone(self.time_zone)
 
+    def _view_tz(self):
+        """The zone the view's days are read in: a link's, else the viewer's."""
+        return zone(self.view_zone or self.time_zone)
+
     def _moment(self) -> tuple[datetime | None, datetime | None]:
         """(as_of, known_at) of the view; None means now."""
-        tz = self._tz()
-        as_of = parse_day(self.as_of_day)
-        known = parse_day(self.known_at_day)
+        tz = self._view_tz()
+        as_of = parse_moment(self.as_of_day, tz)
+        known = parse_moment(self.known_at_day, tz)
         return (
-            end_of_local_day(as_of, tz) if as_of else None,
-            end_of_local_day(known, tz) if known else None,
+            moment_end(as_of, tz) if as_of else None,
+            moment_end(known, tz) if known else None,
         )
+
+    def _moment_view(self) -> ViewQuery:
+        """The view's moment as its URL writes it (days with the zone they are read in)."""
+        return ViewQuery(
+            as_of=parse_moment(self.as_of_day),
+            known_at=parse_moment(self.known_at_day),
+            zone=self.view_zone or self.time_zone,
+        )
+
+    def _apply_moment(self, view: ViewQuery) -> None:
+        """Show the moment a URL asked for (already checked by domain/view_query.py)."""
+        self.as_of_day = format_moment(view.as_of) if view.as_of else ""
+        self.known_at_day = format_moment(view.known_at) if view.known_at else ""
+        self.view_zone = view.zone if (self.as_of_day or self.known_at_day) else ""
+        if self.known_at_day:
+            self.show_known_at = True
+
+    def _place(self) -> str:
+        """The path and query the browser shows (as of this session's last event)."""
+        url = self.router.url
+        return url.path + (f"?{url.query}" if url.query else "")
 
     def _actor(self) -> Actor:
         """Who the token says acts (signature, audience and expiry checked here; role,
@@ -326,15 +398,20 @@ class AppState(rx.State):
         self.today = local_today(self._tz(), datetime.now(UTC)).isoformat()
         _notify(session_hooks().signed_in, self.router.session.client_token, org.id)
 
-    def _forget(self, message: str) -> EventSpec:
-        """Drop the session (token and display copies); go to the login page."""
+    def _forget(self, message: str, *, come_back: bool = True) -> EventSpec:
+        """Drop the session (token and display copies); go to the login page.
+
+        `come_back`: the login page remembers the page and its view (`next`), so signing
+        in again (or for the first time, from a shared link) opens exactly it.
+        """
+        place = self._place() if come_back else ""
         self.session_token = ""
         self.user_id = self.user_name = self.user_email = self.user_role = ""
         self.organization_id = self.organization_name = ""
         self._pending = []
         self.auth_message = message or self.auth_message
         _notify(session_hooks().ended, self.router.session.client_token)
-        return rx.redirect(LOGIN_ROUTE, replace=True)
+        return rx.redirect(login_path(place) if place else LOGIN_ROUTE, replace=True)
 
     async def _resume(self) -> sessions.SignedIn | None:
         """Re-read the session's user through the service; None if it is over."""
@@ -399,12 +476,15 @@ class AppState(rx.State):
 
     def _view_changed(self):
         self.newer_data = False
+        self.view_problem = ""
+        if not (self.as_of_day or self.known_at_day):
+            self.view_zone = ""
         return type(self).reload_current_page
 
     def _past_day(self, value: str) -> str:
-        """A picked day before the viewer's today, else "" (today: the present view)."""
+        """A picked day before today (in the view's zone), else "" (today: the present view)."""
         day = parse_day(value)
-        today = local_today(self._tz(), datetime.now(UTC))
+        today = local_today(self._view_tz(), datetime.now(UTC))
         return day.isoformat() if day and day < today else ""
 
     @rx.event
@@ -433,10 +513,13 @@ class AppState(rx.State):
 
     @rx.event
     async def reload_current_page(self):
+        """A new view chosen on the page: its URL becomes a new history entry, then it loads."""
         page = await self._page()
-        if page is not None:
-            return await page._reload(show_loading=True)
-        return None
+        if page is None:
+            return None
+        shown = page._show_view_url(replace=False)
+        loaded = await page._reload(show_loading=True)
+        return [e for e in (shown, loaded) if e is not None]
 
     @rx.event
     async def sign_out(self):
@@ -447,7 +530,7 @@ class AppState(rx.State):
             )
         except LedgerError:
             logger.warning("sign-out could not be recorded", exc_info=True)
-        return self._forget("You have signed out.")
+        return self._forget("You have signed out.", come_back=False)
 
 
 class PageState(rx.State, mixin=True):
@@ -465,8 +548,17 @@ class PageState(rx.State, mixin=True):
     status: str = "loading"  # loading | ready | error
     problem: str = ""
     _targets: dict[str, EditTarget] = {}
+    # Whether this page's view (the moment, and `_read_view`'s filters) lives in its URL:
+    # set by the dashboard, history and source pages (issue 15: shareable views).
+    _url_view: ClassVar[bool] = False
     if TYPE_CHECKING:  # AppState's, which every page state also extends
         revision: int
+        time_zone: str
+        view_problem: str
+
+        def _apply_moment(self, view: ViewQuery) -> None: ...
+        def _moment_view(self) -> ViewQuery: ...
+        def _place(self) -> str: ...
 
     async def _fetch(self, actor: Actor, pushed: int | None) -> int:
         """Read the page's data; returns the organization revision it was read at.
@@ -488,6 +580,33 @@ class PageState(rx.State, mixin=True):
     def _reset_for_new_subject(self) -> bool:
         """Whether the old data must not show while loading (e.g. another source)."""
         return False
+
+    # --- the view in the URL ----------------------------------------------------
+
+    def _read_view(self, params: dict[str, str], now: datetime) -> tuple[str, ...]:
+        """Take the view from the URL's parameters; the sentences of what was dropped.
+
+        The moment here; a page with filters (history) reads those too.
+        """
+        parsed = parse_moment_params(params, viewer_zone=self.time_zone, now=now)
+        self._apply_moment(parsed.view)
+        return parsed.problems
+
+    def _view(self) -> ViewQuery:
+        """What the page shows, as its URL writes it."""
+        return self._moment_view()
+
+    def _view_url(self) -> str:
+        return self.router.url.path + format_view_query(self._view())
+
+    def _show_view_url(self, *, replace: bool) -> EventSpec | None:
+        """The address bar made to say what the page shows (None if it does already)."""
+        if not self._url_view:
+            return None
+        url = self._view_url()
+        if url == self._place():
+            return None
+        return show_url(url, replace=replace)
 
     async def _reload(self, *, show_loading: bool = False, pushed: int | None = None):
         """Fetch and render; on failure say what happened (with Retry), never spin.
@@ -534,7 +653,14 @@ class PageState(rx.State, mixin=True):
                 await loaded(self)  # type: ignore[arg-type]  # a page state is an AppState
             except Exception:  # presence is a courtesy: the page loads anyway
                 logger.exception("page-load hook failed")
-        return await self._reload()
+        if not self._url_view:
+            return await self._reload()
+        # Opened, linked to, or reached by back/forward: the URL says what to show.
+        params = dict(self.router.url.query_parameters)
+        self.view_problem = " ".join(self._read_view(params, datetime.now(UTC)))
+        result = await self._reload()
+        shown = self._show_view_url(replace=True)  # a corrected URL, rewritten in place
+        return [e for e in (shown, result) if e is not None]
 
     def _allowed(self, signed_in: sessions.SignedIn) -> EventSpec | None:
         """A redirect when the signed-in user may not see this page."""

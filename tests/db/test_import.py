@@ -8,6 +8,7 @@ import random
 import re
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -258,6 +259,37 @@ def test_one_bad_entry_in_the_middle_writes_nothing_and_every_error_is_reported(
     assert report.after is None and report.import_id is None
     assert stored_rows(tenant.org_id) == (0, 0, 0)
     assert {f.field for f in refused.value.field_errors} >= {"[6000].annualRate", "[6001].bogus"}
+
+
+def test_a_bad_last_entry_of_a_large_streamed_file_leaves_nothing_stored(
+    tenant: Tenant,
+) -> None:
+    """Two copies of the 12,000-entry sample (other ids), read in 4 KB chunks as a request
+    body arrives: the one problem is the very last entry, after every other was read."""
+    raw = load("large-export.json")
+    copy = [
+        {**e, "id": f"{e['id']}-b", "sourceId": f"{e['sourceId']}-b", "name": f"{e['name']} B"}
+        for e in raw
+    ]
+    entries = raw + copy
+    last = len(entries) - 1
+    entries[last] = {**entries[last], "availableCents": "12"}  # text, not a number
+    content = dumps(entries).encode()
+    assert len(content) > 5_000_000
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(content), 4096):
+            yield content[start : start + 4096]
+
+    with pytest.raises(ImportRefused) as refused:
+        run(tenant, chunks())
+    report = refused.value.report
+    assert [(p.index, p.field) for p in report.errors] == [(last, "availableCents")]
+    assert report.entries_in_file == len(entries) and report.imported == 0
+    assert stored_rows(tenant.org_id) == (0, 0, 0)
+    dry = run(tenant, chunks(), dry_run=True)
+    assert [(p.index, p.field) for p in dry.errors] == [(last, "availableCents")]
+    assert stored_rows(tenant.org_id) == (0, 0, 0)
 
 
 def test_a_database_refusal_in_a_late_batch_undoes_the_earlier_ones(

@@ -24,6 +24,8 @@ TENANT_TABLES = [
     "auth_event",
     "api_key",
     "audit_event",
+    "alert_rule",
+    "alert_log",
 ]
 
 

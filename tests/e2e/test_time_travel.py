@@ -125,8 +125,9 @@ def test_as_of_and_as_known_at_reproduce_earlier_totals_and_wacc(page: Page) -> 
         format_money(30_000_000_00)
     )
 
-    # The history page shows the same moment: the correction was not known yet.
-    page.goto("/history")
+    # The history page shows the same moment: the correction was not known yet. (The
+    # sidebar's link carries the moment; a bare /history typed in is today.)
+    page.click("#nav-history")
     wait_ready(page)
     expect(page.locator("#past-view-banner")).to_be_visible()
     expect(page.locator("tr.history-row")).to_have_count(3, timeout=LOAD)

@@ -16,7 +16,14 @@ from capital_app.domain.views import ActiveSource
 from capital_app.domain.wacc import WaccSummary
 from capital_app.ui.pages.dashboard import presenters as present
 from capital_app.ui.pages.dashboard.live import _delta, _slots
-from capital_app.ui.pages.dashboard.state import PATCH_SLOTS, LiveView, targets_of
+from capital_app.ui.pages.dashboard.state import (
+    ACTIVITY_VARS,
+    BASE_CHUNKS,
+    BASE_VARS,
+    PATCH_SLOTS,
+    LiveView,
+    targets_of,
+)
 from capital_app.ui.state import PendingEdit
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -50,7 +57,8 @@ def _view(sources: list[ActiveSource], previous: LiveView | None, revision: int)
         kpis=present.kpis_of(summary, summary, "KES"),
         total_cents=str(total),
         activity=[],
-        activity_new=[],
+        activity_slots=(None,) * len(ACTIVITY_VARS),
+        activity_seq=0,
         chart_head=[],
         chart_tail=[],
         chart_status="ready",
@@ -60,6 +68,11 @@ def _view(sources: list[ActiveSource], previous: LiveView | None, revision: int)
         history_starts=None,
         targets=targets_of(sources),
     )
+
+
+def _by_id(rows: list[present.SourceRow]) -> list[present.SourceRow]:
+    """Rows in source id order (the browser sorts; the base's chunks are in hash order)."""
+    return sorted(rows, key=lambda r: r.source_id)
 
 
 def _size(delta: dict) -> int:
@@ -75,23 +88,42 @@ def test_a_one_source_change_is_one_row_whatever_the_number_of_sources() -> None
         second = _view(changed, first, 2)
         delta = _delta(first, second, full=False)
         fields = next(iter(delta.values()))
-        assert "rows_base_rx_state_" not in fields
+        assert not [k for k in fields if k.startswith("rows_base_")]
         patches = [k for k, v in fields.items() if k.startswith("patch_")]
         assert len(patches) == 1
         assert fields[patches[0]]["source_id"] == f"s{n // 2:04d}"
         assert _size(delta) < 2048, (n, _size(delta))
-        assert second.rows() == present.source_rows(changed, [], "KES", NOW, UTC)
+        assert _by_id(second.rows()) == _by_id(present.source_rows(changed, [], "KES", NOW, UTC))
 
 
-def test_patches_fold_into_a_new_base_once_every_slot_is_used() -> None:
-    sources = _sources(50)
+def test_full_slots_fold_into_one_chunk_never_the_whole_list() -> None:
+    """However many distinct sources changed, a one-source change sends one row
+    (plus, once the slots are full, one base chunk: about 1/BASE_CHUNKS of the list)."""
+    n = 400
+    sources = _sources(n)
     view = _view(sources, None, 1)
-    for i in range(PATCH_SLOTS + 1):
+    folds = 0
+    for i in range(3 * PATCH_SLOTS):
         sources = list(sources)
-        sources[i] = replace(sources[i], available_cents=5_00 + i)
-        view = _view(sources, view, 2 + i)
-        assert view.rows() == present.source_rows(sources, [], "KES", NOW, UTC)
-    assert view.epoch == 1 and view.patches == (None,) * PATCH_SLOTS
+        sources[i] = replace(sources[i], available_cents=5_00 + i, sequence=2)
+        before = view
+        view = _view(sources, before, 2 + i)
+        assert _by_id(view.rows()) == _by_id(present.source_rows(sources, [], "KES", NOW, UTC))
+        assert view.epoch == before.epoch == 0
+        fields = next(iter(_delta(before, view, full=False).values()))
+        chunks = [k for k in fields if k.startswith("rows_base_")]
+        rows_sent = sum(len(fields[k]) for k in chunks)
+        rows_sent += sum(1 for k, v in fields.items() if k.startswith("patch_") and v)
+        if i < PATCH_SLOTS:
+            assert not chunks and rows_sent == 1, i  # a free slot: the row alone
+        else:
+            assert len(chunks) <= 1, (i, chunks)
+            folds += bool(chunks)
+            assert rows_sent <= 1 + 3 * n // BASE_CHUNKS, (i, rows_sent)
+        assert [v["source_id"] for k, v in fields.items() if k.startswith("patch_") and v] == [
+            f"s{i:04d}"
+        ]
+    assert 0 < folds < 2 * PATCH_SLOTS
 
 
 def test_the_same_source_changed_twice_reuses_its_slot_and_removal_is_a_gone_row() -> None:
@@ -103,7 +135,7 @@ def test_the_same_source_changed_twice_reuses_its_slot_and_removal_is_a_gone_row
     removed = _view(sources[1:], twice, 4)
     gone = [p for p in removed.patches if p is not None and p.gone]
     assert [g.source_id for g in gone] == ["s0000"]
-    assert removed.rows() == present.source_rows(sources[1:], [], "KES", NOW, UTC)
+    assert _by_id(removed.rows()) == _by_id(present.source_rows(sources[1:], [], "KES", NOW, UTC))
 
 
 def test_a_member_without_the_base_gets_everything() -> None:
@@ -111,7 +143,7 @@ def test_a_member_without_the_base_gets_everything() -> None:
     first = _view(sources, None, 1)
     second = _view(sources[:-1], first, 2)
     fields = next(iter(_delta(first, second, full=True).values()))
-    assert len(fields["rows_base_rx_state_"]) == 20
+    assert sum(len(fields[name + "_rx_state_"]) for name in BASE_VARS) == 20
     assert all(f"patch_{i}_rx_state_" in fields for i in range(PATCH_SLOTS))
     assert "kpi_total_rx_state_" in fields
 
@@ -161,15 +193,26 @@ def _entries(keys: list[str]) -> list[present.ActivityRow]:
     return [present.ActivityRow(key=k, subject=k) for k in keys]
 
 
-def test_new_activity_travels_on_top_of_the_base_until_too_many() -> None:
+def test_new_activity_takes_the_next_ring_slot_however_many_came_before() -> None:
+    size = 10
     base = _entries([str(i) for i in range(10, 0, -1)])
-    new: list[present.ActivityRow] = []
-    for n in range(11, 11 + present.ACTIVITY_NEW_MAX):
+    slots: tuple[present.ActivityRow | None, ...] = (None,) * size
+    seq = 0
+    for n in range(11, 11 + 3 * size):
         rows = _entries([str(i) for i in range(n, n - 10, -1)])
-        base2, new = present.activity_update(base, new, rows)
-        assert base2 is base and new[0].key == str(n)
-        assert present.shown_activity(base, new, 10) == rows
-    n = 11 + present.ACTIVITY_NEW_MAX
+        before = slots
+        base2, slots, seq = present.activity_update(base, slots, seq, rows)
+        assert base2 is base and seq == n - 10
+        assert sum(a is not b for a, b in zip(before, slots, strict=True)) == 1  # one row
+        assert present.shown_activity(base, slots, seq, 10) == rows
+    # A burst of more new rows than slots (an import), or a list that is not the
+    # old one with rows on top: the whole list becomes the base.
+    n = 11 + 3 * size + size + 1
     rows = _entries([str(i) for i in range(n, n - 10, -1)])
-    base, new = present.activity_update(base, new, rows)
-    assert base == rows and new == []
+    base3, slots3, seq3 = present.activity_update(
+        base, slots, seq, _entries([str(i) for i in range(n, n - size - 1, -1)])
+    )
+    assert seq3 == 0 and present.shown_activity(base3, slots3, seq3, 10) == rows
+    reordered = [rows[1], rows[0], *rows[2:]]
+    base4, _, seq4 = present.activity_update(base3, slots3, seq3, reordered)
+    assert base4 == reordered and seq4 == 0

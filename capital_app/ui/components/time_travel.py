@@ -1,4 +1,5 @@
-"""The as-of control (top bar) and the banner that marks a past view as read-only."""
+"""The as-of control (top bar), the banner that marks a past view as read-only, and the
+notice that a link's value could not be used."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def as_of_control() -> rx.Component:
     return rx.hstack(
         rx.text("As of", size="2", color=rx.color("gray", 11), as_="label", html_for="as-of-date"),
         _date_input(
-            rx.cond(AppState.as_of_day != "", AppState.as_of_day, AppState.today),
+            AppState.as_of_input,
             AppState.set_as_of,
             "As of date",
             "as-of-date",
@@ -50,7 +51,7 @@ def as_of_control() -> rx.Component:
                     html_for="known-at-date",
                 ),
                 _date_input(
-                    rx.cond(AppState.known_at_day != "", AppState.known_at_day, AppState.today),
+                    AppState.known_at_input,
                     AppState.set_known_at,
                     "As known at date",
                     "known-at-date",
@@ -110,5 +111,22 @@ def past_view_banner() -> rx.Component:
             border_bottom=f"1px solid {rx.color('amber', 7)}",
             role="status",
             id="past-view-banner",
+        ),
+    )
+
+
+def view_problem_notice() -> rx.Component:
+    """'This link's as-of date “notadate” is not a date …; showing today.' (from the URL)."""
+    return rx.cond(
+        AppState.view_problem != "",
+        rx.callout(
+            AppState.view_problem,
+            icon="triangle-alert",
+            color_scheme="orange",
+            size="1",
+            role="alert",
+            id="view-problem",
+            margin_x="32px",
+            margin_top="16px",
         ),
     )

@@ -4,12 +4,17 @@ Filter by source, action and effective-date range; newest recorded first or by
 effective date. Keyset pages (service.reports.history_view) keep every page as
 fast on the 100,000th entry as on the first; the total is counted only when the
 filter changes.
+
+The view — the moment, the filters and the page's keyset position — lives in the URL
+(`/history?asOf=…&source=…&page=3&cursor=…`, domain/view_query.py): a copied link
+opens exactly these rows, and Back returns to the previous filter or page.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import reflex as rx
 
@@ -21,7 +26,9 @@ from capital_app.domain.dates import (
     parse_day,
 )
 from capital_app.domain.describe import ACTION_LABELS, author_name, change_of, provenance_of
+from capital_app.domain.errors import InvalidInput
 from capital_app.domain.values import Action
+from capital_app.domain.view_query import ViewQuery, parse_view_query
 from capital_app.service import reports
 from capital_app.service.actor import Actor
 from capital_app.ui.components.feedback import by_status, empty_state, load_error, table_skeleton
@@ -32,6 +39,7 @@ from capital_app.ui.state import LOAD_TIMEOUT_SECONDS, AppState, PageState, call
 
 PAGE_SIZE = 50
 ALL = "all"
+DEFAULT_ORDER = "recorded_desc"
 ORDERS = {
     "recorded_desc": "Newest recorded first",
     "effective_desc": "Effective date, newest first",
@@ -86,8 +94,12 @@ class HistoryState(PageState, AppState):
     has_next: bool = False
     source_options: list[Option] = []
 
+    # The keyset position of each page after the first (index 0: page 2); "" where a
+    # page opened from a link does not know an earlier page's position.
     _cursors: list[str] = []
+    _cursors_for: str = ""  # the filter those positions belong to
     _next: str = ""
+    _url_view: ClassVar[bool] = True
 
     @rx.var
     def range_text(self) -> str:
@@ -119,11 +131,87 @@ class HistoryState(PageState, AppState):
         )
 
     async def _fetch(self, actor: Actor, pushed: int | None) -> int:
-        """The current page again (a live update or a new view): totals included."""
+        """The current page again (a live update or a new view): totals included.
+
+        A position or a source this organization does not have (from a link) gives
+        the first page / every source, with a sentence saying so.
+        """
         cursor = self._cursors[self.page_number - 2] if self.page_number > 1 else None
-        view = await self._query(actor, cursor, True)
+        try:
+            view = await self._query(actor, cursor or None, True)
+        except InvalidInput as error:
+            if cursor is None or not any(e.field == "cursor" for e in error.errors):
+                raise
+            self._note("This link's page position does not fit this view; showing the first page.")
+            self._first_page()
+            view = await self._query(actor, None, True)
+        known = {o.source_id for o in view.sources or ()}
+        if self.source_filter != ALL and self.source_filter not in known:
+            self._note(
+                "This link's source is not one of your organization's sources; "
+                "showing every source."
+            )
+            self.source_filter = ALL
+            self._first_page()
+            view = await self._query(actor, None, True)
         self._show(view)
         return view.revision
+
+    def _note(self, sentence: str) -> None:
+        self.view_problem = f"{self.view_problem} {sentence}".strip()
+
+    def _first_page(self) -> None:
+        self.page_number = 1
+        self._cursors = []
+
+    # --- the view in the URL ----------------------------------------------------
+
+    def _filter_key(self) -> str:
+        return "|".join(
+            (self.source_filter, self.action_filter, self.from_day, self.to_day, self.order)
+        )
+
+    def _read_view(self, params: dict[str, str], now: datetime) -> tuple[str, ...]:
+        parsed = parse_view_query(
+            params,
+            viewer_zone=self.time_zone,
+            now=now,
+            actions=[a.value for a in Action],
+            orders=list(ORDERS),
+        )
+        view = parsed.view
+        self._apply_moment(view)
+        self.source_filter = view.source or ALL
+        self.action_filter = view.action or ALL
+        self.from_day = view.start.isoformat() if view.start else ""
+        self.to_day = view.end.isoformat() if view.end else ""
+        self.order = view.order or DEFAULT_ORDER
+        # Back/forward within pages already seen keeps their positions (Previous works).
+        key, page = self._filter_key(), view.page
+        seen = key == self._cursors_for
+        if page <= 1:
+            if not seen:
+                self._cursors = []
+        elif not (
+            seen and len(self._cursors) >= page - 1 and self._cursors[page - 2] == view.cursor
+        ):
+            self._cursors = [""] * (page - 2) + [view.cursor]
+        self.page_number = max(page, 1)
+        self._cursors_for = key
+        return parsed.problems
+
+    def _view(self) -> ViewQuery:
+        page = self.page_number
+        return replace(
+            self._moment_view(),
+            source="" if self.source_filter == ALL else self.source_filter,
+            action="" if self.action_filter == ALL else self.action_filter,
+            start=parse_day(self.from_day),
+            end=parse_day(self.to_day),
+            order="" if self.order == DEFAULT_ORDER else self.order,
+            page=page,
+            cursor=self._cursors[page - 2] if page > 1 else "",
+        )
 
     def _show(self, view: reports.HistoryView) -> None:
         tz = self._tz()
@@ -162,9 +250,12 @@ class HistoryState(PageState, AppState):
         self.rows = rows
 
     async def _reload_first_page(self):
-        self._cursors = []
-        self.page_number = 1
-        return await self._reload(show_loading=True)
+        """A new filter: its first page, and a new URL (a history entry of its own)."""
+        self._first_page()
+        self._cursors_for = self._filter_key()
+        self.view_problem = ""
+        loaded = await self._reload(show_loading=True)
+        return [e for e in (self._show_view_url(replace=False), loaded) if e is not None]
 
     @rx.event
     async def set_filter(self, name: str, value: str):
@@ -177,7 +268,7 @@ class HistoryState(PageState, AppState):
         elif name == "to":
             self.to_day = value if parse_day(value) else ""
         elif name == "order":
-            self.order = value if value in ORDERS else "recorded_desc"
+            self.order = value if value in ORDERS else DEFAULT_ORDER
         else:
             return None
         return await self._reload_first_page()
@@ -188,32 +279,42 @@ class HistoryState(PageState, AppState):
         self.from_day = self.to_day = ""
         return await self._reload_first_page()
 
-    async def _go(self, cursor: str | None, page_number: int):
+    async def _go(self, cursor: str | None, page_number: int) -> bool:
         try:
             actor = self._actor()
             view = await self._query(actor, cursor, False)
         except Exception as error:  # shown like any failed load, with Retry
             self.problem = getattr(error, "message", "The page could not be loaded.")
             self.status = "error"
-            return
+            return False
         self.page_number = page_number
         self._show(view)
+        return True
 
     @rx.event
     async def next_page(self):
         if not self._next:
-            return
+            return None
         cursors = [*self._cursors[: self.page_number - 1], self._next]
-        await self._go(self._next, self.page_number + 1)
+        if not await self._go(self._next, self.page_number + 1):
+            return None
         self._cursors = cursors
+        self._cursors_for = self._filter_key()
+        self.view_problem = ""
+        return self._show_view_url(replace=False)
 
     @rx.event
     async def previous_page(self):
         if self.page_number <= 1:
-            return
+            return None
         number = self.page_number - 1
         cursor = self._cursors[number - 2] if number > 1 else None
-        await self._go(cursor, number)
+        if number > 1 and not cursor:
+            number, cursor = 1, None  # opened from a link: that page's position is unknown
+        if not await self._go(cursor, number):
+            return None
+        self.view_problem = ""
+        return self._show_view_url(replace=False)
 
 
 # --- view ---------------------------------------------------------------------------
@@ -294,7 +395,11 @@ def _row(row: HistoryRow) -> rx.Component:
         rx.table.cell(rx.text(row.effective, size="2", style=TABULAR), white_space="nowrap"),
         rx.table.cell(
             rx.link(
-                row.source, href=row.href, weight="medium", color=rx.color("gray", 12), size="2"
+                row.source,
+                href=row.href + AppState.view_query,
+                weight="medium",
+                color=rx.color("gray", 12),
+                size="2",
             )
         ),
         rx.table.cell(rx.badge(row.action_label, color_scheme=row.action_color, variant="soft")),

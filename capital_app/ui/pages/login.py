@@ -5,7 +5,8 @@ more than one of them does the form ask which organization (listing just those).
 
 The session token goes to the browser's localStorage; every later page load
 resumes it on the server. A page that found no valid session sends people here
-with the reason (expired, signed out, deactivated).
+with the reason (expired, signed out, deactivated), and with the page it was (`next`,
+its view included: a shared link opens exactly that view once signed in).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from capital_app.domain.errors import LedgerError
 from capital_app.service import sessions
 from capital_app.service.errors import OrganizationNeeded
 from capital_app.ui.layout import PRODUCT_NAME
-from capital_app.ui.state import HOME_ROUTE, LOAD_TIMEOUT_SECONDS, AppState, call_service
+from capital_app.ui.navigation import safe_next
+from capital_app.ui.state import LOAD_TIMEOUT_SECONDS, AppState, call_service
 
 
 class LoginState(AppState):
@@ -26,6 +28,10 @@ class LoginState(AppState):
     # Offered only after the password proved to fit each of them (id and name).
     organizations: list[dict[str, str]] = []
     organizations_for: str = ""  # the email they were offered for
+
+    def _next(self) -> str:
+        """Where to go once signed in: the page (and view) that sent people here, else home."""
+        return safe_next(self.router.url.query_parameters.get("next"))
 
     @rx.event
     async def load(self):
@@ -38,7 +44,7 @@ class LoginState(AppState):
             self.session_token = ""
             self.auth_message = error.message
             return None
-        return rx.redirect(HOME_ROUTE, replace=True)
+        return rx.redirect(self._next(), replace=True)
 
     @rx.event
     async def sign_in(self, form_data: dict):
@@ -82,7 +88,7 @@ class LoginState(AppState):
         self.auth_message = ""
         self._remember(new.signed_in)
         self.busy = False
-        yield rx.redirect(HOME_ROUTE, replace=True)
+        yield rx.redirect(self._next(), replace=True)
 
 
 def login() -> rx.Component:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import ClassVar
 from urllib.parse import unquote
 
 import reflex as rx
@@ -83,6 +84,7 @@ class SourceLineRow:
 
 
 class SourcesState(PageState, AppState):
+    _url_view: ClassVar[bool] = True  # the moment is in the URL (issue 15)
     rows: list[SourceLineRow] = []
     summary: str = ""
 
@@ -150,7 +152,12 @@ def _line_row(row: SourceLineRow) -> rx.Component:
             rx.hstack(
                 rx.cond(
                     row.href != "",
-                    rx.link(row.name, href=row.href, weight="medium", color=rx.color("gray", 12)),
+                    rx.link(
+                        row.name,
+                        href=row.href + AppState.view_query,
+                        weight="medium",
+                        color=rx.color("gray", 12),
+                    ),
                     rx.text(row.name, weight="medium"),
                 ),
                 rx.cond(row.pending, saving_badge(row.pending_label)),
@@ -242,6 +249,7 @@ class TimelineRow:
 
 
 class SourceDetailState(PageState, AppState):
+    _url_view: ClassVar[bool] = True  # the moment is in the URL (issue 15)
     source_id: str = ""
     name: str = ""
     active: bool = True
@@ -447,7 +455,7 @@ def source_detail() -> rx.Component:
     header = rx.vstack(
         rx.link(
             rx.hstack(rx.icon("arrow-left", size=14), "All sources", align="center", spacing="1"),
-            href=SOURCES_ROUTE,
+            href=f"{SOURCES_ROUTE}{AppState.view_query}",
             size="2",
         ),
         rx.hstack(
@@ -510,7 +518,7 @@ def source_detail() -> rx.Component:
                 width="100%",
             ),
             error=rx.vstack(
-                rx.link("← All sources", href=SOURCES_ROUTE, size="2"),
+                rx.link("← All sources", href=f"{SOURCES_ROUTE}{AppState.view_query}", size="2"),
                 load_error(SourceDetailState.problem, SourceDetailState.retry),
                 spacing="3",
                 width="100%",

@@ -9,7 +9,8 @@ from capital_app.service.reports import RECENT_ACTIVITY
 from capital_app.ui.components.feedback import by_status, item_list, panel, table_skeleton
 from capital_app.ui.components.figures import change_text, hover_exact
 from capital_app.ui.pages.dashboard.presenters import ActivityRow
-from capital_app.ui.pages.dashboard.state import DashboardState
+from capital_app.ui.pages.dashboard.state import ACTIVITY_VARS, DashboardState
+from capital_app.ui.state import AppState
 
 
 def _activity_row(row: ActivityRow) -> rx.Component:
@@ -21,7 +22,7 @@ def _activity_row(row: ActivityRow) -> rx.Component:
                 rx.text(row.verb, size="2", color=rx.color("gray", 11)),
                 rx.link(
                     row.subject,
-                    href=row.href,
+                    href=row.href + AppState.view_query,
                     size="2",
                     weight="medium",
                     color=rx.color("gray", 12),
@@ -50,12 +51,22 @@ def _activity_row(row: ActivityRow) -> rx.Component:
 
 
 def shown_js() -> Var:
-    """The newest rows a push put on top of the base, then the base, as many as loaded."""
-    new, base = DashboardState.activity_new, DashboardState.activity
+    """The rows pushed since the base (ring slots, newest first), then the base, as many as loaded.
+
+    Row j after the base sits in slot j % RING; presenters.ring_rows is the same rule.
+    """
+    slots = [getattr(DashboardState, name) for name in ACTIVITY_VARS]
+    seq, base = DashboardState.activity_seq, DashboardState.activity
+    ring = f"[{', '.join(str(v) for v in slots)}]"
+    expression = (
+        f"((ring, seq, base) => [...Array.from({{length: Math.min(ring.length, seq)}}, "
+        f"(_, p) => ring[(seq - 1 - p) % ring.length]).filter((r) => r), ...(base ?? [])]"
+        f".slice(0, {RECENT_ACTIVITY}))({ring}, {seq}, {base})"
+    )
     return Var(
-        _js_expr=f"[...({new} ?? []), ...({base} ?? [])].slice(0, {RECENT_ACTIVITY})",
+        _js_expr=expression,
         _var_type=list[ActivityRow],
-        _var_data=VarData.merge(new._get_all_var_data(), base._get_all_var_data()),
+        _var_data=VarData.merge(*(v._get_all_var_data() for v in [*slots, seq, base])),
     ).to(list[ActivityRow])
 
 
@@ -68,5 +79,5 @@ def activity_card() -> rx.Component:
             error=rx.fragment(),
             ready=item_list(shown_js(), _activity_row, "No changes recorded yet.", id="activity"),
         ),
-        rx.link("Full history →", href="/history", size="2"),
+        rx.link("Full history →", href=f"/history{AppState.view_query}", size="2"),
     )

@@ -12,7 +12,7 @@ the per-session catch-up, whose read refuses it and signs it out; one
 dashboard read as one authorized member; per variant (time zone, chart range)
 the rows, KPIs, activity and chart are formatted once; the delta holds only
 what changed (one row per changed source, keyed by source id, in a patch
-slot); it is JSON-encoded once by python-socketio and sent to the room.
+slot; a fold of full slots re-sends one base chunk); it is JSON-encoded once by python-socketio and sent to the room.
 A member whose browser already shows a newer revision (it joined while this
 read ran) is skipped. `LiveRoomSync` brings a member's server-side state up to
 what it was sent before any of its own events runs.
@@ -45,8 +45,12 @@ from capital_app.service.actor import Actor, sessions_among
 from capital_app.ui.pages.dashboard import presenters as present
 from capital_app.ui.pages.dashboard.presenters import SourceRow
 from capital_app.ui.pages.dashboard.state import (
+    ACTIVITY_VARS,
+    BASE_CHUNKS,
+    BASE_VARS,
     CHART_TAIL,
     PATCH_SLOTS,
+    PATCH_VARS,
     DashboardState,
     LiveView,
     targets_of,
@@ -62,23 +66,30 @@ SENT_SIZES: list[int] = []
 
 def _slots(
     previous: LiveView | None, rows: list[SourceRow]
-) -> tuple[int, list[SourceRow], tuple[SourceRow | None, ...]]:
-    """(epoch, base, patches): the changed rows in slots over the room's base, or a new base."""
+) -> tuple[int, tuple[list[SourceRow], ...], tuple[SourceRow | None, ...]]:
+    """(epoch, base chunks, patches): the changed rows in slots over the room's base.
+
+    A changed row takes its source's slot or a free one; when none is free, the
+    chunk holding the most patched sources absorbs them (presenters.fold_patches)
+    and only that chunk travels again, so however many distinct sources changed
+    before, a one-source change never re-sends the whole list.
+    """
     if previous is None:
-        return 0, rows, (None,) * PATCH_SLOTS
+        return 0, present.split_rows(rows, BASE_CHUNKS), (None,) * PATCH_SLOTS
     changed = present.changed_rows(previous.rows(), rows)
+    base = previous.base
     slots = list(previous.patches)
     for row in changed:
         at = next(
             (i for i, p in enumerate(slots) if p is not None and p.source_id == row.source_id),
             None,
         )
+        if at is None and None not in slots:
+            base, slots = present.fold_patches(base, slots)
         if at is None:
-            at = next((i for i, p in enumerate(slots) if p is None), None)
-        if at is None:  # every slot used: the merged rows become the new base
-            return previous.epoch + 1, rows, (None,) * PATCH_SLOTS
+            at = slots.index(None)
         slots[at] = row
-    return previous.epoch, previous.base, tuple(slots)
+    return previous.epoch, base, tuple(slots)
 
 
 def _wire(value: Any) -> Any:
@@ -106,14 +117,20 @@ def _delta(previous: LiveView | None, view: LiveView, full: bool) -> dict[str, d
         )
     put("total_cents", view.total_cents, before.total_cents if before else None)
     if full or before is None or view.epoch != before.epoch:
-        fields["rows_base" + FIELD_MARKER] = _wire(view.base)
-        for i, patch in enumerate(view.patches):
-            fields[f"patch_{i}" + FIELD_MARKER] = _wire(patch)
+        for name, chunk in zip(BASE_VARS, view.base, strict=True):
+            fields[name + FIELD_MARKER] = _wire(chunk)
+        for name, patch in zip(PATCH_VARS, view.patches, strict=True):
+            fields[name + FIELD_MARKER] = _wire(patch)
     else:
-        for i, patch in enumerate(view.patches):
-            put(f"patch_{i}", patch, before.patches[i])
+        for name, chunk, old_chunk in zip(BASE_VARS, view.base, before.base, strict=True):
+            if chunk is not old_chunk:  # a fold: this chunk only
+                put(name, chunk, old_chunk)
+        for name, patch, old_patch in zip(PATCH_VARS, view.patches, before.patches, strict=True):
+            put(name, patch, old_patch)
     put("activity", view.activity, before.activity if before else None)
-    put("activity_new", view.activity_new, before.activity_new if before else None)
+    for i, name in enumerate(ACTIVITY_VARS):
+        put(name, view.activity_slots[i], before.activity_slots[i] if before else None)
+    put("activity_seq", view.activity_seq, before.activity_seq if before else None)
     put("chart_head", view.chart_head, before.chart_head if before else None)
     put("chart_tail", view.chart_tail, before.chart_tail if before else None)
     put("chart_status", view.chart_status, before.chart_status if before else None)
@@ -212,12 +229,12 @@ async def _push_room(
     rows = present.source_rows(summary.sources, [], currency, now, tz)
     epoch, base, patches = _slots(previous, rows)
     recent = present.activity_rows(summary.recent, summary.names, now, tz, currency)
-    activity_new: list[present.ActivityRow]
+    activity_slots: tuple[present.ActivityRow | None, ...]
     if previous is None:
-        activity_base, activity_new = recent, []
+        activity_base, activity_slots, activity_seq = recent, (None,) * len(ACTIVITY_VARS), 0
     else:
-        activity_base, activity_new = present.activity_update(
-            previous.activity, previous.activity_new, recent
+        activity_base, activity_slots, activity_seq = present.activity_update(
+            previous.activity, previous.activity_slots, previous.activity_seq, recent
         )
     points = series[window]
     head: list[dict[str, object]]
@@ -239,7 +256,8 @@ async def _push_room(
         kpis=present.kpis_of(summary.summary, summary.earlier, currency),
         total_cents=str(summary.summary.total_cents),
         activity=activity_base,
-        activity_new=activity_new,
+        activity_slots=activity_slots,
+        activity_seq=activity_seq,
         chart_head=head,
         chart_tail=tail,
         chart_status=status,

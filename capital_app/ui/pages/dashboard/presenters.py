@@ -10,6 +10,7 @@ travels as that one row, not as the whole list with every share re-computed.
 from __future__ import annotations
 
 import functools
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -177,6 +178,47 @@ def changed_rows(old: list[SourceRow], new: list[SourceRow]) -> list[SourceRow]:
     return patch
 
 
+def chunk_of(source_id: str, chunks: int) -> int:
+    """Which base chunk a source's row lives in (stable across loads, workers and restarts)."""
+    return zlib.crc32(source_id.encode()) % chunks
+
+
+def split_rows(rows: list[SourceRow], chunks: int) -> tuple[list[SourceRow], ...]:
+    """The rows in `chunks` lists by `chunk_of` (pending rows, id "", keep their order)."""
+    parts: list[list[SourceRow]] = [[] for _ in range(chunks)]
+    for row in rows:
+        parts[chunk_of(row.source_id, chunks)].append(row)
+    return tuple(parts)
+
+
+def fold_patches(
+    base: tuple[list[SourceRow], ...], patches: list[SourceRow | None]
+) -> tuple[tuple[list[SourceRow], ...], list[SourceRow | None]]:
+    """Fold the patches of ONE chunk into it, freeing their slots (all slots are in use).
+
+    The chunk holding the most patched sources (for its size) is chosen, so one
+    fold frees as many slots as it can for the fewest bytes: that chunk (about
+    1/len(base) of the list) travels again, never the whole list.
+    """
+    chunks = len(base)
+    counts = [0] * chunks
+    for p in patches:
+        if p is not None:
+            counts[chunk_of(p.source_id, chunks)] += 1
+    best = max(range(chunks), key=lambda j: (counts[j] / (len(base[j]) + 1), -j))
+    mine: list[SourceRow | None] = [
+        p for p in patches if p is not None and chunk_of(p.source_id, chunks) == best
+    ]
+    folded = list(base)
+    folded[best] = apply_rows(base[best], mine)
+    left = [None if p is not None and chunk_of(p.source_id, chunks) == best else p for p in patches]
+    return tuple(folded), left
+
+
+def join_rows(base: tuple[list[SourceRow], ...] | list[list[SourceRow]]) -> list[SourceRow]:
+    return [row for chunk in base for row in chunk]
+
+
 def apply_rows(base: list[SourceRow], patches: list[SourceRow | None]) -> list[SourceRow]:
     """The rows a browser shows from a base and its patches (the same rule as in rows_js)."""
     rows = {r.source_id: r for r in base}
@@ -293,32 +335,48 @@ def split_chart(
     return points[:cut], points[cut:]
 
 
-ACTIVITY_NEW_MAX = 2  # rows sent on top of the base before the whole list is sent again
+def ring_rows(slots: tuple[ActivityRow | None, ...], seq: int) -> list[ActivityRow]:
+    """The rows pushed since the base, newest first: the last `seq` written, ring order.
+
+    Row j (0 = the first after the base) sits in slot j % len(slots); the browser
+    reads the same way (activity.shown_js).
+    """
+    size = len(slots)
+    picked = (slots[(seq - 1 - p) % size] for p in range(min(size, seq)))
+    return [r for r in picked if r is not None]
 
 
 def activity_update(
-    base: list[ActivityRow], new: list[ActivityRow], rows: list[ActivityRow]
-) -> tuple[list[ActivityRow], list[ActivityRow]]:
-    """(base, new): `rows` as the few newest rows on top of the base the browser holds.
+    base: list[ActivityRow],
+    slots: tuple[ActivityRow | None, ...],
+    seq: int,
+    rows: list[ActivityRow],
+) -> tuple[list[ActivityRow], tuple[ActivityRow | None, ...], int]:
+    """(base, slots, seq): `rows` as the newest rows written into ring slots over the base.
 
-    The browser shows `(new + base)[:len(rows)]`; when that would not be `rows`
-    (by entry) or too many rows are new, the whole list becomes the new base.
+    The browser shows `(ring_rows(slots, seq) + base)[:len(rows)]`; each new row
+    takes the next slot (one row per change travels, however many came before).
+    When that would not be `rows` (by entry), or a burst has more new rows than
+    slots, the whole list becomes the new base (seq 0).
     """
+    new = ring_rows(slots, seq)
     shown = [r.key for r in (new + base)[: len(rows)]]
     known = {r.key for r in new + base}
     fresh = [r for r in rows if r.key not in known]
-    combined = fresh + new
-    candidate = [r.key for r in (combined + base)[: len(rows)]]
+    candidate = [r.key for r in (fresh + new + base)[: len(rows)]]
     if (
-        len(combined) <= ACTIVITY_NEW_MAX
+        len(fresh) <= len(slots)
         and candidate == [r.key for r in rows]
         and (fresh or candidate == shown)
     ):
-        return base, combined
-    return rows, []
+        out = list(slots)
+        for i, row in enumerate(reversed(fresh)):  # the oldest new row first
+            out[(seq + i) % len(out)] = row
+        return base, tuple(out), seq + len(fresh)
+    return rows, slots, 0
 
 
 def shown_activity(
-    base: list[ActivityRow], new: list[ActivityRow], limit: int
+    base: list[ActivityRow], slots: tuple[ActivityRow | None, ...], seq: int, limit: int
 ) -> list[ActivityRow]:
-    return (new + base)[:limit]
+    return (ring_rows(slots, seq) + base)[:limit]

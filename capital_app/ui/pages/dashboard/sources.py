@@ -1,7 +1,7 @@
 """The active sources card: a table merged, sorted and shared out in the browser.
 
-The state sends a base list and PATCH_SLOTS one-row patches keyed by source id
-(state.py); `rows_js` joins them, orders them by the chosen column (ties by name,
+The state sends a base in BASE_CHUNKS lists and PATCH_SLOTS one-row patches keyed
+by source id (state.py); `rows_js` joins them, orders them by the chosen column (ties by name,
 then id, ascending — presenters.sorted_rows is the same rule) and computes each
 row's share of the total in integers (BigInt; presenters.share_text is the same
 formula), so a change to one source needs only that row and the new total.
@@ -30,12 +30,14 @@ from capital_app.ui.components.figures import (
 from capital_app.ui.components.source_actions import add_source_button, source_actions
 from capital_app.ui.navigation import has_route
 from capital_app.ui.pages.dashboard.presenters import SourceRow
-from capital_app.ui.pages.dashboard.state import PATCH_SLOTS, DashboardState
+from capital_app.ui.pages.dashboard.state import BASE_VARS, PATCH_VARS, DashboardState
 from capital_app.ui.state import AppState
 
-MERGE_JS = """((base, patches, key, desc, total) => {
+MERGE_JS = """((bases, patches, key, desc, total) => {
   const rows = new Map(), pending = [];
-  for (const r of base ?? []) { if (r.source_id) rows.set(r.source_id, r); else pending.push(r); }
+  for (const base of bases) {
+    for (const r of base ?? []) { if (r.source_id) rows.set(r.source_id, r); else pending.push(r); }
+  }
   for (const p of patches) {
     if (!p) continue;
     if (p.gone) rows.delete(p.source_id); else rows.set(p.source_id, p);
@@ -65,16 +67,17 @@ MERGE_JS = """((base, patches, key, desc, total) => {
 
 def rows_js() -> Var:
     """The rows as the browser shows them (a JS expression over the state's vars)."""
-    patches = [getattr(DashboardState, f"patch_{i}") for i in range(PATCH_SLOTS)]
+    bases = [getattr(DashboardState, name) for name in BASE_VARS]
+    patches = [getattr(DashboardState, name) for name in PATCH_VARS]
     used = [
-        DashboardState.rows_base,
+        *bases,
         *patches,
         DashboardState.sort_key,
         DashboardState.sort_desc,
         DashboardState.total_cents,
     ]
     expression = (
-        f"{MERGE_JS}({DashboardState.rows_base}, [{', '.join(str(p) for p in patches)}], "
+        f"{MERGE_JS}([{', '.join(str(b) for b in bases)}], [{', '.join(str(p) for p in patches)}], "
         f"{DashboardState.sort_key}, {DashboardState.sort_desc}, {DashboardState.total_cents})"
     )
     return Var(
@@ -132,7 +135,12 @@ def _source_row(row: SourceRow) -> rx.Component:
         rx.table.row_header_cell(
             rx.cond(
                 row.href != "",
-                rx.link(row.name, href=row.href, weight="medium", color=rx.color("gray", 12)),
+                rx.link(
+                    row.name,
+                    href=row.href + AppState.view_query,
+                    weight="medium",
+                    color=rx.color("gray", 12),
+                ),
                 rx.el.span(row.name, style={"font_weight": "500"}),
             ),
             rx.cond(row.pending, saving_badge(row.pending_label)),

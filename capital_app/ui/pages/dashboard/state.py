@@ -2,9 +2,11 @@
 
 Everything but the chart comes from one read (service.reports.dashboard_summary),
 so the KPIs, the rows and the activity always agree. The rows travel as a base
-list plus PATCH_SLOTS one-row patches keyed by source id; the browser merges,
-sorts and computes shares (components/sources.py), so a change to one source
-sends one row. A live view without pending edits sits in a room (live.py): a
+in BASE_CHUNKS lists (by a hash of the source id) plus PATCH_SLOTS one-row
+patches keyed by source id; the browser merges, sorts and computes shares
+(sources.py), so a change to one source sends one row. When every slot is in
+use, one chunk absorbs its patches and travels again (about 1/BASE_CHUNKS of
+the list), never the whole list. A live view without pending edits sits in a room (live.py): a
 change is computed once per worker and variant and sent with one emit; before
 the session's next own event its server-side copy is brought up to date
 (`_sync_live`), so nothing it sends later undoes what the browser shows.
@@ -15,7 +17,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 import reflex as rx
@@ -29,6 +31,7 @@ from capital_app.realtime.rooms import ROOMS, Member
 from capital_app.service import history_queries as queries
 from capital_app.service import reports
 from capital_app.service.actor import Actor
+from capital_app.service.reports import RECENT_ACTIVITY
 from capital_app.ui.pages.dashboard import presenters as present
 from capital_app.ui.pages.dashboard.presenters import ActivityRow, Kpis, SourceRow
 from capital_app.ui.state import (
@@ -40,7 +43,11 @@ from capital_app.ui.state import (
 )
 
 CHART_TAIL = 2  # points sent again on every refresh; the rest only when they change
-PATCH_SLOTS = 8  # one-row patches over the base before the base is sent again
+PATCH_SLOTS = 32  # one-row patches over the base (distinct sources changed since it)
+BASE_CHUNKS = 32  # the base's lists; a fold re-sends one of them
+BASE_VARS = tuple(f"rows_base_{j}" for j in range(BASE_CHUNKS))
+PATCH_VARS = tuple(f"patch_{i}" for i in range(PATCH_SLOTS))
+ACTIVITY_VARS = tuple(f"activity_{i}" for i in range(RECENT_ACTIVITY))  # the ring's slots
 KPI_FIELDS = tuple(f"kpi_{name}" for name in Kpis.__dataclass_fields__)
 
 
@@ -50,12 +57,13 @@ class LiveView:
 
     revision: int
     epoch: int  # which base the patches apply to
-    base: list[SourceRow]
+    base: tuple[list[SourceRow], ...]  # BASE_CHUNKS lists (presenters.split_rows)
     patches: tuple[SourceRow | None, ...]
     kpis: Kpis
     total_cents: str
-    activity: list[ActivityRow]
-    activity_new: list[ActivityRow]
+    activity: list[ActivityRow]  # the base …
+    activity_slots: tuple[ActivityRow | None, ...]  # … and the ring of rows pushed since
+    activity_seq: int  # how many rows were pushed since the base
     chart_head: list[dict[str, object]]
     chart_tail: list[dict[str, object]]
     chart_status: str
@@ -67,7 +75,7 @@ class LiveView:
     targets: dict[str, EditTarget]
 
     def rows(self) -> list[SourceRow]:
-        return present.apply_rows(self.base, list(self.patches))
+        return present.apply_rows(present.join_rows(self.base), list(self.patches))
 
 
 def targets_of(sources: list[ActiveSource]) -> dict[str, EditTarget]:
@@ -78,6 +86,7 @@ def targets_of(sources: list[ActiveSource]) -> dict[str, EditTarget]:
 
 
 class DashboardState(PageState, AppState):
+    _url_view: ClassVar[bool] = True  # the moment is in the URL (issue 15)
     kpi_total: str = "—"
     kpi_total_exact: str = ""
     kpi_total_note: str = ""
@@ -90,17 +99,11 @@ class DashboardState(PageState, AppState):
     kpi_delta_note: str = ""
     total_cents: str = "0"  # the shares' denominator (the browser divides)
 
-    rows_base: list[SourceRow] = []
-    patch_0: SourceRow | None = None
-    patch_1: SourceRow | None = None
-    patch_2: SourceRow | None = None
-    patch_3: SourceRow | None = None
-    patch_4: SourceRow | None = None
-    patch_5: SourceRow | None = None
-    patch_6: SourceRow | None = None
-    patch_7: SourceRow | None = None
+    # rows_base_0 … rows_base_{BASE_CHUNKS-1} and patch_0 … patch_{PATCH_SLOTS-1}
+    # are added below the class (State.add_var): the base chunks and the patch slots.
     activity: list[ActivityRow] = []  # the base …
-    activity_new: list[ActivityRow] = []  # … and the newest rows a push put on top
+    activity_seq: int = 0  # … and how many rows a push wrote into the ring on top
+    # (activity_0 … activity_{RECENT_ACTIVITY-1}: the ring's slots, added below the class)
     sort_key: str = "amount"
     sort_desc: bool = True
 
@@ -144,8 +147,8 @@ class DashboardState(PageState, AppState):
         self.activity = present.activity_rows(
             summary.recent, summary.names, datetime.now(UTC), self._tz(), self.currency
         )
-        if self.get_value("activity_new"):
-            self.activity_new = []
+        if self.activity_seq:
+            self.activity_seq = 0  # the ring's slots keep what they hold: not shown
         if pushed is not None:
             # A per-session push (pending edits, or not in a room yet): the chart in
             # the same delta, one shared read per process.
@@ -205,17 +208,19 @@ class DashboardState(PageState, AppState):
         rows = present.source_rows(
             self._sources, self._pending, self.currency, datetime.now(UTC), self._tz()
         )
-        self._show_rows(rows, [None] * PATCH_SLOTS, -1)
+        self._show_rows(present.split_rows(rows, BASE_CHUNKS), [None] * PATCH_SLOTS, -1)
 
     def _show_rows(
-        self, base: list[SourceRow], patches: list[SourceRow | None], epoch: int
+        self, base: tuple[list[SourceRow], ...], patches: list[SourceRow | None], epoch: int
     ) -> None:
-        if self._epoch != epoch or epoch == -1:
-            self.rows_base = base
+        """Set the chunks and slots that differ (only those travel in the delta)."""
+        for name, chunk in zip(BASE_VARS, base, strict=True):
+            if self.get_value(name) != chunk:
+                setattr(self, name, chunk)
         self._epoch = epoch
-        for i, patch in enumerate(patches):
-            if getattr(self, f"patch_{i}") != patch:
-                setattr(self, f"patch_{i}", patch)
+        for name, patch in zip(PATCH_VARS, patches, strict=True):
+            if self.get_value(name) != patch:
+                setattr(self, name, patch)
 
     # --- the live room ---------------------------------------------------------
 
@@ -248,9 +253,13 @@ class DashboardState(PageState, AppState):
         if self.get_value("total_cents") != view.total_cents:
             self.total_cents = view.total_cents
         self._show_rows(view.base, list(view.patches), view.epoch)
-        for name in ("activity", "activity_new"):
-            if self.get_value(name) != getattr(view, name):
-                setattr(self, name, getattr(view, name))
+        if self.get_value("activity") != view.activity:
+            self.activity = view.activity
+        for name, row in zip(ACTIVITY_VARS, view.activity_slots, strict=True):
+            if self.get_value(name) != row:
+                setattr(self, name, row)
+        if self.activity_seq != view.activity_seq:
+            self.activity_seq = view.activity_seq
         for name in ("chart_head", "chart_tail", "chart_status", "chart_problem"):
             if self.get_value(name) != getattr(view, name):
                 setattr(self, name, getattr(view, name))
@@ -322,12 +331,13 @@ class DashboardState(PageState, AppState):
         return LiveView(
             revision=self.revision,
             epoch=epoch,
-            base=self._plain("rows_base"),
-            patches=tuple(self._plain(f"patch_{i}") for i in range(PATCH_SLOTS)),
+            base=tuple(self._plain(name) for name in BASE_VARS),
+            patches=tuple(self._plain(name) for name in PATCH_VARS),
             kpis=Kpis(**{name: getattr(self, f"kpi_{name}") for name in Kpis.__dataclass_fields__}),
             total_cents=self.total_cents,
             activity=self._plain("activity"),
-            activity_new=self._plain("activity_new"),
+            activity_slots=tuple(self._plain(name) for name in ACTIVITY_VARS),
+            activity_seq=self.activity_seq,
             chart_head=self._plain("chart_head"),
             chart_tail=self._plain("chart_tail"),
             chart_status=self.chart_status,
@@ -376,6 +386,14 @@ class DashboardState(PageState, AppState):
             return
         await self._fetch_chart(actor)
         yield DashboardState.join_live
+
+
+for _name in BASE_VARS:
+    DashboardState.add_var(_name, list[SourceRow], [])
+for _name in PATCH_VARS:
+    DashboardState.add_var(_name, SourceRow | None, None)
+for _name in ACTIVITY_VARS:
+    DashboardState.add_var(_name, ActivityRow | None, None)
 
 
 def _uuid(text: str) -> UUID:
