@@ -6,14 +6,14 @@ answers a router's 413), so the two write the same message and import neither.
 
 from __future__ import annotations
 
+from capital_app.service.spreadsheet_files import MAX_SPREADSHEET_BYTES
 from capital_app.settings import get_settings
 
 IMPORT_PATH = "/api/capital-history/import"
 SPREADSHEET_PATH = "/api/import/spreadsheet"
 SPREADSHEET_PREVIEW_PATH = "/api/import/spreadsheet/preview"
-# A spreadsheet upload: the file (service.spreadsheet_files.MAX_SPREADSHEET_BYTES,
-# 16 MiB) and its multipart framing.
-SPREADSHEET_BODY_BYTES = 16 * 1024 * 1024 + 64 * 1024
+# A spreadsheet upload: the file (16 MiB) and its multipart framing.
+SPREADSHEET_BODY_BYTES = MAX_SPREADSHEET_BYTES + 64 * 1024
 TOO_LARGE_TITLE = "Request body too large"
 
 

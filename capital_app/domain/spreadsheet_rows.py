@@ -167,8 +167,8 @@ class SheetRows:
     rows: list[SheetRow] = field(default_factory=list)
     problems: Problems = field(default_factory=Problems)
     data_rows: int = 0  # non-empty rows
-    # Names (lower case) of sources whose own row has a problem: later rows naming them are checked
-    # for their own values only (their starting point is unknown).
+    # Names (lower case) of sources whose add row (or a row of unknown action) has a
+    # problem: later rows naming them are checked for their own values only.
     unreadable_names: dict[str, int] = field(default_factory=dict)  # lower-case name → row
 
 
@@ -732,7 +732,9 @@ def _read_row(
                 )
     if problems:
         result.problems.extend(problems)
-        if isinstance(name, str):
+        # A failed add (or a row whose action is unknown) leaves its source's start
+        # unknown; a failed change leaves the source as it was.
+        if isinstance(name, str) and (action is Action.ADDED or not isinstance(action, Action)):
             result.unreadable_names.setdefault(name.lower(), number)
         return None
     assert isinstance(name, str) and isinstance(action, Action)

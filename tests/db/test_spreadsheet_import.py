@@ -209,3 +209,17 @@ def test_a_mapping_problem_is_reported_without_rows(tenant: Tenant) -> None:
     result = import_spreadsheet(tenant.actor(), GOOD.encode(), mapping=mapping, dry_run=True)
     assert {p.field for p in result.report.errors} == {"effectiveDate", "amount", "rate"}
     assert all(p.index is None for p in result.report.errors)
+
+
+def test_a_stored_source_removed_and_added_again_under_its_name(tenant: Tenant) -> None:
+    old_id = add_source(tenant.actor(), name="KCB term loan", cents=100_00, rate="0.1", days=100)
+    day = (datetime.now(UTC) - timedelta(days=10)).date().isoformat()
+    content = (
+        HEADER + f"kcb term loan,remove,,,{day},refinanced\nKCB term loan,add,200.00,9,{day},new\n"
+    ).encode()
+    result = import_spreadsheet(tenant.actor(), content)
+    assert result.report.ok and result.report.new_sources == 1
+    assert not queries.get_source(tenant.actor("VIEWER"), old_id).active
+    (new,) = queries.active_sources(tenant.actor("VIEWER"))
+    assert new.source_id != old_id and (new.name, new.available_cents) == ("KCB term loan", 20000)
+    assert rebuild_projections(tenant.org_id).corrected == 0

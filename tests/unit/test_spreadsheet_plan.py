@@ -160,3 +160,11 @@ def test_a_removed_stored_source_can_be_added_again_under_its_name() -> None:
     assert result.final[new_id].active
     result, _ = plan(("KCB loan", "change rate", "", "5", "2025-09-01", ""), stored=removed)
     assert "was removed on 1 Aug 2025" in result.problems[0].message
+
+
+def test_a_failed_change_does_not_hide_later_rows_of_its_source() -> None:
+    result, _ = plan(
+        ("Typo", "change rate", "", "abc", "2025-02-01", ""),
+        ("Typo", "change rate", "", "11", "2025-03-01", ""),
+    )
+    assert problems(result) == [(2, "rate"), (3, "source")]
