@@ -90,6 +90,10 @@ def _rows(page: Page) -> list[str]:
     return page.locator("tr.history-row").all_inner_texts()
 
 
+def _range(page: Page, name: str):
+    return page.locator("#chart-range").get_by_role("radio", name=name)
+
+
 def _pick_source(page: Page, name: str) -> None:
     page.locator("#filter-source").click()
     page.get_by_role("option", name=name).click()
@@ -326,3 +330,16 @@ def test_source_pages_and_the_dashboard_open_at_the_links_moment(page: Page) -> 
     )
     expect(page.locator("#kpi-count-value")).to_have_text("2")
     expect(page.locator(".row-actions")).to_have_count(0)  # a past view is read-only
+
+    # The chart's range is part of the dashboard's view: a link, and Back undoes it.
+    page.locator("#chart-range").get_by_role("radio", name="3M").click()
+    expect(page).to_have_url(re.compile(r"range=3M"), timeout=LOAD)
+    expect(_range(page, "3M")).to_have_attribute("aria-checked", "true")
+    page.reload()
+    wait_ready(page)
+    expect(_range(page, "3M")).to_have_attribute("aria-checked", "true", timeout=LOAD)
+    expect(page.locator("#kpi-total-value")).to_have_text(format_money_short(40_000_000_00))
+    page.go_back()
+    expect(page).not_to_have_url(re.compile(r"range="), timeout=LOAD)
+    expect(_range(page, "1Y")).to_have_attribute("aria-checked", "true", timeout=LOAD)
+    expect(page.locator("#past-view-banner")).to_be_visible()
