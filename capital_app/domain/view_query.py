@@ -35,6 +35,7 @@ TO = "to"
 ORDER = "order"
 PAGE = "page"
 CURSOR = "cursor"
+RANGE = "range"  # the dashboard chart's span
 
 # The moment parameters (every view page) and the history page's own, in URL order.
 MOMENT_PARAMS = (AS_OF, KNOWN_AT, ZONE)
@@ -63,6 +64,7 @@ class ViewQuery:
     order: str = ""  # "" is the page's default order
     page: int = 1
     cursor: str = ""  # the keyset position of `page` (pages after the first)
+    chart_range: str = ""  # the dashboard chart's span; "" is its default
 
     @property
     def has_days(self) -> bool:
@@ -196,7 +198,7 @@ def _day(reader: _Reader, name: str, label: str) -> date | None:
 def parse_moment_params(
     params: Mapping[str, str], *, viewer_zone: str, now: datetime
 ) -> ParsedView:
-    """Only the moment (asOf, knownAt, tz): what the dashboard and the source pages read."""
+    """Only the moment (asOf, knownAt, tz): what the source pages read."""
     return parse_view_query(params, viewer_zone=viewer_zone, now=now, history=False)
 
 
@@ -208,12 +210,14 @@ def parse_view_query(
     history: bool = True,
     actions: Collection[str] = (),
     orders: Collection[str] = (),
+    ranges: Collection[str] = (),
 ) -> ParsedView:
     """The view a page's query parameters ask for, and why any value was not used.
 
     `viewer_zone`: the browser's zone (days are read in the link's `tz` if it names a
     known zone, else in this one); `now`: aware. `history`: also read the history
-    page's filters, `actions` and `orders` being the values it knows.
+    page's filters, `actions` and `orders` being the values it knows. `ranges`: the
+    dashboard chart's spans (read only when given).
     """
     reader = _Reader(params)
     zone_text = reader.text(ZONE)
@@ -232,6 +236,15 @@ def parse_view_query(
     view = ViewQuery(as_of=as_of, known_at=known_at, zone=zone_name)
     if history:
         view = _history_filters(reader, view, actions, orders)
+    if ranges:
+        chart_range = reader.text(RANGE)
+        if chart_range and chart_range not in ranges:
+            reader.problem(
+                f"This link's chart range {_quoted(chart_range)} is not one of "
+                f"{', '.join(ranges)}; showing the default."
+            )
+            chart_range = ""
+        view = replace(view, chart_range=chart_range)
     if not view.has_days and view.zone:
         view = replace(view, zone="")
     return ParsedView(view, tuple(reader.problems))
@@ -317,4 +330,6 @@ def format_view_query(view: ViewQuery) -> str:
     if view.page > 1 and view.cursor:
         pairs.append((PAGE, str(view.page)))
         pairs.append((CURSOR, view.cursor))
+    if view.chart_range:
+        pairs.append((RANGE, view.chart_range))
     return "?" + urlencode(pairs, safe="/:") if pairs else ""

@@ -718,6 +718,7 @@ class PageState(rx.State, mixin=True):
             except Exception:  # presence is a courtesy: the page loads anyway
                 logger.exception("page-load hook failed")
         if not self._url_view:
+            self.view_problem = ""  # a notice about another page's link
             return await self._reload()
         # Opened, linked to, or reached by back/forward: the URL says what to show.
         params = dict(self.router.url.query_parameters)

@@ -90,6 +90,10 @@ def _rows(page: Page) -> list[str]:
     return page.locator("tr.history-row").all_inner_texts()
 
 
+def _range(page: Page, name: str):
+    return page.locator("#chart-range").get_by_role("radio", name=name)
+
+
 def _pick_source(page: Page, name: str) -> None:
     page.locator("#filter-source").click()
     page.get_by_role("option", name=name).click()
@@ -268,3 +272,74 @@ def test_a_bad_link_says_what_is_wrong_and_shows_a_sane_view(page: Page) -> None
     page.click("#nav-history")
     wait_ready(page)
     expect(notice).to_have_count(0, timeout=LOAD)
+
+
+def test_source_pages_and_the_dashboard_open_at_the_links_moment(page: Page) -> None:
+    tenant, absa, britam = _tenant_with_history("Source links")
+    sign_in(page, tenant.viewer, "/")
+    wait_ready(page)
+    zone_name = page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
+    today = local_today(browser_zone(page), datetime.now(UTC))
+    day = today - timedelta(days=50)  # Absa 10 M (grown 40 days ago), Britam 30 M at 14 %
+    moment = f"asOf={day.isoformat()}&tz={zone_name}"
+
+    page.goto(f"/sources/{absa}?{moment}")
+    wait_ready(page)
+    expect(page.locator("#past-view-text")).to_have_text(
+        f"Viewing {format_day(day)} as known now — read-only", timeout=LOAD
+    )
+    expect(page.locator("#detail-status")).to_have_text("Active", timeout=LOAD)
+    expect(page.locator("#detail-amount-card-value")).to_have_text(
+        format_money_short(10_000_000_00)
+    )
+    expect(page.locator("#detail-share-card-value")).to_have_text("25.0 %")
+
+    # The way back to the list keeps the moment: Absa is still active then.
+    page.click("text=All sources")
+    expect(page).to_have_url(re.compile(rf"/sources/?\?asOf={day.isoformat()}"), timeout=LOAD)
+    expect(page.locator("tr.source-line")).to_have_count(2, timeout=LOAD)
+    expect(page.locator("tr.source-line", has_text="Absa term loan")).to_contain_text("Active")
+
+    # Today, the same list says Absa was removed; Back returns to the past list.
+    page.click("#back-to-today")
+    expect(page.locator("tr.source-line", has_text="Absa term loan")).to_contain_text(
+        "Removed", timeout=LOAD
+    )
+    expect(page).to_have_url(re.compile(r"/sources/?$"), timeout=LOAD)
+    page.go_back()
+    expect(page.locator("tr.source-line", has_text="Absa term loan")).to_contain_text(
+        "Active", timeout=LOAD
+    )
+    expect(page.locator("#past-view-banner")).to_be_visible()
+
+    # A dashboard link: the same figures as of that day, from the sidebar and opened afresh.
+    page.click("#nav-dashboard")
+    expect(page.locator("#kpi-total-value")).to_have_text(
+        format_money_short(40_000_000_00), timeout=LOAD
+    )
+    expect(page.locator("#kpi-wacc-value")).to_have_text("13.00 %")
+    link = page.url
+    assert _query(page) == {"asOf": day.isoformat(), "tz": zone_name}
+    page.goto(f"/sources/{britam}")  # elsewhere, today
+    wait_ready(page)
+    expect(page.locator("#past-view-banner")).to_have_count(0, timeout=LOAD)
+    page.goto(link)
+    wait_ready(page)
+    expect(page.locator("#kpi-total-value")).to_have_text(
+        format_money_short(40_000_000_00), timeout=LOAD
+    )
+    expect(page.locator("#kpi-count-value")).to_have_text("2")
+    expect(page.locator(".row-actions")).to_have_count(0)  # a past view is read-only
+
+    # The chart's range is part of the dashboard's view: a link, and Back undoes it.
+    page.locator("#chart-range").get_by_role("radio", name="3M").click()
+    expect(page).to_have_url(re.compile(r"range=3M"), timeout=LOAD)
+    expect(_range(page, "3M")).to_have_attribute("aria-checked", "true")
+    page.reload()
+    wait_ready(page)
+    expect(_range(page, "3M")).to_have_attribute("aria-checked", "true", timeout=LOAD)
+    expect(page.locator("#kpi-total-value")).to_have_text(format_money_short(40_000_000_00))
+    page.go_back()
+    expect(page).not_to_have_url(re.compile(r"range="), timeout=LOAD)
+    expect(_range(page, "1Y")).to_have_attribute("aria-checked", "true", timeout=LOAD)
+    expect(page.locator("#past-view-banner")).to_be_visible()

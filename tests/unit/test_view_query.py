@@ -23,6 +23,7 @@ from capital_app.domain.view_query import (
 NOW = datetime(2026, 12, 8, 0, 30, tzinfo=UTC)  # 03:30 in Nairobi, still 7 Dec in Los Angeles
 ACTIONS = ("ADDED", "AMOUNT_CHANGED", "RATE_CHANGED", "REMOVED")
 ORDERS = ("recorded_desc", "effective_desc", "effective")
+RANGES = ("3M", "1Y", "All")
 VIEWER = "Africa/Nairobi"
 ZONES = ("Europe/London", "America/Los_Angeles", "Asia/Kolkata", "UTC")
 
@@ -34,7 +35,7 @@ def _params(query: str) -> dict[str, str]:
 
 def _parse(query: str, viewer: str = VIEWER):
     return parse_view_query(
-        _params(query), viewer_zone=viewer, now=NOW, actions=ACTIONS, orders=ORDERS
+        _params(query), viewer_zone=viewer, now=NOW, actions=ACTIONS, orders=ORDERS, ranges=RANGES
     )
 
 
@@ -80,6 +81,7 @@ def test_no_parameters_is_today_everything_first_page() -> None:
         ("?page=3", "page 3 has no valid position (cursor)"),
         ("?page=3&cursor=not%20a%20cursor", "page 3 has no valid position"),
         ("?source=%00evil", "source is not a source id"),
+        ("?range=5Y", "chart range “5Y” is not one of 3M, 1Y, All"),
     ],
 )
 def test_a_bad_value_is_dropped_with_a_sentence_saying_what_shows_instead(
@@ -97,7 +99,7 @@ def test_a_bad_value_is_dropped_with_a_sentence_saying_what_shows_instead(
         attribute = {
             "asOf": "as_of", "knownAt": "known_at", "from": "start", "to": "end",
             "page": "page", "cursor": "cursor", "action": "action", "order": "order",
-            "source": "source",
+            "source": "source", "range": "chart_range",
         }[name]  # fmt: skip
         assert getattr(parsed.view, attribute) == getattr(default, attribute), name
 
@@ -193,6 +195,7 @@ def views(draw) -> ViewQuery:
         order=draw(st.sampled_from(("", *ORDERS))),
         page=page,
         cursor=draw(st.from_regex(r"[A-Za-z0-9_-]{1,120}", fullmatch=True)) if page > 1 else "",
+        chart_range=draw(st.sampled_from(("", *RANGES))),
     )
     return view if view.has_days else ViewQuery(**{**_fields(view), "zone": ""})
 
@@ -220,16 +223,19 @@ def test_an_instant_survives_its_text(moment: datetime) -> None:
 
 
 @given(st.dictionaries(st.sampled_from(("asOf", "knownAt", "tz", "source", "action", "from",
-                                        "to", "order", "page", "cursor", "other")),
+                                        "to", "order", "page", "cursor", "range", "other")),
                        st.text(max_size=80)))  # fmt: skip
 def test_any_parameters_give_a_usable_view_never_an_error(params: dict[str, str]) -> None:
-    parsed = parse_view_query(params, viewer_zone=VIEWER, now=NOW, actions=ACTIONS, orders=ORDERS)
+    parsed = parse_view_query(
+        params, viewer_zone=VIEWER, now=NOW, actions=ACTIONS, orders=ORDERS, ranges=RANGES
+    )
     view = parsed.view
     tz = zone(view.zone or VIEWER)
     for moment in (view.as_of, view.known_at):
         if moment is not None:
             assert moment_end(moment, tz) < NOW + timedelta(days=1)
     assert view.action in ("", *ACTIONS) and view.order in ("", *ORDERS)
+    assert view.chart_range in ("", *RANGES)
     assert (view.page == 1) == (view.cursor == "")
     # What it shows can be written down and read back as itself.
     again = _parse(format_view_query(view))

@@ -15,7 +15,7 @@ the session's next own event its server-side copy is brought up to date
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -25,6 +25,7 @@ import reflex as rx
 from capital_app.auth.tokens import UI_AUDIENCE, verify_token
 from capital_app.domain.dates import local_today
 from capital_app.domain.errors import LedgerError
+from capital_app.domain.view_query import ViewQuery, parse_view_query
 from capital_app.domain.views import ActiveSource
 from capital_app.domain.wacc import WaccSummary
 from capital_app.realtime.rooms import ROOMS, Member
@@ -42,6 +43,7 @@ from capital_app.ui.state import (
     call_shared,
 )
 
+DEFAULT_RANGE = "1Y"
 CHART_TAIL = 2  # points sent again on every refresh; the rest only when they change
 PATCH_SLOTS = 32  # one-row patches over the base (distinct sources changed since it)
 BASE_CHUNKS = 32  # the base's lists; a fold re-sends one of them
@@ -107,7 +109,7 @@ class DashboardState(PageState, AppState):
     sort_key: str = "amount"
     sort_desc: bool = True
 
-    chart_range: str = "1Y"
+    chart_range: str = DEFAULT_RANGE
     # The chart's points in two parts, joined in the browser: a live push usually
     # changes only the last days, so only the tail travels again.
     chart_head: list[dict[str, object]] = []
@@ -348,6 +350,20 @@ class DashboardState(PageState, AppState):
             targets=dict(self._targets),
         )
 
+    # --- the view in the URL (the moment and the chart's range) ------------------
+
+    def _read_view(self, params: dict[str, str], now: datetime) -> tuple[str, ...]:
+        parsed = parse_view_query(
+            params, viewer_zone=self.time_zone, now=now, history=False, ranges=present.RANGES
+        )
+        self._apply_moment(parsed.view)
+        self.chart_range = parsed.view.chart_range or DEFAULT_RANGE  # read by load_chart
+        return parsed.problems
+
+    def _view(self) -> ViewQuery:
+        shown = "" if self.chart_range == DEFAULT_RANGE else self.chart_range
+        return replace(self._moment_view(), chart_range=shown)
+
     # --- events ------------------------------------------------------------------
 
     @rx.event
@@ -378,7 +394,7 @@ class DashboardState(PageState, AppState):
         self._leave_live()
         self.chart_range = value
         self.chart_status = "loading"
-        yield
+        yield self._show_view_url(replace=False)
         try:
             actor = self._actor()
         except LedgerError as error:
