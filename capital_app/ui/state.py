@@ -51,9 +51,9 @@ from capital_app.service import alerts, sessions
 from capital_app.service.actor import Actor
 from capital_app.service.authentication import actor_from_session_token
 from capital_app.service.errors import InvalidToken, Unauthenticated
+from capital_app.ui.alert_presenters import LiveAlert, live_alert, with_news
 from capital_app.ui.navigation import HOME_ROUTE as HOME_ROUTE  # the pages import it from here
 from capital_app.ui.navigation import LOGIN_ROUTE, login_path
-from capital_app.ui.alert_presenters import LiveAlert, live_alert, with_news
 from capital_app.ui.url_state import show_url
 
 logger = logging.getLogger(__name__)
@@ -620,6 +620,7 @@ class PageState(rx.State, mixin=True):
         def _apply_moment(self, view: ViewQuery) -> None: ...
         def _moment_view(self) -> ViewQuery: ...
         def _place(self) -> str: ...
+
         _alerts_after: int
 
     async def _fetch(self, actor: Actor, pushed: int | None) -> int:
