@@ -35,6 +35,7 @@ from capital_app.ui.navigation import (
     HOME_ROUTE,
     IMPORT_ROUTE,
     ORGANIZATION_ROUTE,
+    RATES_ROUTE,
     SOURCES_ROUTE,
     USERS_ROUTE,
     WEBHOOKS_ROUTE,
@@ -48,6 +49,7 @@ from capital_app.ui.pages.import_guide import GuideState, import_guide
 from capital_app.ui.pages.login import LoginState, login
 from capital_app.ui.pages.organization import OrganizationState, organization_page
 from capital_app.ui.pages.prototype_import import ImportState, import_page
+from capital_app.ui.pages.rates import RatesState, rates_page
 from capital_app.ui.pages.sources import SourceDetailState, SourcesState, source_detail, sources
 from capital_app.ui.pages.users import UsersState, users
 from capital_app.ui.pages.webhooks import WebhooksState, webhooks_page
@@ -71,6 +73,7 @@ def add_pages(app: rx.App) -> None:
         title=_title("Source"),
         on_load=SourceDetailState.load,
     )
+    app.add_page(rates_page, route=RATES_ROUTE, title=_title("Rates"), on_load=RatesState.load)
     app.add_page(users, route=USERS_ROUTE, title=_title("Users"), on_load=UsersState.load)
     app.add_page(
         api_keys_page,

@@ -34,6 +34,7 @@ from capital_app.api.routes import (
     import_export,
     metrics,
     organization,
+    rates,
     sources,
     users,
     webhooks,
@@ -131,6 +132,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     api_keys.router,
     events.router,
     organization.router,
+    rates.router,
     webhooks.router,
     metrics.router,
 )

@@ -48,6 +48,9 @@ class AuditAction(StrEnum):
     API_KEY_REVOKED = "integration.api_key_revoked"
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_DELETED = "webhook.deleted"
+    FX_RATE_ADDED = "rates.fx_rate_added"
+    FX_RATES_UPLOADED = "rates.fx_rates_uploaded"
+    TAX_RATE_ADDED = "rates.tax_rate_added"
 
 
 def record_audit(

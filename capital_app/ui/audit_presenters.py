@@ -29,6 +29,9 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.API_KEY_REVOKED: "API key revoked",
     AuditAction.WEBHOOK_CREATED: "Webhook created",
     AuditAction.WEBHOOK_DELETED: "Webhook deleted",
+    AuditAction.FX_RATE_ADDED: "FX rate added",
+    AuditAction.FX_RATES_UPLOADED: "FX rates uploaded",
+    AuditAction.TAX_RATE_ADDED: "Tax rate added",
 }
 
 ACTION_COLORS: dict[str, str] = {
@@ -74,6 +77,15 @@ def describe_details(action: str, details: dict[str, Any]) -> str:
     if action in (AuditAction.WEBHOOK_CREATED, AuditAction.WEBHOOK_DELETED):
         events = ", ".join(str(kind) for kind in details.get("eventTypes", []))
         return f"{details.get('url', '')} · {events}"
+    if action == AuditAction.FX_RATE_ADDED:
+        return (
+            f"1 {details.get('fromCurrency', '')} = {details.get('rate', '')}"
+            f" {details.get('toCurrency', '')} from {details.get('effectiveDate', '')}"
+        )
+    if action == AuditAction.FX_RATES_UPLOADED:
+        return f"{details.get('fileName') or 'file'} · {details.get('rates', 0)} rates"
+    if action == AuditAction.TAX_RATE_ADDED:
+        return f"{details.get('rate', '')} from {details.get('effectiveDate', '')}"
     if action == AuditAction.HISTORY_EXPORTED:
         return f"as {str(details.get('format', '')).upper()}"
     if "reason" in details:

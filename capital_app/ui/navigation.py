@@ -33,6 +33,7 @@ API_KEYS_ROUTE = "/api-keys"
 ORGANIZATION_ROUTE = "/organization"
 AUDIT_ROUTE = "/audit"
 WEBHOOKS_ROUTE = "/webhooks"
+RATES_ROUTE = "/rates"
 
 WRITERS = frozenset({Role.EDITOR, Role.ADMIN})
 ADMINS = frozenset({Role.ADMIN})
@@ -41,6 +42,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Dashboard", HOME_ROUTE, "layout-dashboard", 10),
     NavItem("History", HISTORY_ROUTE, "history", 20),
     NavItem("Sources", SOURCES_ROUTE, "landmark", 30),
+    NavItem("Rates", RATES_ROUTE, "arrow-left-right", 35),
     NavItem("Import", IMPORT_ROUTE, "import", 40, WRITERS),
     NavItem("Users", USERS_ROUTE, "users", 50, ADMINS),
     NavItem("API keys", API_KEYS_ROUTE, "key-round", 55, ADMINS),

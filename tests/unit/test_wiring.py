@@ -17,6 +17,7 @@ def test_the_sidebar_is_the_table_in_order_with_roles() -> None:
         ("Dashboard", "/"),
         ("History", "/history"),
         ("Sources", "/sources"),
+        ("Rates", "/rates"),
         ("Import", "/import"),
         ("Users", "/users"),
         ("API keys", "/api-keys"),
