@@ -36,6 +36,7 @@ from capital_app.ui.navigation import (
     HOME_ROUTE,
     IMPORT_ROUTE,
     ORGANIZATION_ROUTE,
+    RATES_ROUTE,
     SOURCES_ROUTE,
     SPREADSHEET_IMPORT_ROUTE,
     USERS_ROUTE,
@@ -51,6 +52,7 @@ from capital_app.ui.pages.import_guide import GuideState, import_guide
 from capital_app.ui.pages.login import LoginState, login
 from capital_app.ui.pages.organization import OrganizationState, organization_page
 from capital_app.ui.pages.prototype_import import ImportState, import_page
+from capital_app.ui.pages.rates import RatesState, rates_page
 from capital_app.ui.pages.sources import SourceDetailState, SourcesState, source_detail, sources
 from capital_app.ui.pages.spreadsheet_import import SpreadsheetState, spreadsheet_import_page
 from capital_app.ui.pages.users import UsersState, users
@@ -76,6 +78,7 @@ def add_pages(app: rx.App) -> None:
         on_load=SourceDetailState.load,
     )
     app.add_page(alerts_page, route=ALERTS_ROUTE, title=_title("Alerts"), on_load=AlertsState.load)
+    app.add_page(rates_page, route=RATES_ROUTE, title=_title("Rates"), on_load=RatesState.load)
     app.add_page(users, route=USERS_ROUTE, title=_title("Users"), on_load=UsersState.load)
     app.add_page(
         api_keys_page,

@@ -124,6 +124,9 @@ def ledger_problem(request: Request, error: LedgerError) -> ProblemResponse:
         extra["expectedSequence"] = error.expected
         extra["currentSequence"] = error.current
         extra["latestEntry"] = entry_body(error.latest_entry) if error.latest_entry else None
+    missing_rates = getattr(error, "missing_rates", None)  # RateMissing
+    if isinstance(missing_rates, list):
+        extra["missingRates"] = missing_rates
     organizations = getattr(error, "organizations", None)  # OrganizationNeeded
     if isinstance(organizations, list):
         extra["organizations"] = [{"id": str(i), "name": n} for i, n in organizations]

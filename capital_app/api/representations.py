@@ -13,11 +13,14 @@ from capital_app.db.api_key_repository import ApiKeyRecord
 from capital_app.db.webhook_repository import DeliveryRecord, EndpointRecord
 from capital_app.domain.accounts import UserRecord
 from capital_app.domain.alerts import AlertKind, AlertRule, RuleTerms, TriggeredAlert, describe
+from capital_app.domain.currencies import FxRate, TaxRate
+from capital_app.domain.errors import RateMissing
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.views import ActiveSource, SeriesPoint
 from capital_app.service.history_commands import CommandResult
 from capital_app.service.history_queries import WaccAnswer
 from capital_app.service.organizations import OrganizationSettings
+from capital_app.service.rates import UploadResult
 
 
 def entry_body(entry: HistoryEntry) -> dict[str, Any]:
@@ -49,8 +52,8 @@ def command_body(result: CommandResult) -> dict[str, Any]:
     return {"sourceId": result.source_id, "entry": entry_body(result.entry)}
 
 
-def active_source_body(source: ActiveSource) -> dict[str, Any]:
-    return {
+def active_source_body(source: ActiveSource, *, with_currency: bool = False) -> dict[str, Any]:
+    body = {
         "sourceId": source.source_id,
         "name": source.name,
         "annualRate": source.annual_rate,
@@ -59,20 +62,110 @@ def active_source_body(source: ActiveSource) -> dict[str, Any]:
         "addedDate": source.added_date,
         "lastChangedDate": source.last_changed_date,
     }
+    if with_currency:
+        body["currency"] = source.currency
+        body["kind"] = source.kind.value
+    return body
 
 
-def wacc_body(answer: WaccAnswer) -> dict[str, Any]:
+def _reporting_fields(
+    missing: tuple[str, ...], after_tax: Any, note: str | None, currency: str
+) -> dict[str, Any]:
     return {
-        "asOf": answer.as_of,
-        "knownAt": answer.known_at,
-        "totalCents": answer.summary.total_cents,
-        "wacc": answer.summary.wacc,
-        "sourceCount": answer.summary.source_count,
+        "afterTaxWacc": after_tax,
+        "afterTaxWaccReason": note,
+        "reportingCurrency": currency,
+        "missingRates": list(missing),
     }
 
 
-def series_point_body(point: SeriesPoint) -> dict[str, Any]:
-    return {"date": point.date, "totalCents": point.total_cents, "wacc": point.wacc}
+def _check_complete(missing: tuple[str, ...], with_reporting: bool) -> None:
+    """The plain shape has no place for a missing rate: 409 naming it, never a zero."""
+    if missing and not with_reporting:
+        raise RateMissing(missing)
+
+
+def wacc_body(answer: WaccAnswer, *, with_reporting: bool = False) -> dict[str, Any]:
+    found = answer.reporting
+    missing = found.missing_rates if found else ()
+    _check_complete(missing, with_reporting)
+    body = {
+        "asOf": answer.as_of,
+        "knownAt": answer.known_at,
+        # A missing FX rate leaves the total unknown: null, never a partial sum or zero.
+        "totalCents": None if missing else answer.summary.total_cents,
+        "wacc": answer.summary.wacc,
+        "sourceCount": answer.summary.source_count,
+    }
+    if with_reporting:
+        body |= _reporting_fields(
+            missing,
+            found.after_tax_wacc if found else None,
+            found.after_tax_note if found else None,
+            found.reporting_currency if found else "",
+        )
+    return body
+
+
+def series_bodies(points: list[SeriesPoint], *, with_reporting: bool = False) -> list[Any]:
+    missing = tuple(m for p in points for m in p.missing_rates)
+    _check_complete(tuple(dict.fromkeys(missing)), with_reporting)
+    return [series_point_body(p, with_reporting=with_reporting) for p in points]
+
+
+def series_point_body(point: SeriesPoint, *, with_reporting: bool = False) -> dict[str, Any]:
+    body = {
+        "date": point.date,
+        "totalCents": None if point.missing_rates else point.total_cents,
+        "wacc": point.wacc,
+    }
+    if with_reporting:
+        body |= _reporting_fields(
+            point.missing_rates,
+            point.after_tax_wacc,
+            point.after_tax_note,
+            point.reporting_currency,
+        )
+    return body
+
+
+def fx_rate_body(rate: FxRate) -> dict[str, Any]:
+    return {
+        "id": rate.id,
+        "fromCurrency": rate.from_currency,
+        "toCurrency": rate.to_currency,
+        "rate": rate.rate,
+        "effectiveDate": rate.effective_date,
+        "recordedAt": rate.recorded_at,
+        "recordedBy": rate.recorded_by,
+    }
+
+
+def tax_rate_body(rate: TaxRate) -> dict[str, Any]:
+    return {
+        "id": rate.id,
+        "rate": rate.rate,
+        "effectiveDate": rate.effective_date,
+        "recordedAt": rate.recorded_at,
+        "recordedBy": rate.recorded_by,
+    }
+
+
+def fx_upload_body(result: UploadResult) -> dict[str, Any]:
+    return {
+        "dryRun": result.dry_run,
+        "rows": [
+            {
+                "row": r.row,
+                "fromCurrency": r.from_currency,
+                "toCurrency": r.to_currency,
+                "rate": r.rate,
+                "effectiveDate": r.effective_date,
+            }
+            for r in result.rows
+        ],
+        "rates": [fx_rate_body(r) for r in result.stored],
+    }
 
 
 def organization_body(settings: OrganizationSettings) -> dict[str, Any]:

@@ -20,6 +20,16 @@ from pydantic_core import PydanticCustomError
 
 from capital_app.domain import alerts as alert_rules
 from capital_app.domain import commands
+from capital_app.domain.currencies import (
+    FX_RATE_MAX,
+    FX_RATE_PLACES,
+    MINOR_UNITS,
+    Kind,
+    check_fx_rate,
+    check_iso_currency,
+    check_kind,
+    check_tax_rate,
+)
 from capital_app.domain.errors import InvalidInput
 from capital_app.domain.values import (
     MAX_CENTS,
@@ -207,6 +217,57 @@ OptionalCurrency = Annotated[
     domain_check(check_currency, optional=True),
     WithJsonSchema({"anyOf": [{"type": "string", "pattern": "^[A-Z]{3}$"}, {"type": "null"}]}),
 ]
+_ISO_CURRENCY_SCHEMA = {
+    "type": "string",
+    "enum": sorted(MINOR_UNITS),
+    "description": "An ISO 4217 code (KES, USD, EUR, JPY, KWD …).",
+}
+IsoCurrency = Annotated[str, domain_check(check_iso_currency), WithJsonSchema(_ISO_CURRENCY_SCHEMA)]
+OptionalIsoCurrency = Annotated[
+    str | None,
+    domain_check(check_iso_currency, optional=True),
+    WithJsonSchema({"anyOf": [_ISO_CURRENCY_SCHEMA, {"type": "null"}]}),
+]
+_KIND_SCHEMA = {"type": "string", "enum": [k.value for k in Kind]}
+OptionalKind = Annotated[
+    str | None,
+    domain_check(lambda v: check_kind(v).value, optional=True),
+    WithJsonSchema(
+        {
+            "anyOf": [_KIND_SCHEMA, {"type": "null"}],
+            "description": "debt (default) or equity: debt's cost is tax-deductible.",
+        }
+    ),
+]
+FxRateValue = Annotated[
+    Decimal,
+    domain_check(check_fx_rate),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "number"}, {"type": "string"}],
+            "description": f"1 unit of fromCurrency in toCurrency: above 0, below {FX_RATE_MAX:,},"
+            f" at most {FX_RATE_PLACES} decimals. A decimal string keeps every digit.",
+            "examples": ["129.5"],
+        }
+    ),
+]
+TaxRateValue = Annotated[
+    Decimal,
+    domain_check(check_tax_rate),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "number"}, {"type": "string"}],
+            "description": "A fraction, 0 ≤ rate < 1, at most 6 decimals: 0.3 is 30 %.",
+            "examples": ["0.3"],
+        }
+    ),
+]
+FactDate = Annotated[
+    date,
+    WithJsonSchema(
+        {"type": "string", "format": "date", "description": "The day it is in force from."}
+    ),
+]
 OptionalActive = Annotated[
     bool | None,
     domain_check(check_active, optional=True),
@@ -275,6 +336,15 @@ class NewSourceTerms(ApiModel):
     name: Name
     annual_rate: Rate
     available_cents: Cents
+    # Left out of dumps when not given: the request's canonical bytes (its idempotency
+    # fingerprint) stay what they were before currencies.
+    currency: OptionalIsoCurrency = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The source's currency (availableCents are its minor units);"
+        " default the organization's.",
+    )
+    kind: OptionalKind = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class AddSourceRequest(ApiModel):
@@ -303,8 +373,34 @@ class AddSourceRequest(ApiModel):
             name=self.source.name,
             annual_rate=self.source.annual_rate,
             available_cents=self.source.available_cents,
+            currency=self.source.currency,
+            kind=self.source.kind,
         )
         return commands.AddSource(terms, self.effective_date, self.notes)
+
+
+class FxRateRequest(ApiModel):
+    from_currency: IsoCurrency
+    to_currency: OptionalIsoCurrency = Field(
+        default=None, description="Must be the reporting currency; default it."
+    )
+    rate: FxRateValue
+    effective_date: FactDate
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"fromCurrency": "USD", "rate": "129.5", "effectiveDate": "2025-03-03"}]
+        }
+    )
+
+
+class TaxRateRequest(ApiModel):
+    rate: TaxRateValue
+    effective_date: FactDate
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"rate": "0.3", "effectiveDate": "2025-01-01"}]}
+    )
 
 
 class UpdateAmountRequest(ApiModel):
@@ -528,20 +624,98 @@ class ActiveSourceOut(ApiModel):
     sequence: int
     added_date: datetime
     last_changed_date: datetime
+    # Only with include=currency (migration 0013):
+    currency: str | None = Field(
+        default=None,
+        description="With include=currency: ISO 4217; availableCents are its minor units.",
+    )
+    kind: Literal["debt", "equity"] | None = Field(
+        default=None, description="With include=currency: debt or equity."
+    )
+
+
+_TOTAL_DOC = (
+    "In the reporting currency's minor units. Null only with include=reporting when an"
+    " FX rate is missing (see missingRates); without it a missing rate answers 409."
+)
+_AFTER_TAX_DOC = (
+    "With include=reporting: (Σ equity × rate + Σ debt × rate × (1 − tax)) / Σ amounts,"
+    " at the tax rate in force; null with afterTaxWaccReason when there is none."
+)
+_REASON_DOC = (
+    "With include=reporting: why afterTaxWacc is null, e.g. 'no corporate tax rate on or"
+    " before 3 Mar 2025'."
+)
+_CURRENCY_DOC = "With include=reporting: the organization's reporting currency."
+_MISSING_DOC = (
+    "With include=reporting: one message per missing FX rate, e.g. 'no USD→KES rate on or"
+    " before 3 Mar 2025'; when not empty, totalCents, wacc and afterTaxWacc are null."
+)
 
 
 class WaccOut(ApiModel):
     as_of: datetime
     known_at: datetime
-    total_cents: int
+    total_cents: NullableInt = Field(description=_TOTAL_DOC)
     wacc: NullableDecimal = Field(description="null when no source is active")
     source_count: int
+    # Only with include=reporting (migration 0013):
+    after_tax_wacc: NullableDecimal = Field(default=None, description=_AFTER_TAX_DOC)
+    after_tax_wacc_reason: NullableText = Field(default=None, description=_REASON_DOC)
+    reporting_currency: str | None = Field(default=None, description=_CURRENCY_DOC)
+    missing_rates: list[str] | None = Field(default=None, description=_MISSING_DOC)
 
 
 class SeriesPointOut(ApiModel):
     date: date
-    total_cents: int
+    total_cents: NullableInt = Field(description=_TOTAL_DOC)
     wacc: NullableDecimal
+    # Only with include=reporting (migration 0013):
+    after_tax_wacc: NullableDecimal = Field(default=None, description=_AFTER_TAX_DOC)
+    after_tax_wacc_reason: NullableText = Field(default=None, description=_REASON_DOC)
+    reporting_currency: str | None = Field(default=None, description=_CURRENCY_DOC)
+    missing_rates: list[str] | None = Field(default=None, description=_MISSING_DOC)
+
+
+class FxRateOut(ApiModel):
+    id: UUID
+    from_currency: str
+    to_currency: str
+    rate: Decimal_
+    effective_date: date
+    recorded_at: datetime
+    recorded_by: NullableId
+
+
+class FxRatesOut(ApiModel):
+    reporting_currency: str
+    rates: list[FxRateOut] = Field(description="By effective date, then recording time.")
+
+
+class TaxRateOut(ApiModel):
+    id: UUID
+    rate: Decimal_
+    effective_date: date
+    recorded_at: datetime
+    recorded_by: NullableId
+
+
+class TaxRatesOut(ApiModel):
+    rates: list[TaxRateOut] = Field(description="By effective date, then recording time.")
+
+
+class FxRateRowOut(ApiModel):
+    row: int
+    from_currency: str
+    to_currency: str
+    rate: Decimal_
+    effective_date: date
+
+
+class FxUploadOut(ApiModel):
+    dry_run: bool
+    rows: list[FxRateRowOut]
+    rates: list[FxRateOut] = Field(description="What was stored (empty on a dry run).")
 
 
 class MeOut(ApiModel):

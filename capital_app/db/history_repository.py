@@ -18,6 +18,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, text
 
+from capital_app.domain.currencies import BucketSums, Kind
 from capital_app.domain.errors import InvalidInput
 from capital_app.domain.events import HistoryEntry, SourceState
 from capital_app.domain.rules import PlannedEntry
@@ -32,10 +33,28 @@ ENTRY_COLUMNS = """
 
 _ACTIONS = {action.value: action for action in Action}
 
-SOURCE_COLUMNS = """
+# A source's currency and kind are on its ADDED entry (migration 0013): one index-only
+# probe per source, both as one value "KES:debt" (the snapshot's bucket name).
+TERM_COLUMNS = """(SELECT t.currency || ':' || t.kind FROM capital_history t
+     WHERE t.organization_id = s.organization_id AND t.source_id = s.source_id
+       AND t.action = 'ADDED') AS terms"""
+
+
+def terms_of(value: str) -> tuple[str, Kind]:
+    """'USD:equity' → ('USD', Kind.EQUITY)."""
+    currency, _, kind = value.partition(":")
+    return currency, Kind(kind)
+
+
+def _term_fields(value: str) -> dict[str, Any]:
+    currency, kind = terms_of(value)
+    return {"currency": currency, "kind": kind}
+
+
+SOURCE_COLUMNS = f"""
     s.source_id, s.name, s.annual_rate, s.available_cents, s.status, s.added_date,
     s.removed_date, s.rate_effective_date, s.amount_effective_date, s.last_effective_date,
-    s.latest_sequence, s.latest_entry_id"""
+    s.latest_sequence, s.latest_entry_id, {TERM_COLUMNS}"""
 
 
 def _utc(value: datetime) -> datetime:
@@ -191,12 +210,12 @@ _INSERT_ENTRY = text(
     INSERT INTO capital_history AS h (
         organization_id, id, source_id, sequence, action, effective_date, name, annual_rate,
         available_cents, previous_rate, previous_amount, notes, created_by,
-        recorded_by, import_id, api_key_id, api_key_name, revision)
+        recorded_by, import_id, api_key_id, api_key_name, revision, currency, kind)
     VALUES (
         :org, coalesce(:id, gen_random_uuid()::text), :source_id, :sequence, :action,
         :effective_date, :name, :annual_rate, :available_cents, :previous_rate,
         :previous_amount, :notes, :created_by, :recorded_by, :import_id, :api_key_id,
-        :api_key_name, 0)
+        :api_key_name, 0, :currency, :kind)
     RETURNING {ENTRY_COLUMNS}
     """
 )
@@ -215,6 +234,8 @@ def planned_parameters(planned: PlannedEntry) -> dict[str, Any]:
         "previous_rate": planned.previous_rate,
         "previous_amount": planned.previous_amount,
         "notes": planned.notes,
+        "currency": planned.currency,
+        "kind": planned.kind,
     }
 
 
@@ -334,6 +355,18 @@ def all_sources(conn: Connection, org: UUID) -> list[SourceState]:
     return [state_from_row(r) for r in rows]
 
 
+def source_terms(conn: Connection, org: UUID) -> dict[str, tuple[str, Kind]]:
+    """Every source's (currency, kind), from its ADDED entry (an index-only scan)."""
+    rows = conn.execute(
+        text(
+            "SELECT source_id, currency, kind FROM capital_history"
+            " WHERE organization_id = :org AND action = 'ADDED'"
+        ),
+        {"org": org},
+    ).all()
+    return {source_id: (currency, Kind(kind)) for source_id, currency, kind in rows}
+
+
 def get_entry(conn: Connection, org: UUID, entry_id: str) -> HistoryEntry | None:
     row = (
         conn.execute(
@@ -411,7 +444,8 @@ _SOURCES_AS_OF = text(
                 SELECT h.sequence FROM capital_history h
                  WHERE h.organization_id = s.organization_id AND h.source_id = s.source_id
                    AND h.created_at <= :known_at
-                 ORDER BY h.sequence DESC LIMIT 1) END AS sequence
+                 ORDER BY h.sequence DESC LIMIT 1) END AS sequence,
+           {TERM_COLUMNS}
       FROM latest, capital_source s
       JOIN LATERAL ({_amount_probe(":as_of")}) a ON true
       JOIN LATERAL ({_rate_probe(":as_of")}) r ON true
@@ -435,6 +469,7 @@ def sources_as_of(
             sequence=sequence,
             added_date=added_date.astimezone(UTC),
             last_changed_date=last_changed_date.astimezone(UTC),
+            **_term_fields(terms),
         )
         for (
             source_id,
@@ -444,6 +479,7 @@ def sources_as_of(
             annual_rate,
             last_changed_date,
             sequence,
+            terms,
         ) in rows
     ]
 
@@ -464,6 +500,7 @@ def current_sources_from_rows(rows: Iterable[Mapping[Any, Any]]) -> list[ActiveS
             sequence=r["latest_sequence"],
             added_date=_utc(r["added_date"]),
             last_changed_date=_utc(r["last_effective_date"]),
+            **_term_fields(r["terms"]),
         )
         for r in rows
     ]
@@ -519,6 +556,44 @@ _SERIES = text(
      GROUP BY p.at
     """
 )
+
+
+_SERIES_BUCKETS = text(
+    f"""
+    SELECT p.at, ad.currency, ad.kind, count(*) AS source_count,
+           sum(a.available_cents) AS total_cents,
+           sum(a.available_cents * r.annual_rate) AS weighted_cents
+      FROM unnest(CAST(:points AS timestamptz[])) AS p(at)
+      JOIN capital_source s ON s.organization_id = :org AND s.added_date <= p.at
+      JOIN capital_history ad ON ad.organization_id = s.organization_id
+                             AND ad.source_id = s.source_id AND ad.action = 'ADDED'
+      JOIN LATERAL ({_amount_probe("p.at")}) a ON true
+      JOIN LATERAL ({_rate_probe("p.at")}) r ON true
+     WHERE {_not_removed("p.at")}
+     GROUP BY p.at, ad.currency, ad.kind
+    """
+)
+
+
+def series_bucket_sums(
+    conn: Connection, org: UUID, points: list[datetime], known_at: datetime
+) -> dict[datetime, list[BucketSums]]:
+    """Per point, the active sources' sums per (currency, kind), as known at `known_at`."""
+    rows = conn.execute(
+        _SERIES_BUCKETS, {"org": org, "points": points, "known_at": known_at}
+    ).mappings()
+    found: dict[datetime, list[BucketSums]] = {}
+    for r in rows:
+        found.setdefault(_utc(r["at"]), []).append(
+            BucketSums(
+                currency=r["currency"],
+                kind=Kind(r["kind"]),
+                total_minor=int(r["total_cents"]),
+                weighted=r["weighted_cents"],
+                count=int(r["source_count"]),
+            )
+        )
+    return found
 
 
 def series_sums(

@@ -7,59 +7,90 @@ the table is maintained by the history insert trigger, so it is always as known 
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from uuid import UUID
 
 from sqlalchemy import Connection, text
 
+from capital_app.domain.currencies import BucketSums, Kind
 from capital_app.domain.wacc_snapshot import DaySums
 
-# Every source's sums go to one bucket today (capital_wacc_bucket() in 0010).
-BUCKET = ""
-
-_SUMS_AT = text(
+# Each bucket is `<currency>:<kind>` of the source's ADDED entry (capital_wacc_bucket(),
+# migration 0013): sums stay in each currency's own minor units and are converted when
+# read, at the rate of each point's day.
+_BUCKET_SUMS_AT = text(
     """
-    SELECT r.day, r.total_cents, r.weighted_cents, r.source_count FROM (
-        SELECT m.day, m.point,
+    SELECT r.day, r.bucket, r.total_cents, r.weighted_cents, r.source_count FROM (
+        SELECT m.day, m.bucket, m.point,
                sum(m.total_cents) OVER running AS total_cents,
                sum(m.weighted_cents) OVER running AS weighted_cents,
                sum(m.source_count) OVER running AS source_count
           FROM (
-            SELECT d.day, false AS point, d.total_cents, d.weighted_cents,
+            SELECT d.day, d.bucket, false AS point, d.total_cents, d.weighted_cents,
                    d.source_count::numeric AS source_count
               FROM capital_wacc_day_delta d
-             WHERE d.organization_id = :org AND d.bucket = :bucket AND d.day <= :last
+             WHERE d.organization_id = :org AND d.day <= :last
             UNION ALL
-            SELECT p.day, true, 0, 0, 0 FROM unnest(CAST(:days AS date[])) AS p(day)
+            SELECT p.day, b.bucket, true, 0, 0, 0
+              FROM unnest(CAST(:days AS date[])) AS p(day)
+             CROSS JOIN (SELECT DISTINCT d.bucket FROM capital_wacc_day_delta d
+                          WHERE d.organization_id = :org AND d.day <= :last) b
           ) m
-        WINDOW running AS (ORDER BY m.day, m.point ROWS UNBOUNDED PRECEDING)
+        WINDOW running AS (PARTITION BY m.bucket ORDER BY m.day, m.point
+                           ROWS UNBOUNDED PRECEDING)
     ) r
      WHERE r.point
     """
 )
 
 
-def sums_at(conn: Connection, org: UUID, days: list[date]) -> dict[date, DaySums]:
-    """The end-of-day sums (as known now) of each of `days`."""
+def _bucket(name: str) -> tuple[str, Kind]:
+    currency, _, kind = name.partition(":")
+    return currency, Kind(kind)
+
+
+def bucket_sums_at(conn: Connection, org: UUID, days: list[date]) -> dict[date, list[BucketSums]]:
+    """Per day of `days`, the end-of-day sums (as known now) of each currency and kind."""
+    found: dict[date, list[BucketSums]] = {day: [] for day in days}
     if not days:
-        return {}
-    rows = conn.execute(
-        _SUMS_AT, {"org": org, "bucket": BUCKET, "days": days, "last": max(days)}
-    ).all()
-    return {
-        day: DaySums(int(total or 0), Decimal(weighted or 0), int(count or 0))
-        for day, total, weighted, count in rows
-    }
+        return found
+    rows = conn.execute(_BUCKET_SUMS_AT, {"org": org, "days": days, "last": max(days)}).all()
+    for day, bucket, total, weighted, count in rows:
+        if not (total or weighted or count):
+            continue
+        currency, kind = _bucket(bucket)
+        found[day].append(
+            BucketSums(currency, kind, int(total or 0), Decimal(weighted or 0), int(count or 0))
+        )
+    return found
+
+
+def sums_at(conn: Connection, org: UUID, days: list[date]) -> dict[date, DaySums]:
+    """The end-of-day sums (as known now) of each of `days`, every currency added as is
+    (meaningful for a single-currency organization; the checks compare it with the fold)."""
+    found = bucket_sums_at(conn, org, days)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return {
+            day: DaySums(
+                sum(b.total_minor for b in sums),
+                sum((b.weighted for b in sums), Decimal(0)),
+                sum(b.count for b in sums),
+            )
+            for day, sums in found.items()
+        }
 
 
 def stored_deltas(conn: Connection, org: UUID) -> dict[date, DaySums]:
-    """The stored non-zero deltas, by day (zero rows may remain after cancelling changes)."""
+    """The stored non-zero deltas, by day, over every bucket (zero rows may remain after
+    cancelling changes)."""
     rows = conn.execute(
         text(
-            "SELECT day, total_cents, weighted_cents, source_count FROM capital_wacc_day_delta"
-            " WHERE organization_id = :org AND bucket = :bucket ORDER BY day"
+            "SELECT day, sum(total_cents), sum(weighted_cents), sum(source_count)"
+            " FROM capital_wacc_day_delta"
+            " WHERE organization_id = :org GROUP BY day ORDER BY day"
         ),
-        {"org": org, "bucket": BUCKET},
+        {"org": org},
     ).all()
     found = {day: DaySums(int(t), Decimal(w), int(c)) for day, t, w, c in rows}
     return {day: sums for day, sums in found.items() if not sums.zero}

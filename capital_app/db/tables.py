@@ -118,6 +118,9 @@ class CapitalHistory(SQLModel, table=True):
     original_created_by: str | None = Field(sa_column=Column(Text, nullable=True))
     api_key_id: UUID | None = None
     api_key_name: str | None = Field(sa_column=Column(Text, nullable=True))
+    # The source's terms, on its ADDED entry only (migration 0013).
+    currency: str | None = Field(sa_column=Column(CHAR(3), nullable=True))
+    kind: str | None = Field(sa_column=Column(Text, nullable=True))
 
 
 class CapitalWaccDayDelta(SQLModel, table=True):
@@ -130,6 +133,34 @@ class CapitalWaccDayDelta(SQLModel, table=True):
     total_cents: Decimal = Field(sa_column=Column(Numeric, nullable=False))
     weighted_cents: Decimal = Field(sa_column=Column(Numeric, nullable=False))
     source_count: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class FxRate(SQLModel, table=True):
+    """One dated exchange rate: 1 `from_currency` = `rate` `to_currency` (append-only; migration 0013)."""
+
+    __tablename__ = "fx_rate"
+    organization_id: UUID = Field(primary_key=True, foreign_key="organization.id")
+    id: UUID = Field(primary_key=True)
+    from_currency: str = Field(sa_column=Column(CHAR(3), nullable=False))
+    to_currency: str = Field(sa_column=Column(CHAR(3), nullable=False))
+    rate: Decimal = Field(sa_column=Column(Numeric(24, 12), nullable=False))
+    effective_date: date
+    recorded_at: datetime = Field(sa_column=_ts())
+    recorded_by: UUID | None = None
+    api_key_id: UUID | None = None
+
+
+class CorporateTaxRate(SQLModel, table=True):
+    """One dated corporate tax rate of the organization (append-only; migration 0013)."""
+
+    __tablename__ = "corporate_tax_rate"
+    organization_id: UUID = Field(primary_key=True, foreign_key="organization.id")
+    id: UUID = Field(primary_key=True)
+    rate: Decimal = Field(sa_column=Column(Numeric(10, 6), nullable=False))
+    effective_date: date
+    recorded_at: datetime = Field(sa_column=_ts())
+    recorded_by: UUID | None = None
+    api_key_id: UUID | None = None
 
 
 class IdempotencyKey(SQLModel, table=True):

@@ -28,6 +28,10 @@ class SourceTerms:
     name: str
     annual_rate: Decimal
     available_cents: int
+    # ISO 4217 code and "debt" / "equity" (migration 0013); None: the organization's
+    # currency and debt. Left out of the wire body when None, so older fingerprints hold.
+    currency: str | None = None
+    kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,10 @@ def wire_body(command: Command) -> dict[str, Any]:
             "annualRate": terms.annual_rate,
             "availableCents": terms.available_cents,
         }
+        if terms.currency is not None:
+            source["currency"] = terms.currency
+        if terms.kind is not None:
+            source["kind"] = terms.kind
         return {"source": source, **common}
     change = {"sourceId": command.source_id, **common}
     change["expectedSequence"] = command.expected_sequence

@@ -112,6 +112,21 @@ class WriteConflict(LedgerError):
     title = "Conflicting write"
 
 
+class RateMissing(LedgerError):
+    """A total in the reporting currency needs an FX rate that is not recorded."""
+
+    kind = ErrorKind.CONFLICT
+    title = "FX rate missing"
+
+    def __init__(self, missing_rates: tuple[str, ...]) -> None:
+        super().__init__(
+            "Totals are in the reporting currency and need every rate: "
+            + "; ".join(missing_rates)
+            + ". Record the rate (POST /api/fx-rates), or ask with include=reporting."
+        )
+        self.missing_rates = list(missing_rates)
+
+
 class ErrorCollector:
     """Run several checks and report every failure together, not just the first."""
 

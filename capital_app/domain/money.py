@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from capital_app.domain.currencies import minor_units
+
 _SCALES = ((10**12, "T"), (10**9, "B"), (10**6, "M"))
 
 
 def format_money(cents: int, currency: str = "KES") -> str:
-    """123456789 → 'KES 1,234,567.89' (exact, integer arithmetic)."""
+    """123456789 → 'KES 1,234,567.89' (exact, integer arithmetic); minor units are the
+    currency's: 1234 JPY → 'JPY 1,234', 1234 KWD → 'KWD 1.234'."""
     sign = "-" if cents < 0 else ""
-    whole, part = divmod(abs(cents), 100)
-    return f"{currency} {sign}{whole:,}.{part:02d}"
+    places = minor_units(currency)
+    whole, part = divmod(abs(cents), 10**places)
+    if places == 0:
+        return f"{currency} {sign}{whole:,}"
+    return f"{currency} {sign}{whole:,}.{part:0{places}d}"
 
 
 def format_money_short(cents: int, currency: str = "KES") -> str:
     """Large amounts for KPI cards: 'KES 1.23 B'; small ones stay exact."""
-    shillings = Decimal(cents) / 100
+    shillings = Decimal(cents).scaleb(-minor_units(currency))
     for size, suffix in _SCALES:
         if abs(shillings) >= size:
             scaled = (shillings / size).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)

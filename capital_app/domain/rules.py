@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from capital_app.domain.currencies import check_iso_currency, check_kind
 from capital_app.domain.errors import (
     ChangeAfterRemoval,
     ErrorCollector,
@@ -45,6 +46,9 @@ class PlannedEntry:
     previous_rate: Decimal | None
     previous_amount: int | None
     notes: str | None
+    # Only on an ADDED entry (migration 0013); None: the organization's currency, debt.
+    currency: str | None = None
+    kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,8 @@ class NewSource:
     available_cents: int
     effective_date: datetime
     notes: str | None
+    currency: str | None = None
+    kind: str | None = None
 
 
 def _day(moment: datetime) -> str:
@@ -67,6 +73,8 @@ def check_new_source(
     effective_date: datetime,
     notes: object,
     now: datetime,
+    currency: object = None,
+    kind: object = None,
 ) -> NewSource:
     """Validate every field of an addition, reporting all failures together."""
     errors = ErrorCollector()
@@ -75,10 +83,24 @@ def check_new_source(
     cents = errors.check(check_cents, available_cents, "source.availableCents")
     effective = errors.check(check_effective_date, effective_date, now)
     clean_notes = errors.check(check_notes, notes)
+    clean_currency = (
+        errors.check(check_iso_currency, currency, "source.currency")
+        if currency is not None
+        else None
+    )
+    clean_kind = errors.check(check_kind, kind, "source.kind") if kind is not None else None
     errors.raise_if_any()
     assert clean_name is not None and rate is not None and cents is not None
     assert effective is not None
-    return NewSource(clean_name, rate, cents, effective, clean_notes)
+    return NewSource(
+        clean_name,
+        rate,
+        cents,
+        effective,
+        clean_notes,
+        clean_currency,
+        clean_kind.value if clean_kind is not None else None,
+    )
 
 
 def plan_addition(source_id: str, new: NewSource) -> PlannedEntry:
@@ -93,6 +115,8 @@ def plan_addition(source_id: str, new: NewSource) -> PlannedEntry:
         previous_rate=None,
         previous_amount=None,
         notes=new.notes,
+        currency=new.currency,
+        kind=new.kind,
     )
 
 

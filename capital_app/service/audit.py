@@ -50,6 +50,9 @@ class AuditAction(StrEnum):
     WEBHOOK_DELETED = "webhook.deleted"
     ALERT_RULE_CREATED = "alert.rule_created"
     ALERT_RULE_DEACTIVATED = "alert.rule_deactivated"
+    FX_RATE_ADDED = "rates.fx_rate_added"
+    FX_RATES_UPLOADED = "rates.fx_rates_uploaded"
+    TAX_RATE_ADDED = "rates.tax_rate_added"
 
 
 def record_audit(

@@ -96,8 +96,10 @@ def _checked(command: Command, now: datetime) -> Command:
             command.effective_date,
             command.notes,
             now,
+            terms.currency,
+            terms.kind,
         )
-        clean = SourceTerms(new.name, new.annual_rate, new.available_cents)
+        clean = SourceTerms(new.name, new.annual_rate, new.available_cents, new.currency, new.kind)
         return AddSource(clean, new.effective_date, new.notes)
     errors = ErrorCollector()
     value: object = None
@@ -181,6 +183,8 @@ def _plan(conn: Connection, user: UserRecord, command: Command) -> rules.Planned
             terms.available_cents,
             command.effective_date,
             command.notes,
+            terms.currency,
+            terms.kind,
         )
         return rules.plan_addition(str(uuid.uuid4()), new)
     current = _locked_source(conn, user, command.source_id)
@@ -251,8 +255,10 @@ def add_source(
     effective_date: datetime,
     notes: object = None,
     idempotency_key: str | None = None,
+    currency: object = None,
+    kind: object = None,
 ) -> CommandResult:
-    terms = SourceTerms(name, annual_rate, available_cents)  # type: ignore[arg-type]
+    terms = SourceTerms(name, annual_rate, available_cents, currency, kind)  # type: ignore[arg-type]
     return execute(actor, AddSource(terms, effective_date, notes), idempotency_key)  # type: ignore[arg-type]
 
 

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from uuid import UUID
 
-from capital_app.db.history_repository import HistoryFilter
+from sqlalchemy import Connection
+
+from capital_app.db.history_repository import HistoryFilter, source_terms
 from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.db.user_repository import get_organization
 from capital_app.domain.events import HistoryEntry
@@ -16,7 +18,7 @@ from capital_app.domain.export_format import ExportFormat, export_chunks
 from capital_app.observe.metrics import observe_import_export
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.audit import AuditAction, record_audit
-from capital_app.service.errors import InvalidInput
+from capital_app.service.errors import InvalidInput, WriteConflict
 from capital_app.service.history_stream import open_history_stream, organization_stream
 
 
@@ -46,6 +48,7 @@ def export_history(
     try:
         with tenant_transaction(actor.organization_id) as conn:
             user = authorize(conn, actor, Permission.READ)
+            _refuse_other_currencies(conn, actor.organization_id)
             record_audit(
                 conn,
                 AuditAction.HISTORY_EXPORTED,
@@ -62,6 +65,20 @@ def export_history(
         entries.close()  # gives the slot back
         raise
     return _metered(entries, fmt)
+
+
+def _refuse_other_currencies(conn: Connection, org_id: UUID) -> None:
+    """The export formats have no currency: a source in another currency than the
+    organization's would come back (and read) as the organization's. Refused, not lost."""
+    org = get_organization(conn, org_id)
+    assert org is not None
+    others = sorted({c for c, _ in source_terms(conn, org_id).values() if c != org.currency})
+    if others:
+        raise WriteConflict(
+            f"This organization has sources in {', '.join(others)}: the export format has no"
+            f" currency, so their amounts would read as {org.currency}. Nothing was exported;"
+            " an operator backup (capital-app backup) keeps every currency."
+        )
 
 
 def _metered(entries: Iterator[HistoryEntry], fmt: ExportFormat) -> Iterator[str]:

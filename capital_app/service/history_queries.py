@@ -18,15 +18,18 @@ from sqlalchemy import Connection
 
 from capital_app.db import api_key_repository as api_keys
 from capital_app.db import history_repository as history
+from capital_app.db import rate_repository
 from capital_app.db import snapshot_repository as snapshot
 from capital_app.db import user_repository as users
 from capital_app.db.history_repository import HistoryFilter
 from capital_app.db.unit_of_work import tenant_transaction
+from capital_app.domain.currencies import RateBook, ReportingSummary
 from capital_app.domain.events import HistoryEntry, SourceState
 from capital_app.domain.series import Interval, series_dates
 from capital_app.domain.values import Action, check_source_id, end_of_day
 from capital_app.domain.views import ActiveSource, HistoryPage, SeriesPoint
-from capital_app.domain.wacc import WaccSummary, wacc_from_sums, wacc_of
+from capital_app.domain.wacc import WaccSummary
+from capital_app.service import reporting
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.errors import InvalidInput, NotFound
 from capital_app.service.history_stream import open_history_stream
@@ -38,7 +41,9 @@ MAX_PAGE = 1000
 class WaccAnswer:
     as_of: datetime
     known_at: datetime
-    summary: WaccSummary
+    summary: WaccSummary  # in the reporting currency (see `reporting`)
+    # After-tax WACC, the reporting currency and any missing FX rate (migration 0013).
+    reporting: ReportingSummary | None = None
 
 
 def moments(as_of: datetime | None, known_at: datetime | None) -> tuple[datetime, datetime, bool]:
@@ -175,13 +180,20 @@ def get_source(actor: Actor, source_id: str) -> SourceState:
 def _active_sources(
     actor: Actor, as_of: datetime, known_at: datetime, current: bool
 ) -> list[ActiveSource]:
-    with tenant_transaction(actor.organization_id, read_only=True) as conn:
+    return _active_sources_and_book(actor, as_of, known_at, current)[0]
+
+
+def _active_sources_and_book(
+    actor: Actor, as_of: datetime, known_at: datetime, current: bool
+) -> tuple[list[ActiveSource], RateBook]:
+    with tenant_transaction(actor.organization_id, read_only=True, snapshot=True) as conn:
         authorize(conn, actor, Permission.READ)
         if current:
             sources = history.current_sources(conn, actor.organization_id)
         else:
             sources = history.sources_as_of(conn, actor.organization_id, as_of, known_at)
-    return sorted_sources(sources)
+        book = reporting.read_book(conn, actor.organization_id)
+    return sorted_sources(sources), book
 
 
 def sorted_sources(sources: list[ActiveSource]) -> list[ActiveSource]:
@@ -221,14 +233,19 @@ def wacc(
     day = None if current else _end_of_day(as_of)
     if day is not None:
         org = actor.organization_id
-        with tenant_transaction(org, read_only=True) as conn:
+        with tenant_transaction(org, read_only=True, snapshot=True) as conn:
             authorize(conn, actor, Permission.READ)
             if _known_now(conn, org, asked_known_at):
-                sums = snapshot.sums_at(conn, org, [day])[day]
-                return WaccAnswer(as_of=as_of, known_at=known_at, summary=sums.summary())
-    sources = _active_sources(actor, as_of, known_at, current)
-    summary = wacc_of((s.available_cents, s.annual_rate) for s in sources)
-    return WaccAnswer(as_of=as_of, known_at=known_at, summary=summary)
+                buckets = snapshot.bucket_sums_at(conn, org, [day])[day]
+                book = reporting.read_book(conn, org)
+                found = reporting.of_buckets(
+                    book, buckets, day, reporting.rates_known(asked_known_at)
+                )
+                return WaccAnswer(as_of, known_at, found.summary, found)
+    sources, book = _active_sources_and_book(actor, as_of, known_at, current)
+    rates_known = reporting.rates_known(asked_known_at)
+    found = reporting.of_sources(book, sources, reporting.utc_day(as_of), rates_known)
+    return WaccAnswer(as_of, known_at, found.summary, found)
 
 
 class _SeriesCache:
@@ -279,35 +296,42 @@ def wacc_series(
     moments = [end_of_day(d) for d in dates]
     known = known_at or datetime.now(UTC)
     org = actor.organization_id
-    with tenant_transaction(org, read_only=True) as conn:
+    with tenant_transaction(org, read_only=True, snapshot=True) as conn:
         authorize(conn, actor, Permission.READ)
         key = None
         if known_at is None:
-            key = (org, history.current_revision(conn, org), start, end, interval)
+            # Rates are append-only: their counts say whether a cached series is stale.
+            version = (
+                history.current_revision(conn, org),
+                rate_repository.rates_version(conn, org),
+            )
+            key = (org, version, start, end, interval)
             cached = _series_cache.get(key)
             if cached is not None:
                 return list(cached)
+        book = reporting.read_book(conn, org)
         if _known_now(conn, org, known_at):
             # As known now: the running sums of the snapshot, one scan for every point.
-            summaries = {d: s.summary() for d, s in snapshot.sums_at(conn, org, dates).items()}
+            by_day = snapshot.bucket_sums_at(conn, org, dates)
         else:
-            sums = history.series_sums(conn, org, moments, known)
-            summaries = {}
-            for day, moment in zip(dates, moments, strict=True):
-                found = sums.get(moment)
-                if found:
-                    summaries[day] = wacc_from_sums(
-                        found.total_cents, found.weighted_cents, found.source_count
-                    )
+            sums = history.series_bucket_sums(conn, org, moments, known)
+            by_day = {d: sums.get(m, []) for d, m in zip(dates, moments, strict=True)}
     points = []
     for day in dates:
-        summary = summaries.get(day) or WaccSummary(total_cents=0, wacc=None, source_count=0)
+        found = reporting.of_buckets(
+            book, by_day.get(day, []), day, reporting.rates_known(known_at)
+        )
+        summary = found.summary
         points.append(
             SeriesPoint(
                 date=day,
                 total_cents=summary.total_cents,
                 wacc=summary.wacc,
                 source_count=summary.source_count,
+                after_tax_wacc=found.after_tax_wacc,
+                after_tax_note=found.after_tax_note,
+                missing_rates=found.missing_rates,
+                reporting_currency=found.reporting_currency,
             )
         )
     if key is not None:

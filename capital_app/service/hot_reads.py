@@ -14,14 +14,16 @@ from typing import Any
 
 from capital_app.db import api_key_repository as api_keys
 from capital_app.db import history_repository as history
+from capital_app.db import rate_repository as rates
 from capital_app.db import session_repository as sessions
 from capital_app.db import user_repository as users
 from capital_app.db.async_reads import Statement, statement, tenant_read
+from capital_app.domain.currencies import RateBook
 from capital_app.domain.errors import InvalidInput
 from capital_app.domain.events import HistoryEntry
 from capital_app.domain.values import Action
 from capital_app.domain.views import ActiveSource, HistoryPage
-from capital_app.domain.wacc import wacc_of
+from capital_app.service import reporting
 from capital_app.service.actor import Actor, Permission, check_api_key, check_user
 from capital_app.service.errors import NotFound
 from capital_app.service.history_queries import (
@@ -133,7 +135,23 @@ async def current_sources(actor: Actor) -> list[ActiveSource]:
 
 
 async def current_wacc(actor: Actor, moment: datetime) -> WaccAnswer:
-    """WACC now, as known now; `moment` is the now the caller decided was current."""
-    sources = await current_sources(actor)
-    summary = wacc_of((s.available_cents, s.annual_rate) for s in sources)
-    return WaccAnswer(as_of=moment, known_at=moment, summary=summary)
+    """WACC now, as known now; `moment` is the now the caller decided was current.
+
+    The sources and the rate book (reporting currency, FX and tax rates) are read in the
+    same transaction and round trip, then converted as history_queries.wacc does."""
+    org = {"org": actor.organization_id}
+    sources_rows, currency_rows, fx_rows, tax_rows = await _read(
+        actor,
+        [
+            statement(history.CURRENT_SOURCES_SQL, org, mapping=True),
+            statement(rates.REPORTING_CURRENCY_SQL, org),
+            statement(rates.FX_RATES_SQL, org),
+            statement(rates.TAX_RATES_SQL, org),
+        ],
+    )
+    sources = sorted_sources(history.current_sources_from_rows(sources_rows))
+    book = RateBook(
+        str(currency_rows[0][0]), rates.fx_from_rows(fx_rows), rates.tax_from_rows(tax_rows)
+    )
+    found = reporting.of_sources(book, sources, reporting.utc_day(moment), moment)
+    return WaccAnswer(moment, moment, found.summary, found)

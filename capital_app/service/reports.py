@@ -12,7 +12,8 @@ view gives the organization exactly as it was (see domain/fold.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -23,10 +24,12 @@ from capital_app.db import report_repository as reports
 from capital_app.db import user_repository as users
 from capital_app.db.history_repository import HistoryFilter
 from capital_app.db.unit_of_work import tenant_transaction
+from capital_app.domain.currencies import Holding, Kind, RateBook, ReportingSummary, buckets_of
 from capital_app.domain.events import HistoryEntry, SourceState
 from capital_app.domain.values import Action, check_source_id
 from capital_app.domain.views import ActiveSource
-from capital_app.domain.wacc import WaccSummary, wacc_from_sums, wacc_of
+from capital_app.domain.wacc import WaccSummary
+from capital_app.service import reporting
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.errors import InvalidInput, NotFound
 
@@ -51,6 +54,11 @@ class Moment:
         return cls(as_of, known_at, as_of >= now and known_at >= now)
 
 
+def _rates_known(moment: Moment) -> datetime:
+    """Rates as known at the view's moment; now: every rate this snapshot sees."""
+    return reporting.rates_known(None if moment.current else moment.known_at)
+
+
 def _active_sources(conn: Connection, actor: Actor, moment: Moment) -> list[ActiveSource]:
     org = actor.organization_id
     if moment.current:
@@ -58,23 +66,32 @@ def _active_sources(conn: Connection, actor: Actor, moment: Moment) -> list[Acti
     return history.sources_as_of(conn, org, moment.as_of, moment.known_at)
 
 
-def _summary_at(conn: Connection, actor: Actor, at: datetime, known_at: datetime) -> WaccSummary:
-    sums = history.series_sums(conn, actor.organization_id, [at], known_at).get(at)
-    if sums is None:
-        return WaccSummary(total_cents=0, wacc=None, source_count=0)
-    return wacc_from_sums(sums.total_cents, sums.weighted_cents, sums.source_count)
+def _summary_at(
+    conn: Connection,
+    actor: Actor,
+    book: RateBook,
+    at: datetime,
+    known_at: datetime,
+    rates_known: datetime,
+) -> ReportingSummary:
+    buckets = history.series_bucket_sums(conn, actor.organization_id, [at], known_at).get(at, [])
+    return reporting.of_buckets(book, buckets, reporting.utc_day(at), rates_known)
 
 
 @dataclass(frozen=True, slots=True)
 class DashboardSummary:
     moment: Moment
     sources: list[ActiveSource]  # largest amount first
-    summary: WaccSummary
+    summary: WaccSummary  # in the reporting currency
     earlier: WaccSummary  # COMPARE_DAYS before `moment.as_of`, as known at the same time
     recent: list[HistoryEntry]  # newest recorded first
     names: dict[str, str]  # createdBy → display name
     history_starts: datetime | None
     revision: int
+    # After-tax WACC, reporting currency, missing FX rates (migration 0013).
+    reporting: ReportingSummary | None = None
+    earlier_reporting: ReportingSummary | None = None
+    currencies: dict[str, str] = field(default_factory=dict)  # source id → its currency
 
 
 def dashboard_summary(
@@ -92,8 +109,14 @@ def dashboard_summary(
         authorize(conn, actor, Permission.READ)
         revision = history.current_revision(conn, org)
         sources = _active_sources(conn, actor, moment)
+        book = reporting.read_book(conn, org)
         earlier = _summary_at(
-            conn, actor, moment.as_of - timedelta(days=compare_days), moment.known_at
+            conn,
+            actor,
+            book,
+            moment.as_of - timedelta(days=compare_days),
+            moment.known_at,
+            _rates_known(moment),
         )
         latest, _ = history.list_history(
             conn,
@@ -103,10 +126,23 @@ def dashboard_summary(
             limit=recent,
         )
         names = users.user_names(conn, org)
+        currencies = {sid: c for sid, (c, _) in history.source_terms(conn, org).items()}
         starts = reports.first_effective_date(conn, org, moment.known_at)
     sources.sort(key=lambda s: (-s.available_cents, s.name.lower(), s.source_id))
-    summary = wacc_of((s.available_cents, s.annual_rate) for s in sources)
-    return DashboardSummary(moment, sources, summary, earlier, latest, names, starts, revision)
+    now = reporting.of_sources(book, sources, reporting.utc_day(moment.as_of), _rates_known(moment))
+    return DashboardSummary(
+        moment,
+        sources,
+        now.summary,
+        earlier.summary,
+        latest,
+        names,
+        starts,
+        revision,
+        now,
+        earlier,
+        currencies,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +161,7 @@ class HistoryView:
     total: int | None  # only when asked for (counting a large history costs a scan)
     sources: list[SourceOption] | None  # only when asked for: what the filter offers
     revision: int
+    currencies: dict[str, str] = field(default_factory=dict)  # source id → its currency
 
 
 def history_view(
@@ -175,7 +212,8 @@ def history_view(
                 ),
                 key=lambda o: (o.name.lower(), o.source_id),
             )
-    return HistoryView(moment, entries, next_cursor, names, total, options, revision)
+        currencies = {sid: c for sid, (c, _) in history.source_terms(conn, org).items()}
+    return HistoryView(moment, entries, next_cursor, names, total, options, revision, currencies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,10 +229,15 @@ class SourceLine:
     last_changed_date: datetime
     removed_date: datetime | None
     sequence: int
+    currency: str | None = None  # the source's own (amounts are its minor units)
+    kind: Kind = Kind.DEBT
 
 
-def _line_of_state(state: SourceState) -> SourceLine:
+def _line_of_state(state: SourceState, terms: dict[str, tuple[str, Kind]]) -> SourceLine:
+    currency, kind = terms.get(state.source_id, (None, Kind.DEBT))
     return SourceLine(
+        currency=currency,
+        kind=kind,
         source_id=state.source_id,
         name=state.name,
         available_cents=state.available_cents,
@@ -209,6 +252,8 @@ def _line_of_state(state: SourceState) -> SourceLine:
 
 def _line_of_active(source: ActiveSource) -> SourceLine:
     return SourceLine(
+        currency=source.currency,
+        kind=source.kind,
         source_id=source.source_id,
         name=source.name,
         available_cents=source.available_cents,
@@ -221,12 +266,27 @@ def _line_of_active(source: ActiveSource) -> SourceLine:
     )
 
 
+def _reporting_of_lines(
+    book: RateBook, lines: Iterable[SourceLine], moment: Moment
+) -> ReportingSummary:
+    """The active lines' total in the reporting currency, at the rate of the view's day."""
+    holdings = [
+        Holding(s.currency or book.reporting_currency, s.kind, s.available_cents, s.annual_rate)
+        for s in lines
+        if s.active
+    ]
+    return reporting.of_buckets(
+        book, buckets_of(holdings), reporting.utc_day(moment.as_of), _rates_known(moment)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SourceList:
     moment: Moment
     sources: list[SourceLine]  # active first, then by name
-    total_cents: int  # of the active ones
+    total_cents: int  # of the active ones, in the reporting currency (0 if a rate is missing)
     revision: int
+    reporting: ReportingSummary | None = None  # missing FX rates, each currency's factor
 
 
 def source_list(
@@ -239,12 +299,14 @@ def source_list(
         authorize(conn, actor, Permission.READ)
         revision = history.current_revision(conn, org)
         if moment.current:
-            lines = [_line_of_state(s) for s in history.all_sources(conn, org)]
+            terms = history.source_terms(conn, org)
+            lines = [_line_of_state(s, terms) for s in history.all_sources(conn, org)]
         else:
             lines = [_line_of_active(s) for s in _active_sources(conn, actor, moment)]
+        book = reporting.read_book(conn, org)
     lines.sort(key=lambda s: (not s.active, s.name.lower(), s.source_id))
-    total = sum(s.available_cents for s in lines if s.active)
-    return SourceList(moment, lines, total, revision)
+    found = _reporting_of_lines(book, lines, moment)
+    return SourceList(moment, lines, found.summary.total_cents, revision, found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,8 +316,10 @@ class SourceDetail:
     line: SourceLine | None  # as of the view's moment; None if not active then
     entries: list[HistoryEntry]  # as known at the view's moment, newest effective first
     names: dict[str, str]
-    total_cents: int  # of all active sources at the view's moment (for the share)
+    total_cents: int  # of all active sources at the view's moment (for the share), reporting
     revision: int
+    reporting: ReportingSummary | None = None  # missing FX rates, each currency's factor
+    currency: str | None = None  # the source's own (its amounts are in it)
 
 
 def source_detail(
@@ -281,11 +345,16 @@ def source_detail(
         )
         entries, _ = history.list_history(conn, org, flt, order="effective_desc")
         names = users.user_names(conn, org)
+        book = reporting.read_book(conn, org)
+        terms = history.source_terms(conn, org)
     line: SourceLine | None
     if moment.current:
-        line = _line_of_state(current)
+        line = _line_of_state(current, terms)
     else:
         found = next((s for s in active if s.source_id == source_id), None)
         line = _line_of_active(found) if found else None
-    total = sum(s.available_cents for s in active)
-    return SourceDetail(moment, current, line, entries, names, total, revision)
+    summary = _reporting_of_lines(book, (_line_of_active(s) for s in active), moment)
+    own = terms.get(source_id, (None, Kind.DEBT))[0]
+    return SourceDetail(
+        moment, current, line, entries, names, summary.summary.total_cents, revision, summary, own
+    )

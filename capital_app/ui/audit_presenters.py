@@ -31,6 +31,9 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.WEBHOOK_DELETED: "Webhook deleted",
     AuditAction.ALERT_RULE_CREATED: "Alert rule set",
     AuditAction.ALERT_RULE_DEACTIVATED: "Alert rule deactivated",
+    AuditAction.FX_RATE_ADDED: "FX rate added",
+    AuditAction.FX_RATES_UPLOADED: "FX rates uploaded",
+    AuditAction.TAX_RATE_ADDED: "Tax rate added",
 }
 
 ACTION_COLORS: dict[str, str] = {
@@ -78,6 +81,15 @@ def describe_details(action: str, details: dict[str, Any]) -> str:
         return f"{details.get('url', '')} · {events}"
     if action in (AuditAction.ALERT_RULE_CREATED, AuditAction.ALERT_RULE_DEACTIVATED):
         return str(details.get("rule", ""))
+    if action == AuditAction.FX_RATE_ADDED:
+        return (
+            f"1 {details.get('fromCurrency', '')} = {details.get('rate', '')}"
+            f" {details.get('toCurrency', '')} from {details.get('effectiveDate', '')}"
+        )
+    if action == AuditAction.FX_RATES_UPLOADED:
+        return f"{details.get('fileName') or 'file'} · {details.get('rates', 0)} rates"
+    if action == AuditAction.TAX_RATE_ADDED:
+        return f"{details.get('rate', '')} from {details.get('effectiveDate', '')}"
     if action == AuditAction.HISTORY_EXPORTED:
         return f"as {str(details.get('format', '')).upper()}"
     if "reason" in details:

@@ -36,6 +36,12 @@ from capital_app.domain.commands import (
     RemoveSource,
     SourceTerms,
 )
+from capital_app.domain.currencies import (
+    MINOR_UNITS,
+    check_iso_currency,
+    check_kind,
+    parse_money_in,
+)
 from capital_app.domain.dates import effective_instant, parse_day, zone
 from capital_app.domain.describe import conflict_message
 from capital_app.domain.errors import ErrorKind, InvalidInput, LedgerError, SequenceMismatch
@@ -65,7 +71,7 @@ from capital_app.ui.state import (
 ADD, AMOUNT, RATE, REMOVE = "add", "amount", "rate", "remove"
 
 FIELDS: dict[str, tuple[str, ...]] = {
-    ADD: ("name", "amount", "rate", "effective_day", "notes"),
+    ADD: ("name", "amount", "rate", "effective_day", "notes", "source_currency", "source_kind"),
     AMOUNT: ("amount", "effective_day", "notes"),
     RATE: ("rate", "effective_day", "notes"),
     REMOVE: ("effective_day", "notes"),
@@ -93,10 +99,18 @@ def effective_of(day_text: str, tz: tzinfo, now: datetime) -> datetime:
 
 def field_errors(kind: str, values: dict[str, str], tz: tzinfo, now: datetime) -> dict[str, str]:
     """Each field's first problem, in the ledger's words ({} when all is well)."""
-    fields = FIELDS.get(kind, ())
+    fields = [f for f in FIELDS.get(kind, ()) if f in values]
+    currency = values.get("source_currency") or ""
     checks: dict[str, Callable[[], Any]] = {
         "name": lambda: check_name(values["name"]),
-        "amount": lambda: parse_money(values["amount"]),
+        # An amount is typed in the source's own currency (0 decimals for JPY …).
+        "amount": lambda: (
+            parse_money_in(values["amount"], currency)
+            if currency
+            else parse_money(values["amount"])
+        ),
+        "source_currency": lambda: check_iso_currency(values["source_currency"]),
+        "source_kind": lambda: check_kind(values["source_kind"]),
         "rate": lambda: parse_percent(values["rate"]),
         "effective_day": lambda: check_effective_date(
             effective_of(values["effective_day"], tz, now), now
@@ -123,6 +137,9 @@ class EditState(AppState):
     rate: str = ""
     effective_day: str = ""
     notes: str = ""
+    # A new source's currency and kind (migration 0013); default the organization's, debt.
+    source_currency: str = ""
+    source_kind: str = "debt"
 
     touched: list[str] = []
     attempted: bool = False  # submit pressed: show every message
@@ -143,6 +160,8 @@ class EditState(AppState):
             "rate": self.rate,
             "effective_day": self.effective_day,
             "notes": self.notes,
+            "source_currency": self.source_currency or self.currency,
+            "source_kind": self.source_kind,
         }
 
     @rx.var
@@ -153,6 +172,8 @@ class EditState(AppState):
             "rate": self.rate,
             "effective_day": self.effective_day,
             "notes": self.notes,
+            "source_currency": self.source_currency or self.currency,
+            "source_kind": self.source_kind,
         }
         return field_errors(self.kind, values, zone(self.time_zone), datetime.now(UTC))
 
@@ -173,9 +194,20 @@ class EditState(AppState):
     def amount_preview(self) -> str:
         """The amount as it will be recorded: 'KES 2,500,000.00'."""
         try:
-            return format_money(parse_money(self.amount), self.currency)
+            currency = self.source_currency or self.currency
+            return format_money(parse_money_in(self.amount, currency), currency)
         except InvalidInput:
             return ""
+
+    @rx.var
+    def amount_label(self) -> str:
+        """'Amount (USD)': a source's amount is in its own currency."""
+        return f"Amount ({self.source_currency or self.currency})"
+
+    @rx.var
+    def currency_options(self) -> list[str]:
+        """Every ISO 4217 code the ledger knows, the reporting currency first."""
+        return [self.currency, *(c for c in sorted(MINOR_UNITS) if c != self.currency)]
 
     @rx.var
     def title(self) -> str:
@@ -202,9 +234,12 @@ class EditState(AppState):
         self.source_id = target.source_id if target else ""
         self.source_name = target.name if target else ""
         self.expected_sequence = target.sequence if target else 0
-        self.current_amount = format_money(target.amount_cents, self.currency) if target else ""
+        own = (target.currency if target else "") or self.currency
+        self.current_amount = format_money(target.amount_cents, own) if target else ""
         self.current_rate = format_rate(target.rate) if target else ""
         self.name = self.amount = self.rate = self.notes = ""
+        self.source_currency = own
+        self.source_kind = "debt"
         self.effective_day = self.today
         self.touched = []
         self.attempted = False
@@ -242,7 +277,15 @@ class EditState(AppState):
 
     @rx.event
     def set_field(self, field: str, value: str):
-        if field not in ("name", "amount", "rate", "effective_day", "notes"):
+        if field not in (
+            "name",
+            "amount",
+            "rate",
+            "effective_day",
+            "notes",
+            "source_currency",
+            "source_kind",
+        ):
             return
         setattr(self, field, value if isinstance(value, str) else "")
         self._touch(field)
@@ -250,11 +293,12 @@ class EditState(AppState):
     @rx.event
     def tidy_amount(self):
         """On leaving the field: show the amount with thousands separators."""
+        currency = self.source_currency or self.currency
         try:
-            cents = parse_money(self.amount)
+            cents = parse_money_in(self.amount, currency)
         except InvalidInput:
             return
-        self.amount = format_money(cents, "").strip()
+        self.amount = format_money(cents, currency).removeprefix(currency).strip()
 
     @rx.event
     def set_open(self, open: bool):
@@ -275,7 +319,9 @@ class EditState(AppState):
         effective = effective_of(self.effective_day, self._tz(), now)
         notes = check_notes(self.notes)
         if self.kind == ADD:
-            cents, rate = parse_money(self.amount), parse_percent(self.rate)
+            currency = check_iso_currency(self.source_currency or self.currency)
+            kind = check_kind(self.source_kind).value
+            cents, rate = parse_money_in(self.amount, currency), parse_percent(self.rate)
             name = check_name(self.name)
             pending = PendingEdit(
                 key=self._key,
@@ -284,10 +330,19 @@ class EditState(AppState):
                 name=name,
                 sequence=1,
                 amount_cents=cents,
-                amount_text=format_money(cents, self.currency),
+                amount_text=format_money(cents, currency),
                 rate_text=format_rate(rate),
             )
-            return AddSource(SourceTerms(name, rate, cents), effective, notes), pending
+            # The organization's currency and debt are the defaults: sent as "not given",
+            # so a plain addition is the very command it always was.
+            terms = SourceTerms(
+                name,
+                rate,
+                cents,
+                currency if currency != self.currency else None,
+                kind if kind != "debt" else None,
+            )
+            return AddSource(terms, effective, notes), pending
         sid, expected = self.source_id, self.expected_sequence
         pending = PendingEdit(
             key=self._key,
@@ -297,10 +352,9 @@ class EditState(AppState):
             sequence=self.expected_sequence + 1,
         )
         if self.kind == AMOUNT:
-            cents = parse_money(self.amount)
-            pending = _with(
-                pending, amount_cents=cents, amount_text=format_money(cents, self.currency)
-            )
+            own = self.source_currency or self.currency
+            cents = parse_money_in(self.amount, own)
+            pending = _with(pending, amount_cents=cents, amount_text=format_money(cents, own))
             return ChangeAmount(sid, cents, effective, notes, expected), pending
         if self.kind == RATE:
             rate = parse_percent(self.rate)
@@ -312,6 +366,7 @@ class EditState(AppState):
         """What was typed, under which key: the same means "send the same command"."""
         values = [self._key, self.kind, self.source_id, self.name.strip(), self.amount]
         values += [self.rate, self.effective_day, self.notes.strip()]
+        values += [self.source_currency, self.source_kind]
         return json.dumps(values)
 
     @rx.event(background=True)
@@ -415,7 +470,8 @@ class EditState(AppState):
                 return rx.toast.info("That source is no longer active; nothing to try again.")
             self.source_name = target.name
             self.expected_sequence = target.sequence
-            self.current_amount = format_money(target.amount_cents, self.currency)
+            self.source_currency = target.currency or self.currency
+            self.current_amount = format_money(target.amount_cents, self.source_currency)
             self.current_rate = format_rate(target.rate)
         self.attempted = True
         self.dialog_open = True

@@ -36,6 +36,7 @@ ORGANIZATION_ROUTE = "/organization"
 AUDIT_ROUTE = "/audit"
 WEBHOOKS_ROUTE = "/webhooks"
 ALERTS_ROUTE = "/alerts"
+RATES_ROUTE = "/rates"
 
 WRITERS = frozenset({Role.EDITOR, Role.ADMIN})
 ADMINS = frozenset({Role.ADMIN})
@@ -45,6 +46,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("History", HISTORY_ROUTE, "history", 20),
     NavItem("Sources", SOURCES_ROUTE, "landmark", 30),
     NavItem("Alerts", ALERTS_ROUTE, "bell", 35),
+    NavItem("Rates", RATES_ROUTE, "arrow-left-right", 37),
     NavItem("Import", IMPORT_ROUTE, "import", 40, WRITERS),
     NavItem("Users", USERS_ROUTE, "users", 50, ADMINS),
     NavItem("API keys", API_KEYS_ROUTE, "key-round", 55, ADMINS),

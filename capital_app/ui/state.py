@@ -226,6 +226,7 @@ class EditTarget:
     amount_cents: int
     rate: Decimal
     sequence: int
+    currency: str = ""  # the source's own ("": the organization's)
 
 
 class AppState(rx.State):

@@ -18,6 +18,7 @@ def test_the_sidebar_is_the_table_in_order_with_roles() -> None:
         ("History", "/history"),
         ("Sources", "/sources"),
         ("Alerts", "/alerts"),
+        ("Rates", "/rates"),
         ("Import", "/import"),
         ("Users", "/users"),
         ("API keys", "/api-keys"),

@@ -10,8 +10,11 @@ from typing import Any
 
 import reflex as rx
 
+from capital_app.domain.currencies import MINOR_UNITS
 from capital_app.ui.edits import ADD, AMOUNT, RATE, REMOVE, EditState
 from capital_app.ui.state import AppState
+
+CURRENCIES = sorted(MINOR_UNITS)
 
 
 def _message(field: str) -> rx.Component:
@@ -29,7 +32,7 @@ def _message(field: str) -> rx.Component:
 
 def _field(
     field: str,
-    label: str,
+    label: Any,
     control: rx.Component,
     hint: Any = None,
 ) -> rx.Component:
@@ -69,10 +72,57 @@ def _name() -> rx.Component:
     )
 
 
+_NATIVE_SELECT = {
+    "width": "100%",
+    "height": "40px",
+    "padding": "0 8px",
+    "border_radius": "var(--radius-2)",
+    "border": "1px solid var(--gray-a7)",
+    "background": "var(--color-surface)",
+    "font_size": "var(--font-size-2)",
+}
+
+
+def _select(field: str, value: Any, options: list[tuple[str, str]]) -> rx.Component:
+    """A native select (keyboard and screen readers work as everywhere)."""
+    return rx.el.select(
+        *[rx.el.option(label, value=option) for option, label in options],
+        name=field,
+        id=f"edit-{field}",
+        value=value,
+        on_change=lambda v: EditState.set_field(field, v),
+        style=_NATIVE_SELECT,
+    )
+
+
+def _currency_and_kind() -> rx.Component:
+    return rx.grid(
+        _field(
+            "source_currency",
+            "Currency",
+            _select("source_currency", EditState.source_currency, [(c, c) for c in CURRENCIES]),
+            hint="The amount is in this currency; totals convert at the dated FX rate.",
+        ),
+        _field(
+            "source_kind",
+            "Kind",
+            _select(
+                "source_kind",
+                EditState.source_kind,
+                [("debt", "Debt (cost is tax-deductible)"), ("equity", "Equity")],
+            ),
+            hint="For the after-tax WACC.",
+        ),
+        columns="2",
+        spacing="3",
+        width="100%",
+    )
+
+
 def _amount() -> rx.Component:
     return _field(
         "amount",
-        "Amount (KES)",
+        EditState.amount_label,
         _input(
             "amount",
             EditState.amount,
@@ -159,6 +209,7 @@ def _body() -> rx.Component:
             ADD,
             rx.fragment(
                 _name(),
+                _currency_and_kind(),
                 rx.grid(_amount(), _rate(), columns="2", spacing="3", width="100%"),
                 _effective(),
                 _notes(),

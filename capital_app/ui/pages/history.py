@@ -226,7 +226,7 @@ class HistoryState(PageState, AppState):
             ]
         rows = []
         for entry in view.entries:
-            change = change_of(entry, self.currency)
+            change = change_of(entry, view.currencies.get(entry.source_id, self.currency))
             recorded = entry.created_at or entry.effective_date
             removed = entry.action is Action.REMOVED
             rows.append(

@@ -98,16 +98,19 @@ class SourcesState(PageState, AppState):
         self._lines = found.sources
         self._targets = {
             s.source_id: EditTarget(
-                s.source_id, s.name, s.available_cents, s.annual_rate, s.sequence
+                s.source_id, s.name, s.available_cents, s.annual_rate, s.sequence, s.currency or ""
             )
             for s in found.sources
             if s.active
         }
         active = sum(1 for s in found.sources if s.active)
-        self.summary = (
-            f"{active} active · {len(found.sources) - active} removed · "
-            f"{format_money(found.total_cents, self.currency)} in total"
+        missing = found.reporting.missing_rates if found.reporting else ()
+        total = (
+            "total unknown: " + "; ".join(missing)
+            if missing
+            else f"{format_money(found.total_cents, self.currency)} in total"
         )
+        self.summary = f"{active} active · {len(found.sources) - active} removed · {total}"
         return found.revision
 
     def _render(self) -> None:
@@ -131,7 +134,8 @@ class SourcesState(PageState, AppState):
                 SourceLineRow(
                     source_id=s.source_id,
                     name=s.name,
-                    amount=(p and p.amount_text) or format_money(s.available_cents, cur),
+                    amount=(p and p.amount_text)
+                    or format_money(s.available_cents, s.currency or cur),
                     rate=(p and p.rate_text) or format_rate(s.annual_rate),
                     active=s.active,
                     status="Active" if s.active else "Removed",
@@ -290,6 +294,7 @@ class SourceDetailState(PageState, AppState):
                     current.available_cents,
                     current.annual_rate,
                     current.sequence,
+                    detail.currency or "",
                 )
             }
             if current.active
@@ -320,14 +325,19 @@ class SourceDetailState(PageState, AppState):
                 else "Removed"
             )
             cents = p.amount_cents if p and p.amount_cents else line.available_cents
-            self.amount = format_money_short(cents, cur)
-            self.amount_exact = format_money(cents, cur)
+            own = line.currency or cur
+            self.amount = format_money_short(cents, own)
+            self.amount_exact = format_money(cents, own)
             self.rate = p.rate_text if p and p.rate_text else format_rate(line.annual_rate)
+            # The share compares amounts in the reporting currency (unknown without a rate).
+            factors = detail.reporting.factors if detail.reporting else {}
+            complete = detail.reporting is None or detail.reporting.complete
+            factor = Decimal(1) if own == cur else factors.get(own)
             share = (
-                (Decimal(line.available_cents) * 100 / Decimal(detail.total_cents)).quantize(
-                    Decimal("0.1")
-                )
-                if line.active and detail.total_cents
+                (
+                    Decimal(line.available_cents) * factor * 100 / Decimal(detail.total_cents)
+                ).quantize(Decimal("0.1"))
+                if line.active and detail.total_cents and factor is not None and complete
                 else None
             )
             self.share = f"{share} %" if share is not None else "—"
@@ -346,7 +356,7 @@ class SourceDetailState(PageState, AppState):
                 )
             )
         for entry in detail.entries:
-            change = change_of(entry, cur)
+            change = change_of(entry, detail.currency or cur)
             recorded = entry.created_at or entry.effective_date
             rows.append(
                 TimelineRow(

@@ -1,4 +1,5 @@
-"""The four KPI cards: total capital, WACC, active sources, WACC change over 30 days."""
+"""The KPI cards: total capital, WACC, WACC after tax, active sources, WACC change over
+30 days; above them, a missing FX rate in words (the total is then unknown, not zero)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,27 @@ def kpis() -> rx.Component:
         ("down", rx.color("grass", 11)),
         rx.color("gray", 11),
     )
+    return rx.vstack(
+        rx.cond(
+            DashboardState.kpi_problem != "",
+            rx.callout(
+                DashboardState.kpi_problem
+                + " Record it on the Rates page; until then the total and WACC are unknown.",
+                icon="triangle-alert",
+                color_scheme="red",
+                size="2",
+                width="100%",
+                id="fx-missing",
+                role="alert",
+            ),
+        ),
+        _cards(delta_color),
+        spacing="3",
+        width="100%",
+    )
+
+
+def _cards(delta_color: rx.Var) -> rx.Component:
     return rx.grid(
         kpi_card(
             "Total capital",
@@ -31,6 +53,13 @@ def kpis() -> rx.Component:
             note=DashboardState.kpi_wacc_note,
             icon="percent",
             id="kpi-wacc",
+        ),
+        kpi_card(
+            "WACC after tax",
+            DashboardState.kpi_after_tax,
+            note=DashboardState.kpi_after_tax_note,
+            icon="receipt",
+            id="kpi-after-tax",
         ),
         kpi_card(
             "Active sources",
@@ -73,7 +102,7 @@ def kpis() -> rx.Component:
             width="100%",
             id="kpi-delta",
         ),
-        columns=rx.breakpoints(initial="1", sm="2", lg="4"),
+        columns=rx.breakpoints(initial="1", sm="2", lg="5"),
         spacing="4",
         width="100%",
     )

@@ -226,9 +226,12 @@ async def _push_room(
     previous = room.snapshot if isinstance(room.snapshot, LiveView) else None
     if previous is not None and previous.revision > summary.revision:
         return set(room.members)  # an older read: the room already shows newer data
-    rows = present.source_rows(summary.sources, [], currency, now, tz)
+    factors = dict(summary.reporting.factors) if summary.reporting else {}
+    rows = present.source_rows(summary.sources, [], currency, now, tz, factors)
     epoch, base, patches = _slots(previous, rows)
-    recent = present.activity_rows(summary.recent, summary.names, now, tz, currency)
+    recent = present.activity_rows(
+        summary.recent, summary.names, now, tz, currency, summary.currencies
+    )
     activity_slots: tuple[present.ActivityRow | None, ...]
     if previous is None:
         activity_base, activity_slots, activity_seq = recent, (None,) * len(ACTIVITY_VARS), 0
@@ -253,7 +256,13 @@ async def _push_room(
         epoch=epoch,
         base=base,
         patches=patches,
-        kpis=present.kpis_of(summary.summary, summary.earlier, currency),
+        kpis=present.kpis_of(
+            summary.summary,
+            summary.earlier,
+            currency,
+            summary.reporting,
+            summary.earlier_reporting,
+        ),
         total_cents=str(summary.summary.total_cents),
         activity=activity_base,
         activity_slots=activity_slots,
@@ -266,6 +275,7 @@ async def _push_room(
         summary=summary.summary,
         history_starts=summary.history_starts,
         targets=targets_of(summary.sources),
+        factors=factors,
     )
     targets: list[Member] = []
     skip: list[str] = []

@@ -11,10 +11,18 @@ from __future__ import annotations
 
 import functools
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from decimal import Decimal
 from typing import Any
 
+from capital_app.domain.currencies import (
+    ReportingSummary,
+    convert_exact,
+    minor_units,
+    round_minor,
+)
 from capital_app.domain.dates import format_age, format_exact
 from capital_app.domain.describe import story_of
 from capital_app.domain.events import HistoryEntry
@@ -86,18 +94,67 @@ class Kpis:
     delta: str
     delta_tone: str  # up | down | flat
     delta_note: str
+    # Migration 0013: after-tax WACC beside WACC, and what keeps a total from being known.
+    after_tax: str = "—"
+    after_tax_note: str = ""
+    problem: str = ""  # e.g. "no USD→KES rate on or before 3 Mar 2025" ("" when none)
 
 
-def kpis_of(now: WaccSummary, then: WaccSummary, currency: str) -> Kpis:
-    """The four cards: total capital, WACC, active sources, WACC change over 30 days."""
+def _sentence(messages: tuple[str, ...]) -> str:
+    text = "; ".join(messages)
+    return text[:1].upper() + text[1:] + "." if text else ""
+
+
+def kpis_of(
+    now: WaccSummary,
+    then: WaccSummary,
+    currency: str,
+    reporting: ReportingSummary | None = None,
+    earlier: ReportingSummary | None = None,
+) -> Kpis:
+    """The cards: total capital, WACC (and after tax), active sources, WACC change over
+    30 days. A missing FX rate shows as the problem it is, never as a zero."""
+    after_tax, after_tax_note = "—", "Needs a corporate tax rate (Rates page)"
+    if reporting is not None:
+        after_tax = format_rate(reporting.after_tax_wacc)
+        if reporting.after_tax_wacc is not None:
+            after_tax_note = "Debt's cost less tax"
+        elif reporting.after_tax_note and reporting.complete:
+            after_tax_note = _sentence((reporting.after_tax_note,))
+        elif not reporting.complete:
+            after_tax_note = "Needs every FX rate"
+        else:
+            after_tax_note = "No active sources"
+    if reporting is not None and not reporting.complete:
+        problem = _sentence(reporting.missing_rates)
+        return Kpis(
+            total="—",
+            total_exact="",
+            total_note="Unknown: an FX rate is missing",
+            wacc="—",
+            wacc_note="Unknown: an FX rate is missing",
+            count=str(now.source_count),
+            count_note="",
+            delta="—",
+            delta_tone="flat",
+            delta_note="Needs every FX rate",
+            after_tax=after_tax,
+            after_tax_note=after_tax_note,
+            problem=problem,
+        )
+    then_known = earlier is None or earlier.complete
     delta_cents = now.total_cents - then.total_cents
-    if delta_cents == 0:
+    if not then_known:
+        total_note = "30 days ago unknown: an FX rate is missing"
+    elif delta_cents == 0:
         total_note = "No change over 30 days"
     else:
         arrow = "▲" if delta_cents > 0 else "▼"
         total_note = f"{arrow} {format_money_short(abs(delta_cents), currency)} over 30 days"
     change = now.source_count - then.source_count
-    if now.wacc is None or then.wacc is None:
+    if not then_known:
+        delta, tone, delta_note = "—", "flat", _sentence(earlier.missing_rates if earlier else ())
+    elif now.wacc is None or then.wacc is None:
         delta, tone, delta_note = "—", "flat", "Needs active sources now and 30 days ago"
     else:
         moved = now.wacc - then.wacc
@@ -115,16 +172,31 @@ def kpis_of(now: WaccSummary, then: WaccSummary, currency: str) -> Kpis:
         delta=delta,
         delta_tone=tone,
         delta_note=delta_note,
+        after_tax=after_tax,
+        after_tax_note=after_tax_note,
     )
 
 
 def source_row(
-    s: ActiveSource, currency: str, now: datetime, tz: tzinfo, pending: PendingEdit | None = None
+    s: ActiveSource,
+    currency: str,
+    now: datetime,
+    tz: tzinfo,
+    pending: PendingEdit | None = None,
+    factors: Mapping[str, Decimal] | None = None,
 ) -> SourceRow:
+    """One row; its amount in the source's own currency, its share (`cents`) in the
+    reporting currency's minor units, converted exactly when the rate is known."""
+    own = s.currency or currency
+    share_cents = s.available_cents
+    if own != currency:
+        # The browser sorts and shares in integers (BigInt): whole reporting minor units.
+        factor = (factors or {}).get(own)
+        share_cents = round_minor(convert_exact(s.available_cents, factor)) if factor else 0
     return SourceRow(
         source_id=s.source_id,
         name=s.name,
-        amount=(pending and pending.amount_text) or format_money(s.available_cents, currency),
+        amount=(pending and pending.amount_text) or format_money(s.available_cents, own),
         rate=(pending and pending.rate_text) or format_rate(s.annual_rate),
         last_change=format_age(s.last_changed_date, now, tz),
         last_change_exact=format_exact(s.last_changed_date, tz),
@@ -132,7 +204,7 @@ def source_row(
         pending_label=pending.label if pending else "",
         removing=bool(pending and pending.kind == "remove"),
         href=source_href(s.source_id),
-        cents=str(s.available_cents),
+        cents=str(share_cents),
         rate_key=str(s.annual_rate),
         changed_key=s.last_changed_date.isoformat(),
         name_key=s.name.lower(),
@@ -149,6 +221,7 @@ def source_rows(
     currency: str,
     now: datetime,
     tz: tzinfo,
+    factors: Mapping[str, Decimal] | None = None,
 ) -> list[SourceRow]:
     """Rows of the loaded sources with pending edits merged in (additions first)."""
     rows = [
@@ -164,7 +237,14 @@ def source_rows(
     ]
     for s in sources:
         rows.append(
-            source_row(s, currency, now, tz, unconfirmed_change(pending, s.source_id, s.sequence))
+            source_row(
+                s,
+                currency,
+                now,
+                tz,
+                unconfirmed_change(pending, s.source_id, s.sequence),
+                factors,
+            )
         )
     return rows
 
@@ -260,11 +340,18 @@ def sorted_rows(rows: list[SourceRow], key: str, descending: bool) -> list[Sourc
 
 
 def activity_rows(
-    entries: list[HistoryEntry], names: dict[str, str], now: datetime, tz: tzinfo, currency: str
+    entries: list[HistoryEntry],
+    names: dict[str, str],
+    now: datetime,
+    tz: tzinfo,
+    currency: str,
+    currencies: Mapping[str, str] | None = None,
 ) -> list[ActivityRow]:
+    """`currencies`: each source's own (amounts are written in it); default `currency`."""
     rows = []
     for entry in entries:
-        story = story_of(entry, names, now, tz, currency)
+        own = (currencies or {}).get(entry.source_id, currency)
+        story = story_of(entry, names, now, tz, own)
         rows.append(
             ActivityRow(
                 key=entry.id,
@@ -299,9 +386,18 @@ def long_span(start: date, end: date, interval: Interval) -> bool:
 def chart_point(point: SeriesPoint, currency: str, long: bool) -> dict[str, object]:
     """Plot coordinates as integers (whole units, basis points); exact text for tooltips."""
     label = point.date.strftime("%b %Y") if long else f"{point.date.day} {point.date:%b}"
+    if point.missing_rates:  # a gap in the line, with the reason: never a zero
+        return {
+            "label": label,
+            "total": None,
+            "wacc_bp": None,
+            "total_text": _sentence(point.missing_rates),
+            "wacc_text": "—",
+            "day": f"{point.date.day} {point.date:%b %Y}",
+        }
     return {
         "label": label,
-        "total": point.total_cents // 100,
+        "total": point.total_cents // 10 ** minor_units(currency),
         "wacc_bp": int((point.wacc * 10000).to_integral_value())
         if point.wacc is not None
         else None,

@@ -53,7 +53,7 @@ MERGE_JS = """((bases, patches, key, desc, total) => {
     || text(a.name_key, b.name_key) || text(a.source_id, b.source_id);
   const t = BigInt(total || "0");
   const share = (r) => {
-    if (!r.source_id) return ["—", "0%"];
+    if (!r.source_id || t <= 0n) return ["—", "0%"];  // no known total: no share
     const tenths = t > 0n ? (BigInt(r.cents) * 2000n + t) / (2n * t) : 0n;
     const s = `${tenths / 10n}.${tenths % 10n}`;
     return [`${s} %`, `${s}%`];

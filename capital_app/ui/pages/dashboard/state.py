@@ -15,8 +15,9 @@ the session's next own event its server-side copy is brought up to date
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -75,6 +76,8 @@ class LiveView:
     summary: WaccSummary
     history_starts: datetime | None
     targets: dict[str, EditTarget]
+    # Each currency's exact factor into the reporting currency (rows' shares).
+    factors: dict[str, Decimal] = field(default_factory=dict)
 
     def rows(self) -> list[SourceRow]:
         return present.apply_rows(present.join_rows(self.base), list(self.patches))
@@ -82,7 +85,9 @@ class LiveView:
 
 def targets_of(sources: list[ActiveSource]) -> dict[str, EditTarget]:
     return {
-        s.source_id: EditTarget(s.source_id, s.name, s.available_cents, s.annual_rate, s.sequence)
+        s.source_id: EditTarget(
+            s.source_id, s.name, s.available_cents, s.annual_rate, s.sequence, s.currency or ""
+        )
         for s in sources
     }
 
@@ -99,6 +104,9 @@ class DashboardState(PageState, AppState):
     kpi_delta: str = "—"
     kpi_delta_tone: str = "flat"  # up | down | flat
     kpi_delta_note: str = ""
+    kpi_after_tax: str = "—"
+    kpi_after_tax_note: str = ""
+    kpi_problem: str = ""  # a missing FX rate, in words ("" when none)
     total_cents: str = "0"  # the shares' denominator (the browser divides)
 
     # rows_base_0 … rows_base_{BASE_CHUNKS-1} and patch_0 … patch_{PATCH_SLOTS-1}
@@ -120,6 +128,7 @@ class DashboardState(PageState, AppState):
 
     _sources: list[ActiveSource] = []
     _summary: WaccSummary | None = None
+    _factors: dict[str, Decimal] = {}
     _history_starts: datetime | None = None
     _as_of: datetime | None = None
     _epoch: int = -1  # the live room base the browser holds (-1: this session's own)
@@ -144,10 +153,24 @@ class DashboardState(PageState, AppState):
         self._history_starts = summary.history_starts
         self._as_of = summary.moment.as_of
         self._targets = targets_of(summary.sources)
-        self._show_kpis(present.kpis_of(summary.summary, summary.earlier, self.currency))
+        self._factors = dict(summary.reporting.factors) if summary.reporting else {}
+        self._show_kpis(
+            present.kpis_of(
+                summary.summary,
+                summary.earlier,
+                self.currency,
+                summary.reporting,
+                summary.earlier_reporting,
+            )
+        )
         self.total_cents = str(summary.summary.total_cents)
         self.activity = present.activity_rows(
-            summary.recent, summary.names, datetime.now(UTC), self._tz(), self.currency
+            summary.recent,
+            summary.names,
+            datetime.now(UTC),
+            self._tz(),
+            self.currency,
+            summary.currencies,
         )
         if self.activity_seq:
             self.activity_seq = 0  # the ring's slots keep what they hold: not shown
@@ -208,7 +231,12 @@ class DashboardState(PageState, AppState):
         if self._pending:
             self._leave_live()  # this session's rows differ from its colleagues' now
         rows = present.source_rows(
-            self._sources, self._pending, self.currency, datetime.now(UTC), self._tz()
+            self._sources,
+            self._pending,
+            self.currency,
+            datetime.now(UTC),
+            self._tz(),
+            self._factors,
         )
         self._show_rows(present.split_rows(rows, BASE_CHUNKS), [None] * PATCH_SLOTS, -1)
 
@@ -248,6 +276,7 @@ class DashboardState(PageState, AppState):
         """Hold (and show) what the room sent: the same numbers the browser has."""
         self._sources = view.sources
         self._summary = view.summary
+        self._factors = dict(view.factors)
         self._history_starts = view.history_starts
         self._as_of = None
         self._targets = view.targets
@@ -348,6 +377,7 @@ class DashboardState(PageState, AppState):
             summary=self._summary,
             history_starts=self._history_starts,
             targets=dict(self._targets),
+            factors=dict(self._factors),
         )
 
     # --- the view in the URL (the moment and the chart's range) ------------------
