@@ -200,6 +200,11 @@ async def measure_round(
             await _all_reach(boards, revision, 20)
     await asyncio.sleep(1)
     heard = [len(b.session.packets) for b in boards]
+    profiling = _profile_switch(len(boards))
+    if profiling is not None:
+        profiling.touch()  # capital_app/observe/loop_profile.py: on while the file exists
+        await asyncio.sleep(0.5)
+    threads_before = _thread_cpu(server.process.pid)
     cpu_before, wall_before = server.cpu_seconds(), time.perf_counter()
     for _ in range(commits):
         cents += 1
@@ -218,6 +223,14 @@ async def measure_round(
         await asyncio.sleep(interval)
     wall = time.perf_counter() - wall_before
     cpu = server.cpu_seconds() - cpu_before
+    threads_after = _thread_cpu(server.process.pid)
+    by_thread: dict[str, float] = {}
+    for key, seconds in threads_after.items():
+        name = key.split("/", 1)[1]
+        by_thread[name] = by_thread.get(name, 0.0) + seconds - threads_before.get(key, 0.0)
+    if profiling is not None:
+        profiling.unlink()
+        await asyncio.sleep(1)  # the worker writes its profile
     sizes = [size for b, n in zip(boards, heard, strict=True) for size, _ in b.session.packets[n:]]
     pids: dict[str, int] = {}
     for b in boards:
@@ -235,7 +248,48 @@ async def measure_round(
         "packet_bytes_per_session_and_commit": _summary([float(x) for x in sizes]),
         "worker_pids": pids,
         "load_average": [round(x, 2) for x in os.getloadavg()],
+        # Where the server's CPU went over the measured commits, ms per commit, by
+        # process and thread name (the event loop is the worker's main thread).
+        "backend_cpu_ms_per_commit_by_thread": {
+            k: round(1000 * v / commits, 2)
+            for k, v in sorted(by_thread.items(), key=lambda kv: -kv[1])
+            if v > 0
+        },
     }
+
+
+def _thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds per thread of the server's process tree: "<pid>/<process> <thread>"."""
+    import psutil
+
+    out: dict[str, float] = {}
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return out
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess, OSError):
+            label = " ".join(process.cmdline()[:2])[-40:]
+            for thread in process.threads():
+                comm = Path(f"/proc/{process.pid}/task/{thread.id}/comm")
+                name = comm.read_text().strip() if comm.exists() else "?"
+                if thread.id == process.pid:
+                    name = "main"
+                key = f"{process.pid}/{process.pid}:{label} {name}"
+                out[key] = out.get(key, 0.0) + thread.user_time + thread.system_time
+    return out
+
+
+def _profile_switch(sessions: int) -> Path | None:
+    """`<folder>/on` when --profile asks for this level (the app was started with
+    CAPITAL_PROFILE_LOOP=<folder>), else None."""
+    folder = os.environ.get("CAPITAL_PROFILE_LOOP")
+    wanted = os.environ.get("BENCH_PROFILE_SESSIONS", "")
+    if not folder or str(sessions) not in wanted.split(","):
+        return None
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder) / "on"
 
 
 async def run_config(
@@ -316,6 +370,12 @@ def main() -> None:
     )
     parser.add_argument("--label", default="", help="suffix of the result files (e.g. before)")
     parser.add_argument(
+        "--profile",
+        default="",
+        help="session levels to profile the workers' event loops at (e.g. 100): cProfile "
+        "files in benchmarks/results/tmp/profile-<label>/ (capital_app/observe/loop_profile.py)",
+    )
+    parser.add_argument(
         "--dashboard-state", default="", help="the dashboard state's name suffix (older builds)"
     )
     args = parser.parse_args()
@@ -324,6 +384,11 @@ def main() -> None:
         DASHBOARD_STATE = args.dashboard_state
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     levels = sorted(int(n) for n in args.sessions.split(","))
+    if args.profile:
+        folder = TMP / f"profile-{args.label or 'run'}"
+        folder.mkdir(parents=True, exist_ok=True)
+        os.environ["CAPITAL_PROFILE_LOOP"] = str(folder.resolve())  # inherited by the server
+        os.environ["BENCH_PROFILE_SESSIONS"] = args.profile
     RESULTS.mkdir(parents=True, exist_ok=True)
     org = create_database()
     email, password = _viewer_login(org)

@@ -170,17 +170,35 @@ async def _broadcast(
         for m in members:
             ROOMS.leave(m.token)
         return set()
-    allowed, early = await asyncio.gather(
+    # The chart's series too, for the window each room will need: a 3M or 1Y window
+    # does not depend on the summary, an "All" one on the history's start, taken
+    # from the room's last snapshot (a room whose window turns out different reads
+    # again in _push_room). One round of reads instead of two.
+    early_actor = Actor(user_id=first.user_id, organization_id=org)
+    utc_now = datetime.now(UTC)
+    windows = sorted(
+        {
+            _window(room.key, _starts(room), utc_now)
+            for room in ROOMS.of_organization(org)
+            if room.members and _is_dashboard(room)
+        },
+        key=str,
+    )
+    allowed, early, points = await asyncio.gather(
         asyncio.to_thread(
             sessions_among, org, frozenset((m.user_id, m.issued_at) for m in members)
         ),
-        asyncio.to_thread(
-            reports.dashboard_summary, Actor(user_id=first.user_id, organization_id=org)
+        asyncio.to_thread(reports.dashboard_summary, early_actor),
+        asyncio.gather(
+            *(asyncio.to_thread(queries.wacc_series, early_actor, *w, None) for w in windows),
+            return_exceptions=True,
         ),
         return_exceptions=True,
     )
     if isinstance(allowed, BaseException):
         raise allowed
+    if isinstance(points, BaseException):
+        points = [points] * len(windows)
     for m in members:
         if (m.user_id, m.issued_at) not in allowed or m.expires_at <= now:
             ROOMS.leave(m.token)  # the per-session catch-up refuses and signs it out
@@ -189,16 +207,40 @@ async def _broadcast(
         return set()
     reader = next(m for m in members if m.token in checked)
     actor = Actor(user_id=reader.user_id, organization_id=org)
+    series: dict[tuple[date, date, Interval], list[SeriesPoint] | Exception] = {}
     if (first.user_id, first.issued_at) in allowed and not isinstance(early, BaseException):
         summary = early
+        for window, read in zip(windows, points, strict=True):
+            if isinstance(read, BaseException) and not isinstance(read, Exception):
+                raise read  # cancelled: not a read's failure
+            series[window] = read  # a failed read: the chart says so, the rest stays useful
     else:  # the early reader was refused (or failed): read as a confirmed member
         summary = await asyncio.to_thread(reports.dashboard_summary, actor)
-    series: dict[tuple[date, date, Interval], list[SeriesPoint] | Exception] = {}
     served: set[str] = set()
     for room in ROOMS.of_organization(org):
-        if room.members and isinstance(room.key, tuple) and room.key[0] == "dash":
+        if room.members and _is_dashboard(room):
             served |= await _push_room(room, actor, summary, series, checked, noticed_at)
     return served
+
+
+def _is_dashboard(room: Room) -> bool:
+    return isinstance(room.key, tuple) and room.key[0] == "dash"
+
+
+def _starts(room: Room) -> datetime | None:
+    return room.snapshot.history_starts if isinstance(room.snapshot, LiveView) else None
+
+
+def _window(
+    key: Any, history_starts: datetime | None, now: datetime
+) -> tuple[date, date, Interval]:
+    """The chart window (start, end, interval) of a dashboard room's variant."""
+    _, _, tz_name, chart_range, _ = (str(part) for part in key)
+    tz = zone(tz_name)
+    end = local_today(tz, now)
+    starts = local_today(tz, history_starts) if history_starts else None
+    start, interval = present.chart_window(chart_range, end, starts)
+    return start, end, interval
 
 
 async def _push_room(
@@ -209,12 +251,10 @@ async def _push_room(
     checked: set[str],
     noticed_at: float | None = None,
 ) -> set[str]:
-    _, _, tz_name, chart_range, currency = (str(part) for part in room.key)
+    _, _, tz_name, _, currency = (str(part) for part in room.key)
     tz, now = zone(tz_name), datetime.now(UTC)
-    end = local_today(tz, now)
-    starts = local_today(tz, summary.history_starts) if summary.history_starts else None
-    start, interval = present.chart_window(chart_range, end, starts)
-    window = (start, end, interval)
+    window = _window(room.key, summary.history_starts, now)
+    start, end, interval = window
     if window not in series:
         try:
             series[window] = await asyncio.to_thread(
