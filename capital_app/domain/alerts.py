@@ -72,9 +72,10 @@ class AlertRule:
 class Figures:
     """The organization's figures at one moment, as known then.
 
-    `wacc_then[d]`: the WACC `d` days earlier (None: no active source then)."""
+    `wacc_then[d]`: the WACC `d` days earlier (None: no active source then).
+    `total_cents` None: not known in the reporting currency (an FX rate is missing)."""
 
-    total_cents: int
+    total_cents: int | None
     wacc: Decimal | None
     wacc_then: Mapping[int, Decimal | None] = field(default_factory=dict)
 
@@ -235,7 +236,7 @@ def measure(terms: RuleTerms, figures: Figures) -> Decimal | None:
     wacc_above: the WACC; wacc_change: the signed change in basis points;
     total_below: the total in minor units."""
     if terms.kind is AlertKind.TOTAL_BELOW:
-        return Decimal(figures.total_cents)
+        return None if figures.total_cents is None else Decimal(figures.total_cents)
     if figures.wacc is None:
         return None
     if terms.kind is AlertKind.WACC_ABOVE:

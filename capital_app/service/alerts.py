@@ -33,7 +33,7 @@ from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.domain import alerts as rules
 from capital_app.domain.alerts import AlertRule, Cause, Figures, TriggeredAlert
 from capital_app.domain.errors import InvalidInput
-from capital_app.domain.wacc import wacc_from_sums, wacc_of
+from capital_app.service import reporting
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import NotFound
@@ -204,21 +204,34 @@ class Watch:
 
 def figures(conn: Connection, org: UUID, windows: list[int], at: datetime) -> Figures:
     """Total and WACC now (the projection, as the dashboard shows them) and the WACC
-    `d` days before `at` for each window, as known now (this transaction included)."""
-    current = wacc_of(
-        (s.available_cents, s.annual_rate) for s in history.current_sources(conn, org)
+    `d` days before `at` for each window, as known now (this transaction included).
+
+    In the reporting currency, each currency converted at the rate in force on the
+    day (service/reporting.py, as every read does): a rule never compares a sum of
+    mixed currencies. Where a rate is missing the figure is unknown (None) and no
+    rule holds on it."""
+    book = reporting.read_book(conn, org)
+    now = reporting.of_sources(
+        book, history.current_sources(conn, org), reporting.utc_day(at), _KNOWN_NOW
     )
     points = {d: at - timedelta(days=d) for d in windows}
-    sums = history.series_sums(conn, org, list(points.values()), _KNOWN_NOW) if points else {}
+    sums = (
+        history.series_bucket_sums(conn, org, list(points.values()), _KNOWN_NOW) if points else {}
+    )
     wacc_then: dict[int, Decimal | None] = {}
     for days, point in points.items():
-        found = sums.get(point)
-        wacc_then[days] = (
-            None
-            if found is None
-            else wacc_from_sums(found.total_cents, found.weighted_cents, found.source_count).wacc
-        )
-    return Figures(current.total_cents, current.wacc, wacc_then)
+        then = reporting.of_buckets(book, sums.get(point, []), reporting.utc_day(point), _KNOWN_NOW)
+        wacc_then[days] = then.summary.wacc if then.complete else None
+    if not now.complete:
+        return Figures(None, None, wacc_then)
+    return Figures(now.summary.total_cents, now.summary.wacc, wacc_then)
+
+
+def _known(total_cents: int | None) -> int:
+    # A rule holds only on known figures (domain/alerts.py: measure), so a crossing's
+    # total is known: every WACC needs a total, and total_below the total itself.
+    assert total_cents is not None
+    return total_cents
 
 
 def watch(conn: Connection, org: UUID) -> Watch | None:
@@ -264,7 +277,7 @@ def settle(
                 event_id=rules.event_id(cause.last_entry_id, crossing.rule.id),
                 value_before=crossing.value_before,
                 value_after=crossing.value_after,
-                total_cents=after.total_cents,
+                total_cents=_known(after.total_cents),
                 wacc=after.wacc,
                 entry_id=cause.entry_id,
                 source_id=cause.source_id,

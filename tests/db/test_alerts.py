@@ -16,7 +16,7 @@ from capital_app.db.roles import runtime_role_name
 from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.domain.alerts import AlertKind
 from capital_app.domain.errors import InvalidInput
-from capital_app.service import alerts
+from capital_app.service import alerts, rates
 from capital_app.service import history_commands as commands
 from capital_app.service.audit import AuditAction, list_audit_events
 from capital_app.service.errors import Forbidden, NotFound
@@ -131,6 +131,46 @@ def test_removing_capital_below_the_floor_alerts_once(tenant):
     removed = commands.remove_source(tenant.actor(), source_id=big, effective_date=days_ago(0))
     [alert] = removed.alerts
     assert (alert.value_before, alert.value_after) == (Decimal(1_100_000_00), Decimal(500_000_00))
+
+
+def test_a_floor_compares_the_total_in_the_reporting_currency(tenant):
+    """A USD source counts at its KES value, and no rule holds while a rate is missing
+    (a total that cannot be converted is unknown, never a sum of mixed currencies)."""
+    kes = add_source(tenant.actor(), cents=1_000_000_00, days=40)
+    usd = commands.add_source(
+        tenant.actor(),
+        name="IFC equity",
+        annual_rate=Decimal("0.2"),
+        available_cents=10_000_00,
+        effective_date=days_ago(40),
+        currency="USD",
+        kind="equity",
+    ).source_id
+    alerts.create_rule(tenant.actor(), kind="total_below", threshold_cents=1_500_000_00)
+    # No USD→KES rate: 900,000.00 KES + 10,000.00 USD is not known, so no alert (a
+    # mixed-currency sum, 910,000.00, would be below the floor).
+    no_rate = commands.update_amount(
+        tenant.actor(), source_id=kes, available_cents=900_000_00, effective_date=days_ago(0)
+    )
+    assert no_rate.alerts == ()
+    rates.add_fx_rate(
+        tenant.actor(), from_currency="USD", rate="129.5", effective_date=days_ago(39).date()
+    )
+    # 800,000.00 KES + 10,000.00 USD × 129.5 = 2,095,000.00 KES: above the floor.
+    above = commands.update_amount(
+        tenant.actor(), source_id=kes, available_cents=800_000_00, effective_date=days_ago(0)
+    )
+    assert above.alerts == ()
+    # Halving the USD source: 800,000.00 + 647,500.00 = 1,447,500.00 KES: below.
+    below = commands.update_amount(
+        tenant.actor(), source_id=usd, available_cents=5_000_00, effective_date=days_ago(0)
+    )
+    [alert] = below.alerts
+    assert (alert.value_before, alert.value_after) == (
+        Decimal(2_095_000_00),
+        Decimal(1_447_500_00),
+    )
+    assert alert.total_cents == 1_447_500_00
 
 
 def test_a_wacc_move_over_the_window_alerts_and_a_backdated_change_counts(tenant):
