@@ -69,3 +69,12 @@ def test_a_chart_point_without_a_rate_is_a_gap_with_the_reason():
     shown = present.chart_point(point, "KES", long=False)
     assert shown["total"] is None and shown["wacc_bp"] is None
     assert shown["total_text"] == "No USD→KES rate on or before 3 Mar 2025."
+
+
+def test_a_chart_point_carries_the_after_tax_wacc_only_where_a_tax_rate_is_in_force():
+    taxed = SeriesPoint(DAY, 100_00, Decimal("0.12345"), 1, after_tax_wacc=Decimal("0.0864"))
+    shown = present.chart_point(taxed, "KES", long=False)
+    assert (shown["wacc_bp"], shown["after_tax_bp"]) == (1234, 864)
+    assert shown["after_tax_text"] == present.format_rate(Decimal("0.0864"))
+    untaxed = SeriesPoint(DAY, 100_00, Decimal("0.12345"), 1, after_tax_note="no tax rate")
+    assert "after_tax_bp" not in present.chart_point(untaxed, "KES", long=False)

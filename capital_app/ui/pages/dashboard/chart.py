@@ -8,10 +8,13 @@ from capital_app.ui.components.feedback import block_skeleton, load_error, panel
 from capital_app.ui.pages.dashboard.presenters import RANGES
 from capital_app.ui.pages.dashboard.state import DashboardState
 
+AFTER_TAX = "WACC after tax"
+
 
 def chart_card() -> rx.Component:
     formatter = (
-        "(value, name, item) => name === 'WACC' ? item.payload.wacc_text : item.payload.total_text"
+        "(value, name, item) => name === 'WACC' ? item.payload.wacc_text"
+        f" : name === '{AFTER_TAX}' ? item.payload.after_tax_text : item.payload.total_text"
     )
     chart = rx.recharts.composed_chart(
         rx.recharts.cartesian_grid(
@@ -33,6 +36,17 @@ def chart_card() -> rx.Component:
             type_="stepAfter",
             stroke=rx.color("orange", 9),
             stroke_width=2,
+            dot=False,
+            is_animation_active=False,
+        ),
+        rx.recharts.line(  # points without a tax rate in force carry no value: a gap
+            data_key="after_tax_bp",
+            name=AFTER_TAX,
+            y_axis_id="wacc",
+            type_="stepAfter",
+            stroke=rx.color("orange", 7),
+            stroke_width=2,
+            stroke_dasharray="5 3",
             dot=False,
             is_animation_active=False,
         ),

@@ -395,16 +395,23 @@ def chart_point(point: SeriesPoint, currency: str, long: bool) -> dict[str, obje
             "wacc_text": "—",
             "day": f"{point.date.day} {point.date:%b %Y}",
         }
-    return {
+    shown: dict[str, object] = {
         "label": label,
         "total": point.total_cents // 10 ** minor_units(currency),
-        "wacc_bp": int((point.wacc * 10000).to_integral_value())
-        if point.wacc is not None
-        else None,
+        "wacc_bp": _basis_points(point.wacc),
         "total_text": format_money(point.total_cents, currency),
         "wacc_text": format_rate(point.wacc),
         "day": f"{point.date.day} {point.date:%b %Y}",
     }
+    if point.after_tax_wacc is not None:  # only where a tax rate is in force: a gap before
+        shown["after_tax_bp"] = _basis_points(point.after_tax_wacc)
+        shown["after_tax_text"] = format_rate(point.after_tax_wacc)
+    return shown
+
+
+def _basis_points(rate: Decimal | None) -> int | None:
+    """The chart's plot coordinate; the tooltip shows the exact rate beside it."""
+    return int((rate * 10000).to_integral_value()) if rate is not None else None
 
 
 @functools.lru_cache(maxsize=16_384)
