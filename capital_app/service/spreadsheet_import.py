@@ -13,8 +13,9 @@
    there is one import writer. Any problem, anywhere: nothing is written, and the
    report lists every problem with its row (the first `MAX_PROBLEMS_KEPT`, all counted).
 
-Amounts are whole cents of the organization's currency: the ledger stores cents
-(two decimals) for every currency today, so `MINOR_DIGITS` is 2.
+Amounts are whole minor units of the organization's currency, with as many decimals
+as it has (domain/currencies.py: 2 for KES, none for JPY, 3 for KWD); the importer
+never rounds.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from capital_app.db import history_repository as history
 from capital_app.db import spreadsheet_repository as sheets
 from capital_app.db import user_repository as organizations
 from capital_app.db.unit_of_work import tenant_transaction
+from capital_app.domain.currencies import minor_units
 from capital_app.domain.prototype_format import PrototypeHistory
 from capital_app.domain.spreadsheet_plan import plan_sheet
 from capital_app.domain.spreadsheet_rows import (
@@ -54,7 +56,6 @@ from capital_app.service.spreadsheet_files import (
     read_spreadsheet,
 )
 
-MINOR_DIGITS = 2  # decimals of an amount: the ledger stores cents
 PREVIEW_ROWS = 5  # rows a preview shows under the header
 
 
@@ -149,7 +150,7 @@ def import_spreadsheet(
     else:
         used = guess_mapping(table.header)
     now = datetime.now(UTC)
-    rows = read_rows(table, used, now, currency=currency, digits=MINOR_DIGITS)
+    rows = read_rows(table, used, now, currency=currency, digits=minor_units(currency))
     kind = kind_of(content)
     try:
         report = import_checked(

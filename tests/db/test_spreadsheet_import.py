@@ -18,6 +18,7 @@ from capital_app.service import history_queries as queries
 from capital_app.service.audit import list_audit_events
 from capital_app.service.errors import Forbidden
 from capital_app.service.history_import import ImportRefused
+from capital_app.service.organizations import update_organization_settings
 from capital_app.service.projections import rebuild_projections
 from capital_app.service.spreadsheet_import import import_spreadsheet, preview_spreadsheet
 from tests.support.factories import Tenant, add_source
@@ -223,3 +224,18 @@ def test_a_stored_source_removed_and_added_again_under_its_name(tenant: Tenant) 
     (new,) = queries.active_sources(tenant.actor("VIEWER"))
     assert new.source_id != old_id and (new.name, new.available_cents) == ("KCB term loan", 20000)
     assert rebuild_projections(tenant.org_id).corrected == 0
+
+
+def test_amounts_have_as_many_decimals_as_the_organizations_currency(tenant: Tenant) -> None:
+    """A yen organization: whole yen, and a fraction of a yen is a problem, never rounded."""
+    update_organization_settings(tenant.actor("ADMIN"), currency="JPY")
+    fraction = HEADER + 'Mizuho loan,add,"250,000,000.5",1.25,2025-01-15,\n'
+    with pytest.raises(ImportRefused) as refused:
+        import_spreadsheet(tenant.actor(), fraction.encode(), file_name="yen.csv")
+    [problem] = refused.value.report.errors
+    assert problem.field == "amount" and "JPY" in problem.message
+    assert stored(tenant.organization.id)[0] == 0
+    whole = HEADER + 'Mizuho loan,add,"250,000,000",1.25,2025-01-15,\n'
+    assert import_spreadsheet(tenant.actor(), whole.encode(), file_name="yen.csv").report.ok
+    [source] = queries.active_sources(tenant.actor("VIEWER"))
+    assert source.available_cents == 250_000_000  # minor units of JPY: whole yen
