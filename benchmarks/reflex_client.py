@@ -38,9 +38,15 @@ Watcher = Callable[[str, dict[str, Any], float], None]
 class ReflexSession:
     """One tab: connects, sends events, and reports each delta with its arrival time."""
 
-    def __init__(self, base_url: str, path: str = "/") -> None:
+    def __init__(
+        self, base_url: str, path: str = "/", storage: dict[str, Any] | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.path = path
+        # Browser storage the tab already holds (fully qualified var name → value),
+        # sent with the boot event as the frontend does (hydrate_and_load's `vars`):
+        # a second tab of a signed-in browser resumes from the stored session token.
+        self.storage = dict(storage or {})
         self.token = str(uuid.uuid4())
         self.values: dict[str, dict[str, Any]] = {}
         self.watchers: list[Watcher] = []
@@ -57,7 +63,7 @@ class ReflexSession:
     async def connect(self) -> None:
         boot = {
             "name": f"{ROOT_STATE}.hydrate_and_load",
-            "payload": {},
+            "payload": {"vars": self.storage} if self.storage else {},
             "router_data": self.router_data(),
         }
         await self.sio.connect(

@@ -24,6 +24,7 @@ import reflex as rx
 from capital_app.api.app import create_api_app
 from capital_app.api.security_headers import origin_allowed
 from capital_app.api.socket_guard import socket_guard
+from capital_app.observe.gc_freeze import frozen_startup_heap
 from capital_app.observe.loop_profile import loop_profile
 from capital_app.realtime.lifespan import listener_health, realtime_lifespan
 from capital_app.ui import layout, live
@@ -142,6 +143,7 @@ def build_app() -> rx.App:
     layout.PRESENCE_SLOT[:] = [live.presence_avatars]
     app.add_middleware(dashboard_live.LiveRoomSync())
     app.register_lifespan_task(loop_profile)  # off unless CAPITAL_PROFILE_LOOP (benchmarks)
+    app.register_lifespan_task(frozen_startup_heap)  # no full-heap GC pauses in pushes
     app.register_lifespan_task(
         realtime_lifespan(
             AppState.catch_up,
