@@ -105,8 +105,8 @@ def realtime_lifespan(
 
     `catch_up` is the UI's event handler (or its full name) that each session of
     the organization gets, with `revision` (int | None) and `resync` (bool).
-    `presence_changed` (optional) gets `viewers` (the organization's open tabs)
-    whenever someone of the organization arrives, moves or leaves.
+    `presence_changed` (optional) gets `others` and `count` (who else is on the
+    session's page: realtime/presence.py, `companies`) whenever that changes.
     `rooms_first` (optional) serves the sessions sitting in live rooms
     (realtime/rooms.py) with one emit per room before the per-session pushes.
     `alerts_arrived` (optional) gets `revision` in every session of the organization

@@ -24,10 +24,10 @@ from uuid import UUID
 import reflex as rx
 
 from capital_app.realtime.lifespan import process_realtime, register_session, unregister_session
-from capital_app.realtime.presence import Viewer
+from capital_app.realtime.presence import AVATARS, Viewer
 from capital_app.ui.state import AppState, SessionHooks
 
-MAX_AVATARS = 5
+MAX_AVATARS = AVATARS
 
 
 @dataclass
@@ -44,20 +44,15 @@ def initials_of(name: str) -> str:
     return "".join(p[0] for p in parts[:2]).upper() or "?"
 
 
-def others_on_page(
-    viewers: list[dict[str, Any]], page: str, own_token: str, own_user: str
-) -> list[OtherViewer]:
-    """The other people on `page`, once each (a person with two tabs shows once)."""
-    seen: dict[str, OtherViewer] = {}
-    for v in viewers:
-        if not isinstance(v, dict) or v.get("page") != page:
-            continue
-        user_id = str(v.get("user_id", ""))
-        if v.get("client_token") == own_token or user_id == own_user or user_id in seen:
-            continue
-        name = str(v.get("name", ""))
-        seen[user_id] = OtherViewer(user_id=user_id, name=name, initials=initials_of(name))
-    return sorted(seen.values(), key=lambda o: (o.name.lower(), o.user_id))
+def others_of(answer: list[Any]) -> list[OtherViewer]:
+    """The hub's answer (presence.Company.payload's `others`) as the top bar shows it."""
+    shown: list[OtherViewer] = []
+    for other in answer[:MAX_AVATARS]:
+        if isinstance(other, dict):
+            name = str(other.get("name", ""))
+            user_id = str(other.get("user_id", ""))
+            shown.append(OtherViewer(user_id=user_id, name=name, initials=initials_of(name)))
+    return shown
 
 
 class LiveState(AppState):
@@ -82,13 +77,13 @@ class LiveState(AppState):
         return max(0, self.others_count - len(self.others))
 
     @rx.event
-    def presence_changed(self, viewers: list[dict[str, Any]]):
-        """Pushed by this worker's presence hub when someone of the org arrives or leaves."""
-        if not self.user_id or not self._page_path or not isinstance(viewers, list):
+    def presence_changed(self, others: list[dict[str, Any]], count: int):
+        """Pushed by this worker's presence hub when the others on this page change:
+        the first of them and how many (realtime/presence.py, `companies`)."""
+        if not self.user_id or not self._page_path or not isinstance(others, list):
             return
-        others = others_on_page(viewers, self._page_path, self._client_token, self.user_id)
-        self.others_count = len(others)
-        self.others = others[:MAX_AVATARS]
+        self.others = others_of(others)
+        self.others_count = max(int(count), len(self.others))
 
 
 async def _page_loaded(state: AppState) -> None:

@@ -52,7 +52,8 @@ def _app(connected: dict[str, str]) -> SimpleNamespace:
 
 
 async def _settle() -> None:
-    for _ in range(5):
+    """Longer than a merged push's wait (presence_hub.MERGE_SECONDS + per session)."""
+    for _ in range(15):
         await asyncio.sleep(0.01)
 
 
@@ -72,33 +73,49 @@ async def test_arrivals_reach_every_session_of_the_org_here_in_a_clean_context(
         await hub.arrive(org, Viewer("a", "user-a", "Ann", "/"))
         await hub.arrive(org, Viewer("b", "user-b", "Ben", "/history"))
         await _settle()
-        last = [e for e in app.event_processor.enqueued if e[0] in ("a", "b")][-2:]
-        assert sorted(t for t, *_ in last) == ["a", "b"]
-        for _token, name, payload, router in last:
+        for _token, name, _payload, router in app.event_processor.enqueued:
             assert name == PRESENCE_CHANGED
-            assert [(v["name"], v["page"]) for v in payload["viewers"]] == [
-                ("Ann", "/"),
-                ("Ben", "/history"),
-            ]
             assert router == "none", "pushed with the arriving session's context"
         tokens = {t for t, *_ in app.event_processor.enqueued}
         assert "c" not in tokens and "far" not in tokens  # other org; another worker's socket
 
+        # Ann (on "/") and Ben (on "/history") see no one else on their own page.
+        assert _shown(app, "a") == ([], 0) and _shown(app, "b") == ([], 0)
+        app.event_processor.enqueued.clear()
+        registry.register("a2", org)
+        app.event_namespace._token_manager.token_to_socket["a2"] = SimpleNamespace(
+            instance_id="me", sid="a2"
+        )
+        await hub.arrive(org, Viewer("a2", "user-c", "Cy", "/"))
+        await _settle()
+        # Ann now has company; Ben's answer did not change, so Ben gets nothing.
+        assert _shown(app, "a") == (["Cy"], 1)
+        assert _shown(app, "a2") == (["Ann"], 1)
+        assert "b" not in {t for t, *_ in app.event_processor.enqueued}
+
         # A closed tab (gone from the token manager) leaves at the next beat.
         app.event_processor.enqueued.clear()
-        del app.event_namespace._token_manager.token_to_socket["b"]
+        del app.event_namespace._token_manager.token_to_socket["a2"]
         await hub.beat()
         await _settle()
-        assert [
-            (t, [v["name"] for v in p["viewers"]]) for t, _, p, _ in app.event_processor.enqueued
-        ] == [("a", ["Ann"])]
+        assert [(t, _shown(app, t)) for t, *_ in app.event_processor.enqueued] == [
+            ("a", ([], 0))
+        ]
 
         # Sign-out leaves at once.
         app.event_processor.enqueued.clear()
         hub.depart("a")
+        hub.depart("b")
         await _settle()
         assert hub._store is not None and await hub._store.viewers(org) == []
     assert not hub.running
+
+
+def _shown(app: SimpleNamespace, token: str) -> tuple[list[str], int]:
+    """The names and count of the last presence answer `token` was sent."""
+    sent = [p for t, _, p, _ in app.event_processor.enqueued if t == token]
+    assert sent, f"{token} was sent nothing"
+    return [o["name"] for o in sent[-1]["others"]], sent[-1]["count"]
 
 
 async def test_a_hub_that_is_not_running_ignores_arrivals() -> None:
