@@ -98,9 +98,7 @@ async def test_arrivals_reach_every_session_of_the_org_here_in_a_clean_context(
         del app.event_namespace._token_manager.token_to_socket["a2"]
         await hub.beat()
         await _settle()
-        assert [(t, _shown(app, t)) for t, *_ in app.event_processor.enqueued] == [
-            ("a", ([], 0))
-        ]
+        assert [(t, _shown(app, t)) for t, *_ in app.event_processor.enqueued] == [("a", ([], 0))]
 
         # Sign-out leaves at once.
         app.event_processor.enqueued.clear()
