@@ -32,29 +32,15 @@ ENTRY_COLUMNS = """
     h.original_created_at, h.original_created_by, h.import_id, h.api_key_id, h.api_key_name"""
 
 _ACTIONS = {action.value: action for action in Action}
+_KINDS = {kind.value: kind for kind in Kind}
 
-# A source's currency and kind are on its ADDED entry (migration 0013): one index-only
-# probe per source, both as one value "KES:debt" (the snapshot's bucket name).
-TERM_COLUMNS = """(SELECT t.currency || ':' || t.kind FROM capital_history t
-     WHERE t.organization_id = s.organization_id AND t.source_id = s.source_id
-       AND t.action = 'ADDED') AS terms"""
-
-
-def terms_of(value: str) -> tuple[str, Kind]:
-    """'USD:equity' → ('USD', Kind.EQUITY)."""
-    currency, _, kind = value.partition(":")
-    return currency, Kind(kind)
-
-
-def _term_fields(value: str) -> dict[str, Any]:
-    currency, kind = terms_of(value)
-    return {"currency": currency, "kind": kind}
-
-
-SOURCE_COLUMNS = f"""
+# A source's currency and kind, fixed by its ADDED entry (migration 0013), are on its
+# projection row (migration 0014: the insert trigger copies them), so a read of sources
+# takes them with the row instead of probing capital_history once per source.
+SOURCE_COLUMNS = """
     s.source_id, s.name, s.annual_rate, s.available_cents, s.status, s.added_date,
     s.removed_date, s.rate_effective_date, s.amount_effective_date, s.last_effective_date,
-    s.latest_sequence, s.latest_entry_id, {TERM_COLUMNS}"""
+    s.latest_sequence, s.latest_entry_id, s.currency, s.kind"""
 
 
 def _utc(value: datetime) -> datetime:
@@ -281,18 +267,23 @@ def delete_projection(conn: Connection, org: UUID, source_id: str) -> None:
     )
 
 
-def upsert_projection(conn: Connection, org: UUID, state: SourceState, revision: int) -> None:
-    """Write one projection row as computed elsewhere (rebuild from history)."""
+def upsert_projection(
+    conn: Connection, org: UUID, state: SourceState, revision: int, terms: tuple[str, Kind]
+) -> None:
+    """Write one projection row as computed elsewhere (rebuild from history); `terms`
+    are the (currency, kind) of the source's ADDED entry."""
     conn.execute(
         text(
             """
             INSERT INTO capital_source (
                 organization_id, source_id, name, annual_rate, available_cents, status,
                 added_date, removed_date, rate_effective_date, amount_effective_date,
-                last_effective_date, latest_sequence, latest_entry_id, revision)
+                last_effective_date, latest_sequence, latest_entry_id, revision,
+                currency, kind)
             VALUES (:org, :source_id, :name, :annual_rate, :available_cents, :status,
                 :added_date, :removed_date, :rate_effective_date, :amount_effective_date,
-                :last_effective_date, :latest_sequence, :latest_entry_id, :revision)
+                :last_effective_date, :latest_sequence, :latest_entry_id, :revision,
+                :currency, :kind)
             ON CONFLICT (organization_id, source_id) DO UPDATE SET
                 name = EXCLUDED.name, annual_rate = EXCLUDED.annual_rate,
                 available_cents = EXCLUDED.available_cents, status = EXCLUDED.status,
@@ -301,7 +292,8 @@ def upsert_projection(conn: Connection, org: UUID, state: SourceState, revision:
                 amount_effective_date = EXCLUDED.amount_effective_date,
                 last_effective_date = EXCLUDED.last_effective_date,
                 latest_sequence = EXCLUDED.latest_sequence,
-                latest_entry_id = EXCLUDED.latest_entry_id, revision = EXCLUDED.revision
+                latest_entry_id = EXCLUDED.latest_entry_id, revision = EXCLUDED.revision,
+                currency = EXCLUDED.currency, kind = EXCLUDED.kind
             """
         ),
         {
@@ -319,6 +311,8 @@ def upsert_projection(conn: Connection, org: UUID, state: SourceState, revision:
             "latest_sequence": state.sequence,
             "latest_entry_id": state.latest_entry_id,
             "revision": revision,
+            "currency": terms[0],
+            "kind": terms[1].value,
         },
     )
 
@@ -355,8 +349,37 @@ def all_sources(conn: Connection, org: UUID) -> list[SourceState]:
     return [state_from_row(r) for r in rows]
 
 
-def source_terms(conn: Connection, org: UUID) -> dict[str, tuple[str, Kind]]:
-    """Every source's (currency, kind), from its ADDED entry (an index-only scan)."""
+def source_terms(
+    conn: Connection, org: UUID, source_ids: Iterable[str] | None = None
+) -> dict[str, tuple[str, Kind]]:
+    """(currency, kind) of every source, or of `source_ids` only, from the projection.
+
+    A page that shows some sources asks for those only (a history page: the sources of
+    its entries), not for every source of the organization."""
+    if source_ids is None:
+        rows = conn.execute(
+            text(
+                "SELECT source_id, currency, kind FROM capital_source WHERE organization_id = :org"
+            ),
+            {"org": org},
+        ).all()
+    else:
+        wanted = sorted(set(source_ids))
+        if not wanted:
+            return {}
+        rows = conn.execute(
+            text(
+                "SELECT source_id, currency, kind FROM capital_source"
+                " WHERE organization_id = :org AND source_id = ANY(CAST(:ids AS text[]))"
+            ),
+            {"org": org, "ids": wanted},
+        ).all()
+    return {source_id: (currency, Kind(kind)) for source_id, currency, kind in rows}
+
+
+def added_terms(conn: Connection, org: UUID) -> dict[str, tuple[str, Kind]]:
+    """Every source's (currency, kind) as its ADDED entry has them: the truth the
+    projection's copies are checked against (verify, rebuild, restore)."""
     rows = conn.execute(
         text(
             "SELECT source_id, currency, kind FROM capital_history"
@@ -445,7 +468,7 @@ _SOURCES_AS_OF = text(
                  WHERE h.organization_id = s.organization_id AND h.source_id = s.source_id
                    AND h.created_at <= :known_at
                  ORDER BY h.sequence DESC LIMIT 1) END AS sequence,
-           {TERM_COLUMNS}
+           s.currency, s.kind
       FROM latest, capital_source s
       JOIN LATERAL ({_amount_probe(":as_of")}) a ON true
       JOIN LATERAL ({_rate_probe(":as_of")}) r ON true
@@ -469,7 +492,8 @@ def sources_as_of(
             sequence=sequence,
             added_date=added_date.astimezone(UTC),
             last_changed_date=last_changed_date.astimezone(UTC),
-            **_term_fields(terms),
+            currency=currency,
+            kind=_KINDS[kind],
         )
         for (
             source_id,
@@ -479,7 +503,8 @@ def sources_as_of(
             annual_rate,
             last_changed_date,
             sequence,
-            terms,
+            currency,
+            kind,
         ) in rows
     ]
 
@@ -500,7 +525,8 @@ def current_sources_from_rows(rows: Iterable[Mapping[Any, Any]]) -> list[ActiveS
             sequence=r["latest_sequence"],
             added_date=_utc(r["added_date"]),
             last_changed_date=_utc(r["last_effective_date"]),
-            **_term_fields(r["terms"]),
+            currency=r["currency"],
+            kind=_KINDS[r["kind"]],
         )
         for r in rows
     ]
@@ -560,17 +586,15 @@ _SERIES = text(
 
 _SERIES_BUCKETS = text(
     f"""
-    SELECT p.at, ad.currency, ad.kind, count(*) AS source_count,
+    SELECT p.at, s.currency, s.kind, count(*) AS source_count,
            sum(a.available_cents) AS total_cents,
            sum(a.available_cents * r.annual_rate) AS weighted_cents
       FROM unnest(CAST(:points AS timestamptz[])) AS p(at)
       JOIN capital_source s ON s.organization_id = :org AND s.added_date <= p.at
-      JOIN capital_history ad ON ad.organization_id = s.organization_id
-                             AND ad.source_id = s.source_id AND ad.action = 'ADDED'
       JOIN LATERAL ({_amount_probe("p.at")}) a ON true
       JOIN LATERAL ({_rate_probe("p.at")}) r ON true
      WHERE {_not_removed("p.at")}
-     GROUP BY p.at, ad.currency, ad.kind
+     GROUP BY p.at, s.currency, s.kind
     """
 )
 

@@ -91,6 +91,9 @@ class CapitalSource(SQLModel, table=True):
     latest_sequence: int = Field(sa_column=Column(Integer, nullable=False))
     latest_entry_id: str = Field(sa_column=Column(Text, nullable=False))
     revision: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # The source's terms, copied from its ADDED entry by the insert trigger (migration 0014).
+    currency: str = Field(sa_column=Column(CHAR(3), nullable=False))
+    kind: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class CapitalHistory(SQLModel, table=True):

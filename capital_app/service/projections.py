@@ -15,6 +15,7 @@ from capital_app.db import history_repository as history
 from capital_app.db import projection_repository as projection
 from capital_app.db import snapshot_repository as snapshot
 from capital_app.db.unit_of_work import owner_tenant_transaction
+from capital_app.domain.currencies import Kind
 from capital_app.domain.events import SourceState
 from capital_app.domain.fold import fold
 from capital_app.domain.wacc_snapshot import day_deltas
@@ -52,6 +53,7 @@ class VerifyReport:
 @dataclass(frozen=True, slots=True)
 class _Comparison:
     folded: dict[str, SourceState]
+    terms: dict[str, tuple[str, Kind]]  # (currency, kind) of each source's ADDED entry
     latest_revision: dict[str, int]
     differences: list[SourceDifference]
     snapshot_days: list[date]
@@ -67,6 +69,9 @@ def _compare(conn: Connection, organization_id: UUID) -> _Comparison:
             latest_revision.get(entry.source_id, 0), entry.revision or 0
         )
     stored = {s.source_id: s for s in history.all_sources(conn, organization_id)}
+    # The terms are not folded: the ADDED entry fixes them (migration 0014 copies them).
+    terms = history.added_terms(conn, organization_id)
+    stored_terms = history.source_terms(conn, organization_id)
     differences: list[SourceDifference] = []
     for source_id in sorted(folded.keys() | stored.keys()):
         want, have = folded.get(source_id), stored.get(source_id)
@@ -74,13 +79,14 @@ def _compare(conn: Connection, organization_id: UUID) -> _Comparison:
             differences.append(SourceDifference(source_id, "missing"))
         elif want is None:
             differences.append(SourceDifference(source_id, "extra"))
-        elif want != have:
+        else:
             fields = tuple(
                 f.name
                 for f in dataclasses.fields(SourceState)
                 if getattr(want, f.name) != getattr(have, f.name)
-            )
-            differences.append(SourceDifference(source_id, "differs", fields))
+            ) + _term_differences(terms.get(source_id), stored_terms.get(source_id))
+            if fields:
+                differences.append(SourceDifference(source_id, "differs", fields))
     want_days = day_deltas(entries)
     have_days = snapshot.stored_deltas(conn, organization_id)
     snapshot_days = sorted(
@@ -88,7 +94,17 @@ def _compare(conn: Connection, organization_id: UUID) -> _Comparison:
         for day in want_days.keys() | have_days.keys()
         if want_days.get(day) != have_days.get(day)
     )
-    return _Comparison(folded, latest_revision, differences, snapshot_days)
+    return _Comparison(folded, terms, latest_revision, differences, snapshot_days)
+
+
+def _term_differences(
+    want: tuple[str, Kind] | None, have: tuple[str, Kind] | None
+) -> tuple[str, ...]:
+    if want is None or have is None:
+        return () if want == have else ("currency", "kind")
+    return tuple(
+        name for name, w, h in zip(("currency", "kind"), want, have, strict=True) if w != h
+    )
 
 
 def projection_differences(conn: Connection, organization_id: UUID) -> list[SourceDifference]:
@@ -117,7 +133,11 @@ def rebuild_projections(organization_id: UUID) -> RebuildReport:
         for state in sorted(found.folded.values(), key=lambda s: (s.active, s.source_id)):
             if state.source_id in differing:
                 history.upsert_projection(
-                    conn, organization_id, state, found.latest_revision[state.source_id]
+                    conn,
+                    organization_id,
+                    state,
+                    found.latest_revision[state.source_id],
+                    found.terms[state.source_id],
                 )
         if found.snapshot_days:
             snapshot.rebuild(conn, organization_id)

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from uuid import UUID
 
 from sqlalchemy import Connection
 
@@ -91,7 +92,14 @@ class DashboardSummary:
     # After-tax WACC, reporting currency, missing FX rates (migration 0013).
     reporting: ReportingSummary | None = None
     earlier_reporting: ReportingSummary | None = None
-    currencies: dict[str, str] = field(default_factory=dict)  # source id → its currency
+    currencies: dict[str, str] = field(default_factory=dict)  # of the `recent` entries' sources
+
+
+def _currencies_of(conn: Connection, org: UUID, entries: list[HistoryEntry]) -> dict[str, str]:
+    """Source id → its currency, for the sources these entries are of (a page's amounts
+    are written in each source's own currency; other sources are not read)."""
+    terms = history.source_terms(conn, org, (e.source_id for e in entries))
+    return {source_id: currency for source_id, (currency, _) in terms.items()}
 
 
 def dashboard_summary(
@@ -126,7 +134,7 @@ def dashboard_summary(
             limit=recent,
         )
         names = users.user_names(conn, org)
-        currencies = {sid: c for sid, (c, _) in history.source_terms(conn, org).items()}
+        currencies = _currencies_of(conn, org, latest)
         starts = reports.first_effective_date(conn, org, moment.known_at)
     sources.sort(key=lambda s: (-s.available_cents, s.name.lower(), s.source_id))
     now = reporting.of_sources(book, sources, reporting.utc_day(moment.as_of), _rates_known(moment))
@@ -161,7 +169,7 @@ class HistoryView:
     total: int | None  # only when asked for (counting a large history costs a scan)
     sources: list[SourceOption] | None  # only when asked for: what the filter offers
     revision: int
-    currencies: dict[str, str] = field(default_factory=dict)  # source id → its currency
+    currencies: dict[str, str] = field(default_factory=dict)  # of the page's entries' sources
 
 
 def history_view(
@@ -212,7 +220,7 @@ def history_view(
                 ),
                 key=lambda o: (o.name.lower(), o.source_id),
             )
-        currencies = {sid: c for sid, (c, _) in history.source_terms(conn, org).items()}
+        currencies = _currencies_of(conn, org, entries)
     return HistoryView(moment, entries, next_cursor, names, total, options, revision, currencies)
 
 
@@ -346,7 +354,7 @@ def source_detail(
         entries, _ = history.list_history(conn, org, flt, order="effective_desc")
         names = users.user_names(conn, org)
         book = reporting.read_book(conn, org)
-        terms = history.source_terms(conn, org)
+        terms = history.source_terms(conn, org, [source_id])
     line: SourceLine | None
     if moment.current:
         line = _line_of_state(current, terms)

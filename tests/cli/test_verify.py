@@ -62,9 +62,9 @@ def test_clean_is_0_and_a_corrupted_projection_is_1_naming_org_and_source(databa
                 "INSERT INTO capital_source (organization_id, source_id, name, annual_rate,"
                 " available_cents, status, added_date, rate_effective_date,"
                 " amount_effective_date, last_effective_date, latest_sequence,"
-                " latest_entry_id, revision)"
+                " latest_entry_id, revision, currency, kind)"
                 " VALUES (:org, 'ghost', 'Ghost loan', 0.2, 100, 'ACTIVE', now(), now(),"
-                " now(), now(), 1, 'none', 1)"
+                " now(), now(), 1, 'none', 1, 'KES', 'debt')"
             ),
             {"org": tenant.org_id},
         )

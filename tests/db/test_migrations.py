@@ -185,3 +185,76 @@ def test_0006_scopes_email_uniqueness_to_the_organization(database_url):
         engine.dispose()
     finally:
         drop_test_database(url)
+
+
+def test_0014_copies_each_sources_terms_to_the_projection_and_back(database_url):
+    """Sources stored before 0014 get their ADDED entry's currency and kind on the
+    projection; sources added after it too; the downgrade drops them and adds still work."""
+    url = create_test_database("capital_migration_0014")
+    org = "00000000-0000-4000-8000-000000000014"
+    added = """
+        INSERT INTO capital_history (organization_id, id, source_id, sequence, action,
+            effective_date, name, annual_rate, available_cents, revision, currency, kind)
+        VALUES ('{org}', '{sid}-1', '{sid}', 1, 'ADDED', '2025-01-01Z', '{sid} loan', 0.1, 100, 0,
+                {currency}, {kind})
+    """
+    terms = text(
+        "SELECT s.source_id, s.currency, s.kind, h.currency, h.kind FROM capital_source s"
+        " JOIN capital_history h ON h.organization_id = s.organization_id"
+        " AND h.source_id = s.source_id AND h.action = 'ADDED' ORDER BY 1"
+    )
+    try:
+        config = _config(url)
+        command.upgrade(config, "0013")
+        engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    f"""
+                    INSERT INTO organization (id, name, currency) VALUES ('{org}', 'Terms', 'KES');
+                    INSERT INTO organization_revision (organization_id) VALUES ('{org}');
+                    """
+                )
+            )
+            conn.execute(text(added.format(org=org, sid="s1", currency="NULL", kind="NULL")))
+            conn.execute(text(added.format(org=org, sid="s2", currency="'USD'", kind="'equity'")))
+            conn.execute(
+                text(
+                    "INSERT INTO capital_history (organization_id, id, source_id, sequence,"
+                    " action, effective_date, name, annual_rate, available_cents,"
+                    " previous_amount, revision) VALUES (:org, 's2-2', 's2', 2,"
+                    " 'AMOUNT_CHANGED', '2025-02-01Z', 's2 loan', 0.1, 300, 100, 0)"
+                ),
+                {"org": org},
+            )
+        command.upgrade(config, "0014")
+        with engine.begin() as conn:
+            conn.execute(text(added.format(org=org, sid="s3", currency="'EUR'", kind="NULL")))
+            rows = conn.execute(terms).all()
+        assert [tuple(r) for r in rows] == [
+            ("s1", "KES", "debt", "KES", "debt"),
+            ("s2", "USD", "equity", "USD", "equity"),
+            ("s3", "EUR", "debt", "EUR", "debt"),
+        ]
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text("UPDATE capital_source SET currency = NULL WHERE source_id = 's1'"))
+        command.downgrade(config, "0013")
+        with engine.begin() as conn:
+            conn.execute(text(added.format(org=org, sid="s4", currency="'USD'", kind="NULL")))
+            columns = set(
+                conn.execute(
+                    text(
+                        "SELECT column_name FROM information_schema.columns"
+                        " WHERE table_name = 'capital_source'"
+                    )
+                ).scalars()
+            )
+        assert {"currency", "kind"}.isdisjoint(columns)
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            rows = conn.execute(terms).all()
+        assert [(r[0], r[1], r[2]) for r in rows][-1] == ("s4", "USD", "debt")
+        assert all((r[1], r[2]) == (r[3], r[4]) for r in rows)
+        engine.dispose()
+    finally:
+        drop_test_database(url)
