@@ -44,11 +44,10 @@ def _standing_statements(actor: Actor) -> list[Statement]:
     if actor.api_key_id is not None:
         params = {"org": org, "id": actor.api_key_id}
         return [statement(api_keys.KEY_STANDING_SQL, params, mapping=True)]
-    found = [statement(users.GET_USER_SQL, {"org": org, "id": actor.user_id}, mapping=True)]
     if actor.issued_at is not None:
         params = sessions.latest_sign_out_params(org, actor.user_id)
-        found.append(statement(sessions.LATEST_SIGN_OUT_SQL, params))
-    return found
+        return [statement(sessions.USER_AND_SIGN_OUT_SQL, params, mapping=True)]
+    return [statement(users.GET_USER_SQL, {"org": org, "id": actor.user_id}, mapping=True)]
 
 
 def _check_standing(actor: Actor, results: list[list[Any]], permission: Permission) -> int:
@@ -60,11 +59,9 @@ def _check_standing(actor: Actor, results: list[list[Any]], permission: Permissi
     rows = results[0]
     user = users.user_from_row(rows[0]) if rows else None
     signed_out = None
-    if actor.issued_at is not None:
-        value = results[1][0][0]
+    if actor.issued_at is not None and rows:
+        value = rows[0]["signed_out_at"]
         signed_out = value.astimezone(UTC) if value else None
-        check_user(actor, user, signed_out, permission)
-        return 2
     check_user(actor, user, signed_out, permission)
     return 1
 

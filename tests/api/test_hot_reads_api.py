@@ -8,15 +8,18 @@ very next request, and keep each organization to its own rows.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from urllib.parse import quote
 
 import httpx
 import pytest
 
+from capital_app.service import sessions
 from tests.api.conftest import SUITE_LIMITS, Api
 from tests.api.helpers import assert_problem, day, seed_history
 from tests.support.api_server import ApiServer, start_api_server
+from tests.support.factories import PASSWORD
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +203,26 @@ def test_a_revoked_key_is_refused_on_the_next_request(api, sync_api, tenant):
         assert_problem(problem, 401)
         assert "revoked" in problem.json()["detail"]
         _same_answer(problem, slow_key.get(path), api.base_url, sync_api.base_url)
+
+
+def test_a_sign_out_ends_earlier_tokens_on_the_next_hot_read(api, sync_api, tenant):
+    """The standing (user row and latest sign-out, one statement) is read per request:
+    a token already verified (and remembered) is refused right after a sign-out."""
+    seeded = seed_history(tenant)
+    paths = [*READS, f"/api/capital-history/{seeded.kcb}"]
+    token = api.token(tenant.admin)
+    reader, slow_reader = api.client(token=token), sync_api.client(token=token)
+    for path in paths:
+        assert reader.get(path).status_code == 200
+    time.sleep(1.1)  # tokens carry whole seconds
+    ui_token = sessions.sign_in(tenant.admin.email, PASSWORD, api.fresh_address()).token
+    sessions.sign_out(ui_token, "127.0.0.1")
+    for path in paths:
+        problem = reader.get(path)
+        assert_problem(problem, 401)
+        assert "signed out" in problem.json()["detail"]
+        _same_answer(problem, slow_reader.get(path), api.base_url, sync_api.base_url)
+    fresh = api.client().post(
+        "/api/auth/token", json={"email": tenant.admin.email, "password": PASSWORD}
+    )
+    assert api.client(token=fresh.json()["accessToken"]).get(paths[0]).status_code == 200
