@@ -42,9 +42,24 @@ def loads(body: bytes) -> Any:
         raise BodyNotJson(message.splitlines()[0][:200], "", 0) from None
 
 
+# Decimal → its JSON text. Rates repeat on every entry of a page (a few distinct values
+# per source), so a lookup replaces formatting each one. Equal non-zero Decimals have
+# one text (0.1325 and 0.132500 both write 0.1325); zeros are not cached (-0 and 0 are
+# equal but write differently). Bounded: cleared when full.
+_TEXTS: dict[Decimal, orjson.Fragment] = {}
+_TEXTS_MAX = 4096
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return orjson.Fragment(decimal_text(value))
+        found = _TEXTS.get(value)
+        if found is None:
+            found = orjson.Fragment(decimal_text(value))
+            if value and value.is_finite():
+                if len(_TEXTS) >= _TEXTS_MAX:
+                    _TEXTS.clear()
+                _TEXTS[value] = found
+        return found
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 

@@ -58,7 +58,33 @@ def issue_token(
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM), ttl_seconds
 
 
+# Tokens whose signature and claims were verified, with what they were verified against
+# (secret, issuer, audience): a hit skips the HMAC and the JSON decoding, never the
+# expiry check. Only the signature is cached: the user's standing (active, role, a
+# sign-out or password change after `iat`) is read per request, in its transaction.
+_VERIFIED: dict[tuple[str, str, str, str], TokenClaims] = {}
+_VERIFIED_MAX = 10_000
+LEEWAY_SECONDS = 5
+
+
 def verify_token(token: str, audience: str = API_AUDIENCE) -> TokenClaims:
+    """The token's claims, or InvalidToken (expired, bad signature, wrong audience…)."""
+    settings = get_settings()
+    key = (token, audience, settings.jwt_secret, settings.jwt_issuer)
+    found = _VERIFIED.get(key)
+    if found is not None:
+        if found.expires_at <= time.time() - LEEWAY_SECONDS:
+            _VERIFIED.pop(key, None)
+            raise InvalidToken("Your session has expired; sign in again.")
+        return found
+    claims = _verify(token, audience)
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[key] = claims
+    return claims
+
+
+def _verify(token: str, audience: str) -> TokenClaims:
     settings = get_settings()
     try:
         claims = jwt.decode(
@@ -68,7 +94,7 @@ def verify_token(token: str, audience: str = API_AUDIENCE) -> TokenClaims:
             issuer=settings.jwt_issuer,
             audience=audience,
             options={"require": ["sub", "org", "iss", "exp", "iat", "aud"]},
-            leeway=5,
+            leeway=LEEWAY_SECONDS,
         )
         if claims.get("typ") != _TYPES[audience]:
             raise jwt.InvalidTokenError("wrong token type")

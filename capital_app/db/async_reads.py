@@ -19,7 +19,7 @@ app's lifespan closes it (api/app.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -148,6 +148,49 @@ async def tenant_read(organization_id: UUID, statements: Sequence[Statement]) ->
         if _is_connection_error(error):
             raise DatabaseUnavailable(_UNREACHABLE) from error
         raise
+
+
+async def tenant_snapshot_read(
+    organization_id: UUID,
+    statements: Sequence[Statement],
+    then: Callable[[list[list[Any]]], Sequence[Statement]],
+) -> tuple[list[list[Any]], list[list[Any]]]:
+    """`statements`, then the statements `then` asks for given their rows, in one READ
+    ONLY, REPEATABLE READ transaction of this organization (one snapshot, as the sync
+    path's `tenant_transaction(snapshot=True)`): two round trips, the second only COMMIT
+    when `then` asks for nothing. An exception from `then` ends the transaction and
+    propagates. Returns both steps' rows."""
+    try:
+        pool = await _holder.get()
+        async with pool.connection() as conn, conn.pipeline():
+            await conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            await conn.execute(_TENANT.sql, {"org": str(organization_id)})
+            first = [await cursor.fetchall() for cursor in await _send(conn, statements)]
+            try:
+                more = then(first)
+            except BaseException:
+                await conn.execute("COMMIT")
+                raise
+            cursors = await _send(conn, more)
+            await conn.execute("COMMIT")
+            return first, [await cursor.fetchall() for cursor in cursors]
+    except PoolTimeout as error:
+        raise DatabaseUnavailable(_BUSY) from error
+    except psycopg.OperationalError as error:
+        if _is_connection_error(error):
+            raise DatabaseUnavailable(_UNREACHABLE) from error
+        raise
+
+
+async def _send(
+    conn: psycopg.AsyncConnection[Any], statements: Sequence[Statement]
+) -> list[psycopg.AsyncCursor[Any]]:
+    cursors = []
+    for s in statements:
+        cursor = conn.cursor(row_factory=dict_row if s.mapping else tuple_row)
+        await cursor.execute(s.sql, s.params)
+        cursors.append(cursor)
+    return cursors
 
 
 def _is_connection_error(error: psycopg.Error) -> bool:

@@ -36,6 +36,15 @@ LATEST_SIGN_OUT_SQL = (
 )
 
 
+# The user's row (USER_COLUMNS) and latest sign-out in one statement: the standing a
+# pipelined hot read checks (service/hot_reads.py). No row when the user is not there.
+USER_AND_SIGN_OUT_SQL = (
+    f"SELECT {users.USER_COLUMNS}, (SELECT max(a.occurred_at) FROM auth_event a"
+    " WHERE a.organization_id = :org AND a.user_id = :user_id AND a.reason = :reason)"
+    " AS signed_out_at FROM app_user WHERE organization_id = :org AND id = :user_id"
+)
+
+
 def latest_sign_out_params(org: UUID, user_id: UUID) -> dict[str, Any]:
     return {"org": org, "user_id": user_id, "reason": SIGNED_OUT}
 

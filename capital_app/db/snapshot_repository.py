@@ -6,8 +6,10 @@ the table is maintained by the history insert trigger, so it is always as known 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal, localcontext
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, text
@@ -18,8 +20,7 @@ from capital_app.domain.wacc_snapshot import DaySums
 # Each bucket is `<currency>:<kind>` of the source's ADDED entry (capital_wacc_bucket(),
 # migration 0013): sums stay in each currency's own minor units and are converted when
 # read, at the rate of each point's day.
-_BUCKET_SUMS_AT = text(
-    """
+BUCKET_SUMS_AT_SQL = """
     SELECT r.day, r.bucket, r.total_cents, r.weighted_cents, r.source_count FROM (
         SELECT m.day, m.bucket, m.point,
                sum(m.total_cents) OVER running AS total_cents,
@@ -41,6 +42,15 @@ _BUCKET_SUMS_AT = text(
     ) r
      WHERE r.point
     """
+_BUCKET_SUMS_AT = text(BUCKET_SUMS_AT_SQL)
+
+# What a series as known now depends on, in one statement: the organization's revision
+# (every write transaction bumps it) and the append-only rate tables' counts; the
+# values of history.current_revision and rate_repository.rates_version.
+SERIES_VERSION_SQL = (
+    "SELECT (SELECT revision FROM organization_revision WHERE organization_id = :org),"
+    " (SELECT count(*) FROM fx_rate WHERE organization_id = :org),"
+    " (SELECT count(*) FROM corporate_tax_rate WHERE organization_id = :org)"
 )
 
 
@@ -51,10 +61,22 @@ def _bucket(name: str) -> tuple[str, Kind]:
 
 def bucket_sums_at(conn: Connection, org: UUID, days: list[date]) -> dict[date, list[BucketSums]]:
     """Per day of `days`, the end-of-day sums (as known now) of each currency and kind."""
-    found: dict[date, list[BucketSums]] = {day: [] for day in days}
     if not days:
-        return found
-    rows = conn.execute(_BUCKET_SUMS_AT, {"org": org, "days": days, "last": max(days)}).all()
+        return {}
+    rows = conn.execute(_BUCKET_SUMS_AT, bucket_sums_params(org, days)).all()
+    return bucket_sums_from_rows(rows, days)
+
+
+def bucket_sums_params(org: UUID, days: list[date]) -> dict[str, Any]:
+    """BUCKET_SUMS_AT_SQL's parameters (`days` not empty)."""
+    return {"org": org, "days": days, "last": max(days)}
+
+
+def bucket_sums_from_rows(
+    rows: Iterable[Sequence[Any]], days: list[date]
+) -> dict[date, list[BucketSums]]:
+    """BUCKET_SUMS_AT_SQL's rows, by day of `days` (the async hot read uses it too)."""
+    found: dict[date, list[BucketSums]] = {day: [] for day in days}
     for day, bucket, total, weighted, count in rows:
         if not (total or weighted or count):
             continue

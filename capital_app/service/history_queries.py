@@ -23,7 +23,7 @@ from capital_app.db import snapshot_repository as snapshot
 from capital_app.db import user_repository as users
 from capital_app.db.history_repository import HistoryFilter
 from capital_app.db.unit_of_work import tenant_transaction
-from capital_app.domain.currencies import RateBook, ReportingSummary
+from capital_app.domain.currencies import BucketSums, RateBook, ReportingSummary
 from capital_app.domain.events import HistoryEntry, SourceState
 from capital_app.domain.series import Interval, series_dates
 from capital_app.domain.values import Action, check_source_id, end_of_day
@@ -259,6 +259,7 @@ class _SeriesCache:
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self._items: OrderedDict[tuple[Any, ...], list[SeriesPoint]] = OrderedDict()
+        self._asked: OrderedDict[tuple[Any, ...], None] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: tuple[Any, ...]) -> list[SeriesPoint] | None:
@@ -274,9 +275,21 @@ class _SeriesCache:
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+            asked = (key[0], *key[2:])  # the series without its version
+            self._asked[asked] = None
+            self._asked.move_to_end(asked)
+            while len(self._asked) > self.size:
+                self._asked.popitem(last=False)
+
+    def asked_before(self, org: UUID, start: date, end: date, interval: Interval) -> bool:
+        """Whether this series was computed lately, under any version: a guess (the async
+        read sends the series query along with the version when it was not)."""
+        with self._lock:
+            return (org, start, end, interval) in self._asked
 
 
 _series_cache = _SeriesCache()
+series_cache = _series_cache  # the async hot read (service/hot_reads.py) shares it
 
 
 def wacc_series(
@@ -305,7 +318,7 @@ def wacc_series(
                 history.current_revision(conn, org),
                 rate_repository.rates_version(conn, org),
             )
-            key = (org, version, start, end, interval)
+            key = series_key(org, version, start, end, interval)
             cached = _series_cache.get(key)
             if cached is not None:
                 return list(cached)
@@ -316,6 +329,26 @@ def wacc_series(
         else:
             sums = history.series_bucket_sums(conn, org, moments, known)
             by_day = {d: sums.get(m, []) for d, m in zip(dates, moments, strict=True)}
+    points = series_points(book, by_day, dates, known_at)
+    if key is not None:
+        _series_cache.put(key, points)
+    return list(points)
+
+
+def series_key(
+    org: UUID, version: tuple[int, tuple[int, int]], start: date, end: date, interval: Interval
+) -> tuple[Any, ...]:
+    """The cache key of a series as known now: (revision, rates_version) is its version."""
+    return (org, version, start, end, interval)
+
+
+def series_points(
+    book: RateBook,
+    by_day: dict[date, list[BucketSums]],
+    dates: list[date],
+    known_at: datetime | None,
+) -> list[SeriesPoint]:
+    """Each day's sums converted with the rate book (the async hot read shares it)."""
     points = []
     for day in dates:
         found = reporting.of_buckets(
@@ -334,9 +367,7 @@ def wacc_series(
                 reporting_currency=found.reporting_currency,
             )
         )
-    if key is not None:
-        _series_cache.put(key, points)
-    return list(points)
+    return points
 
 
 def changes_since(actor: Actor, revision: int, limit: int = 1000) -> tuple[list[HistoryEntry], int]:

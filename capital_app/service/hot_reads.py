@@ -9,20 +9,23 @@ out as one pipeline (db/async_reads.py) in one READ ONLY transaction.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from capital_app.db import api_key_repository as api_keys
 from capital_app.db import history_repository as history
 from capital_app.db import rate_repository as rates
 from capital_app.db import session_repository as sessions
+from capital_app.db import snapshot_repository as snapshot
 from capital_app.db import user_repository as users
-from capital_app.db.async_reads import Statement, statement, tenant_read
+from capital_app.db.async_reads import Statement, statement, tenant_read, tenant_snapshot_read
 from capital_app.domain.currencies import RateBook
 from capital_app.domain.errors import InvalidInput
 from capital_app.domain.events import HistoryEntry
+from capital_app.domain.series import Interval, series_dates
 from capital_app.domain.values import Action
-from capital_app.domain.views import ActiveSource, HistoryPage
+from capital_app.domain.views import ActiveSource, HistoryPage, SeriesPoint
+from capital_app.service import history_queries as queries
 from capital_app.service import reporting
 from capital_app.service.actor import Actor, Permission, check_api_key, check_user
 from capital_app.service.errors import NotFound
@@ -41,11 +44,10 @@ def _standing_statements(actor: Actor) -> list[Statement]:
     if actor.api_key_id is not None:
         params = {"org": org, "id": actor.api_key_id}
         return [statement(api_keys.KEY_STANDING_SQL, params, mapping=True)]
-    found = [statement(users.GET_USER_SQL, {"org": org, "id": actor.user_id}, mapping=True)]
     if actor.issued_at is not None:
         params = sessions.latest_sign_out_params(org, actor.user_id)
-        found.append(statement(sessions.LATEST_SIGN_OUT_SQL, params))
-    return found
+        return [statement(sessions.USER_AND_SIGN_OUT_SQL, params, mapping=True)]
+    return [statement(users.GET_USER_SQL, {"org": org, "id": actor.user_id}, mapping=True)]
 
 
 def _check_standing(actor: Actor, results: list[list[Any]], permission: Permission) -> int:
@@ -57,11 +59,9 @@ def _check_standing(actor: Actor, results: list[list[Any]], permission: Permissi
     rows = results[0]
     user = users.user_from_row(rows[0]) if rows else None
     signed_out = None
-    if actor.issued_at is not None:
-        value = results[1][0][0]
+    if actor.issued_at is not None and rows:
+        value = rows[0]["signed_out_at"]
         signed_out = value.astimezone(UTC) if value else None
-        check_user(actor, user, signed_out, permission)
-        return 2
     check_user(actor, user, signed_out, permission)
     return 1
 
@@ -155,3 +155,49 @@ async def current_wacc(actor: Actor, moment: datetime) -> WaccAnswer:
     )
     found = reporting.of_sources(book, sources, reporting.utc_day(moment), moment)
     return WaccAnswer(moment, moment, found.summary, found)
+
+
+async def wacc_series(
+    actor: Actor, start: date, end: date, interval: Interval = Interval.MONTH
+) -> list[SeriesPoint]:
+    """history_queries.wacc_series as known now, sharing its revision-keyed cache, in one
+    REPEATABLE READ transaction: the standing and the series' version first; on a cache
+    miss the rate book and the snapshot's sums next. A series not asked for lately (a
+    likely miss) sends all of it in the first round trip."""
+    dates = series_dates(start, end, interval)
+    org = actor.organization_id
+    standing = _standing_statements(actor)
+    version = statement(snapshot.SERIES_VERSION_SQL, {"org": org})
+    computing = [
+        statement(rates.REPORTING_CURRENCY_SQL, {"org": org}),
+        statement(rates.FX_RATES_SQL, {"org": org}),
+        statement(rates.TAX_RATES_SQL, {"org": org}),
+        statement(snapshot.BUCKET_SUMS_AT_SQL, snapshot.bucket_sums_params(org, dates)),
+    ]
+    at_once = not queries.series_cache.asked_before(org, start, end, interval)
+    key: tuple[Any, ...] = ()
+    cached: list[SeriesPoint] | None = None
+
+    def then(results: list[list[Any]]) -> list[Statement]:
+        nonlocal key, cached
+        used = _check_standing(actor, results, Permission.READ)
+        revision, fx_count, tax_count = results[used][0]
+        key = queries.series_key(
+            org, (int(revision or 0), (int(fx_count), int(tax_count))), start, end, interval
+        )
+        cached = queries.series_cache.get(key)
+        return [] if cached is not None or at_once else computing
+
+    first, second = await tenant_snapshot_read(
+        org, [*standing, version, *(computing if at_once else [])], then
+    )
+    if cached is not None:
+        return list(cached)
+    currency_rows, fx_rows, tax_rows, sums_rows = first[-4:] if at_once else second
+    book = RateBook(
+        str(currency_rows[0][0]), rates.fx_from_rows(fx_rows), rates.tax_from_rows(tax_rows)
+    )
+    by_day = snapshot.bucket_sums_from_rows(sums_rows, dates)
+    points = queries.series_points(book, by_day, dates, None)
+    queries.series_cache.put(key, points)
+    return list(points)

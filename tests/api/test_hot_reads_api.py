@@ -8,15 +8,18 @@ very next request, and keep each organization to its own rows.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from urllib.parse import quote
 
 import httpx
 import pytest
 
+from capital_app.service import sessions
 from tests.api.conftest import SUITE_LIMITS, Api
 from tests.api.helpers import assert_problem, day, seed_history
 from tests.support.api_server import ApiServer, start_api_server
+from tests.support.factories import PASSWORD
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +48,13 @@ def hot_paths(seeded) -> list[str]:
         f"/api/capital-history/{kcb}?asOf={quote(day(200))}",
         f"/api/capital-history/{quote(seeded.kiva, safe='')}",
         "/api/capital-sources/active",
+        "/api/wacc/series",
+        f"/api/wacc/series?startDate={day(400)[:10]}&interval=week",
+        f"/api/wacc/series?startDate={day(400)[:10]}&interval=week&include=reporting",
+        f"/api/wacc/series?startDate={day(90)[:10]}&endDate={day(10)[:10]}&interval=day",
         # Refusals: problem+json, the same from both paths.
+        f"/api/wacc/series?startDate={day(10)[:10]}&endDate={day(90)[:10]}",
+        "/api/wacc/series?startDate=1900-01-01&interval=day",
         "/api/capital-history/src_not_ours",
         "/api/capital-history?limit=10&sourceId=src_not_ours",
         "/api/capital-history?limit=10&cursor=not-a-cursor",
@@ -123,7 +132,33 @@ READS = [
     "/api/capital-history?limit=10",
     "/api/capital-sources/active",
     "/api/wacc",
+    "/api/wacc/series",
 ]
+
+
+def test_a_cached_series_follows_every_write_and_rate(api, sync_api, tenant):
+    """The async series shares the revision-keyed cache: after a write, an FX rate or a
+    tax rate, the very next answer is the new one, byte for byte the sync path's."""
+    seeded = seed_history(tenant)
+    fast, slow = api.as_user(tenant.admin), sync_api.as_user(tenant.admin)
+    path = f"/api/wacc/series?startDate={day(400)[:10]}&interval=week&include=reporting"
+    first = fast.get(path)
+    assert first.status_code == 200, first.text
+    _same_answer(fast.get(path), slow.get(path), api.base_url, sync_api.base_url)
+    assert fast.get(path).content == first.content  # answered from the cache
+    changed = fast.post(
+        "/api/capital-history/update-amount",
+        json={"sourceId": seeded.kcb, "availableCents": 1_000_000, "effectiveDate": day(5)},
+    )
+    assert changed.status_code == 201, changed.text
+    after_write = fast.get(path)
+    assert after_write.content != first.content
+    _same_answer(after_write, slow.get(path), api.base_url, sync_api.base_url)
+    taxed = fast.post("/api/tax-rates", json={"rate": "0.3", "effectiveDate": day(30)[:10]})
+    assert taxed.status_code == 201, taxed.text
+    after_tax = fast.get(path)
+    assert after_tax.content != after_write.content
+    _same_answer(after_tax, slow.get(path), api.base_url, sync_api.base_url)
 
 
 def test_a_deactivated_user_is_refused_on_the_next_request(api, sync_api, tenant):
@@ -168,3 +203,26 @@ def test_a_revoked_key_is_refused_on_the_next_request(api, sync_api, tenant):
         assert_problem(problem, 401)
         assert "revoked" in problem.json()["detail"]
         _same_answer(problem, slow_key.get(path), api.base_url, sync_api.base_url)
+
+
+def test_a_sign_out_ends_earlier_tokens_on_the_next_hot_read(api, sync_api, tenant):
+    """The standing (user row and latest sign-out, one statement) is read per request:
+    a token already verified (and remembered) is refused right after a sign-out."""
+    seeded = seed_history(tenant)
+    paths = [*READS, f"/api/capital-history/{seeded.kcb}"]
+    token = api.token(tenant.admin)
+    reader, slow_reader = api.client(token=token), sync_api.client(token=token)
+    for path in paths:
+        assert reader.get(path).status_code == 200
+    time.sleep(1.1)  # tokens carry whole seconds
+    ui_token = sessions.sign_in(tenant.admin.email, PASSWORD, api.fresh_address()).token
+    sessions.sign_out(ui_token, "127.0.0.1")
+    for path in paths:
+        problem = reader.get(path)
+        assert_problem(problem, 401)
+        assert "signed out" in problem.json()["detail"]
+        _same_answer(problem, slow_reader.get(path), api.base_url, sync_api.base_url)
+    fresh = api.client().post(
+        "/api/auth/token", json={"email": tenant.admin.email, "password": PASSWORD}
+    )
+    assert api.client(token=fresh.json()["accessToken"]).get(paths[0]).status_code == 200

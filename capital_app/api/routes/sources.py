@@ -94,7 +94,7 @@ def _day(moment: datetime | None) -> date | None:
     response_model=list[schemas.SeriesPointOut],
     responses=_WACC_ERRORS,
 )
-def wacc_series(
+async def wacc_series(
     actor: CurrentActor,
     start_date: Annotated[
         schemas.StartBound,
@@ -114,5 +114,8 @@ def wacc_series(
     `reportingCurrency`."""
     end = _day(end_date) or datetime.now(UTC).date()
     start = _day(start_date) or (end - DEFAULT_SPAN if end - date.min > DEFAULT_SPAN else date.min)
-    points = queries.wacc_series(actor, start, end, interval, known_at)
+    if get_settings().async_reads and known_at is None:
+        points = await hot_reads.wacc_series(actor, start, end, interval)
+    else:
+        points = await run_in_threadpool(queries.wacc_series, actor, start, end, interval, known_at)
     return ExactJSONResponse(out.series_bodies(points, with_reporting=include == "reporting"))
