@@ -77,11 +77,13 @@ NEXT_READY = """(total) => {
 # arrival (performance.now()) and size of each Socket.IO event frame, and when the
 # first dashboard or history row entered the DOM.
 PROBE = """(() => {
-  const bench = (window.__bench = {frames: [], firstRow: null});
+  const bench = (window.__bench = {frames: [], firstRow: null, wsCreated: null, wsOpen: null});
   const Native = window.WebSocket;
   window.WebSocket = class extends Native {
     constructor(...args) {
       super(...args);
+      bench.wsCreated ??= performance.now();
+      this.addEventListener('open', () => { bench.wsOpen ??= performance.now(); });
       this.addEventListener('message', (e) => {
         if (typeof e.data === 'string' && e.data.startsWith('42'))
           bench.frames.push([performance.now(), e.data.length]);
@@ -106,6 +108,8 @@ PHASES = """() => {
     response_end_ms: nav.responseEnd,
     dom_content_loaded_ms: nav.domContentLoadedEventEnd,
     load_event_ms: nav.loadEventEnd,
+    socket_created_ms: bench.wsCreated,
+    socket_open_ms: bench.wsOpen,
     first_frame_ms: bench.frames.length ? bench.frames[0][0] : null,
     frames: bench.frames.map(([t, n]) => [Math.round(t), n]),
     frame_bytes: bench.frames.reduce((sum, [, n]) => sum + n, 0),
