@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 import urllib.request
@@ -67,14 +68,48 @@ ARRIVALS = """(() => {
   };
 })();"""
 # A count of DOM mutation records per page (nodes added/removed, text and attribute
-# changes): how much of the page a push re-rendered, independent of the load.
+# changes): how much of the page a push re-rendered, independent of the load. Each
+# record is also counted by where it happened (the card, and in the chart the
+# recharts layer; in the table the row) and what it was (childList, text, which
+# attribute), so a push's re-render can be broken down.
 MUTATIONS = """(() => {
   window.__mutations = 0;
-  const start = () => new MutationObserver((records) => { window.__mutations += records.length; })
-    .observe(document.documentElement,
+  window.__regions = {};
+  window.__rows = {};
+  const REGIONS = ['#sources-table', '#wacc-chart', '#activity', '#kpi-total', '#kpi-wacc',
+                   '#kpi-after-tax', '#kpi-count', '#kpi-delta', '#presence', 'nav'];
+  const regionOf = (el) => {
+    if (!el) return 'detached';
+    for (const sel of REGIONS) {
+      if (!el.closest(sel)) continue;
+      if (sel !== '#wacc-chart') return sel;
+      const layer = el.closest('[class*="recharts-"]');
+      const name = layer && [...layer.classList].find((c) => c.startsWith('recharts-'));
+      return sel + (name ? ' ' + name : '');
+    }
+    return 'other';
+  };
+  const start = () => new MutationObserver((records) => {
+    window.__mutations += records.length;
+    for (const r of records) {
+      const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+      const what = r.type === 'attributes' ? 'attr:' + r.attributeName : r.type;
+      const key = regionOf(el) + ' | ' + what;
+      window.__regions[key] = (window.__regions[key] || 0) + 1;
+      const row = el && el.closest('tr.source-row');
+      if (row) window.__rows[row.dataset.source] = 1;
+    }
+  }).observe(document.documentElement,
              {subtree: true, childList: true, characterData: true, attributes: true});
   if (document.documentElement) start(); else addEventListener('DOMContentLoaded', start);
 })();"""
+# The first page's breakdown since the last call (then reset).
+BREAKDOWN = """() => {
+  const out = {regions: window.__regions, rows_touched: Object.keys(window.__rows).length};
+  window.__regions = {};
+  window.__rows = {};
+  return out;
+}"""
 FIRST_FRAME_AFTER = "(t) => window.__frames.find((f) => f >= t) ?? null"
 
 
@@ -96,6 +131,15 @@ def _main_thread(cdp: Any) -> dict[str, float]:
     wanted = {"TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration"}
     metrics = cdp.send("Performance.getMetrics")["metrics"]
     return {m["name"]: float(m["value"]) for m in metrics if m["name"] in wanted}
+
+
+def _by_region(breakdowns: list[dict[str, Any]]) -> dict[str, float]:
+    """Median records per change for each (region | kind), most first (0 where absent)."""
+    keys = {k for b in breakdowns for k in b["regions"]}
+    medians = {
+        k: float(statistics.median(b["regions"].get(k, 0) for b in breakdowns)) for k in keys
+    }
+    return dict(sorted(((k, v) for k, v in medians.items() if v), key=lambda kv: -kv[1]))
 
 
 def _post(url: str, path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -162,6 +206,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         main_thread: dict[str, list[float]] = {}
         frame_to_dom: list[float] = []
         bytes_per_change: list[float] = []
+        breakdowns: list[dict[str, Any]] = []
         load_before = [round(x, 2) for x in os.getloadavg()]
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -198,6 +243,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 cents = 5_000_000_00 + n * 100 + index
                 text = format_money(cents, "KES")
                 counted = [page.evaluate("window.__mutations") for page in pages]
+                pages[0].evaluate(BREAKDOWN)  # what happened before this change: not counted
                 metrics_before = _main_thread(cdp)
                 for page in pages:
                     page.evaluate(OBSERVER, [name, text])
@@ -226,6 +272,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     float(page.evaluate("window.__mutations") - c)
                     for page, c in zip(pages, counted, strict=True)
                 )
+                breakdowns.append(pages[0].evaluate(BREAKDOWN))
                 metrics_after = _main_thread(cdp)
                 for key, value in metrics_after.items():
                     main_thread.setdefault(key, []).append(1000 * (value - metrics_before[key]))
@@ -237,6 +284,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             browser.close()
         return {
             "benchmark": "ui-live",
+            "label": args.label,
             "sources": args.sources,
             "pages": args.pages,
             "changes": args.changes,
@@ -247,6 +295,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "first_page_main_thread_ms_per_change": {
                 k: _summary(v) for k, v in main_thread.items()
             },
+            "dom_mutations_by_region_first_page_median": _by_region(breakdowns),
+            "source_rows_touched_first_page": _summary(
+                [float(b["rows_touched"]) for b in breakdowns]
+            ),
+            "dom_mutations_by_region_first_page": breakdowns,
             "large_fields_per_change_first_page": fields_per_change,
             "frame_bytes_first_page": _summary(frames_per_change),
             "bytes_per_change_first_page": _summary(bytes_per_change),

@@ -135,6 +135,10 @@ def build_app() -> rx.App:
         api_transformer=[create_api_app(listener_status=listener_health), socket_guard],
         head_components=[rx.script(TIME_ZONE_SCRIPT)],
         style={},
+        # Sonner's Toaster reads the document's direction with getComputedStyle on every
+        # render unless told: a forced style recalculation of the whole page each time
+        # (~0.4 s of a dashboard load with 225 rows in Chrome's profile).
+        toaster=rx.toast.provider(dir="ltr"),
     )
 
     # Live collaboration (docs/realtime.md): each worker LISTENs for committed changes

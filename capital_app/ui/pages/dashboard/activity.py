@@ -47,6 +47,9 @@ def _activity_row(row: ActivityRow) -> rx.Component:
         padding_y="8px",
         border_bottom=f"1px solid {rx.color('gray', 4)}",
         class_name="activity-row",
+        # Keyed by entry id, not by position: a pushed entry inserts one row at the
+        # top (and drops the last) instead of re-writing the text of all ten.
+        key=row.key,
     )
 
 
