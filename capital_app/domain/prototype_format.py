@@ -261,7 +261,7 @@ class PrototypeHistory:
 
 
 @dataclass(slots=True)
-class _Candidate:
+class Candidate:
     """One entry of the file as far as it could be read; None marks a field with a problem."""
 
     index: int
@@ -316,6 +316,14 @@ class _Candidate:
             original_created_at=self.created_at,
             original_created_by=self.created_by,
         )
+
+
+NOT_KEPT: Mapping[str, object] = MappingProxyType({})  # the raw object of a clean candidate
+# The problems of a candidate read back from where an import keeps them: they were
+# reported when it was read; only that it had any still matters (`same_entry`).
+READ_WITH_PROBLEMS: tuple[ImportProblem, ...] = (
+    ImportProblem(None, None, "Reported when the entry was read."),
+)
 
 
 # --- reading the file ------------------------------------------------------------
@@ -474,7 +482,7 @@ def _sequence(value: object, field_name: str = "sequence") -> int | None:
     return value
 
 
-def _read(candidate: _Candidate, field_name: str, check: Callable[..., Any], *args: Any) -> Any:
+def _read(candidate: Candidate, field_name: str, check: Callable[..., Any], *args: Any) -> Any:
     """Run one value check; a failure becomes a problem of this entry and None."""
     try:
         return check(candidate.raw.get(field_name), field_name, *args)
@@ -484,20 +492,20 @@ def _read(candidate: _Candidate, field_name: str, check: Callable[..., Any], *ar
         return None
 
 
-def _required(candidate: _Candidate, field_name: str, label: str) -> bool:
+def _required(candidate: Candidate, field_name: str, label: str) -> bool:
     if candidate.raw.get(field_name) is None:
         candidate.problem(field_name, f"{label} is missing.")
         return False
     return True
 
 
-def _read_entry(index: int, raw: object, now: datetime) -> _Candidate:
+def _read_entry(index: int, raw: object, now: datetime) -> Candidate:
     if not isinstance(raw, dict):
-        candidate = _Candidate(index, {})
+        candidate = Candidate(index, {})
         candidate.problem(None, "This entry is not an object ({ … }); it cannot be read.")
         candidate.values_ok = False
         return candidate
-    c = _Candidate(index, raw)
+    c = Candidate(index, raw)
     c.id = _read(c, "id", _entry_id)
     for key in getattr(raw, "repeated_keys", ()):
         c.problem(key, f"The field “{key}” is written twice in this entry.")
@@ -537,7 +545,7 @@ def _effective(value: object, field_name: str, now: datetime) -> datetime:
     return check_effective_date(moment, now, field_name)
 
 
-def _read_previous(c: _Candidate) -> None:
+def _read_previous(c: Candidate) -> None:
     """previousRate only on rate changes, previousAmount only on amount changes."""
     for field_name, action, check in (
         ("previousRate", Action.RATE_CHANGED, _rate),
@@ -566,18 +574,19 @@ def _day(moment: datetime) -> str:
     return moment.strftime("%d %b %Y").lstrip("0")
 
 
-def _same(a: _Candidate, b: _Candidate) -> bool:
-    """Two readings of the same id describe the same event."""
+def same_entry(a: Candidate, b: Candidate) -> bool:
+    """Two readings of the same id describe the same event (a cleanly read candidate's
+    `raw` is empty, so it never equals one with problems)."""
     if a.problems or b.problems:
         return a.raw == b.raw
     return a.to_entry(0) == b.to_entry(0) and a.sequence == b.sequence
 
 
-def _ordered(source: list[_Candidate], problems: Problems) -> list[_Candidate] | None:
+def _ordered(source: list[Candidate], problems: Problems) -> list[Candidate] | None:
     """The source's entries in sequence order, or None when no order can be given."""
     given = [c for c in source if c.sequence is not None]
     if not given:
-        return sorted(source, key=_Candidate.recording_key)
+        return sorted(source, key=Candidate.recording_key)
     if len(given) != len(source):
         missing = next(c for c in source if c.sequence is None)
         problems.append(
@@ -608,7 +617,7 @@ def _ordered(source: list[_Candidate], problems: Problems) -> list[_Candidate] |
     return by_sequence if ok else None
 
 
-def _check_order(ordered: list[_Candidate], problems: Problems) -> bool:
+def _check_order(ordered: list[Candidate], problems: Problems) -> bool:
     """ADDED first and once, nothing after REMOVED, dates and name consistent."""
     added = [c for c in ordered if c.action is Action.ADDED]
     if not added:
@@ -650,7 +659,7 @@ def _check_order(ordered: list[_Candidate], problems: Problems) -> bool:
                     early.id,
                 )
             )
-    removal: _Candidate | None = None
+    removal: Candidate | None = None
     latest = start.effective_date
     for c in ordered:
         assert c.effective_date is not None
@@ -708,7 +717,7 @@ def _check_order(ordered: list[_Candidate], problems: Problems) -> bool:
 
 
 def _check_values(
-    ordered: list[_Candidate], problems: Problems
+    ordered: list[Candidate], problems: Problems
 ) -> tuple[list[HistoryEntry], SourceState | None]:
     """Fold the source in recording order, checking each entry against what it followed.
 
@@ -740,7 +749,7 @@ def _as_of(entries: list[HistoryEntry], moment: datetime) -> SourceState:
     return fold(entries, as_of=moment)[entries[0].source_id]
 
 
-def _matches(c: _Candidate, before: SourceState, problems: Problems) -> bool:
+def _matches(c: Candidate, before: SourceState, problems: Problems) -> bool:
     """Previous and carried-along values equal `before`; fill absent previous values."""
     found: list[ImportProblem] = []
 
@@ -779,65 +788,136 @@ def _matches(c: _Candidate, before: SourceState, problems: Problems) -> bool:
 # --- the whole file -----------------------------------------------------------------
 
 
-def _check_active_names(
-    sources: dict[str, list[HistoryEntry]],
-    final: dict[str, SourceState],
-    positions: dict[str, int],
-    problems: Problems,
-) -> None:
-    seen: dict[str, HistoryEntry] = {}
-    for source_id, state in sorted(final.items(), key=lambda i: positions[sources[i[0]][0].id]):
+@dataclass(frozen=True, slots=True)
+class CheckedSource:
+    """A source whose entries passed every check: what the rest of an import needs of it."""
+
+    source_id: str
+    added_id: str  # its ADDED entry (sequence 1)
+    added_position: int  # that entry's index in the file
+    added_name: str  # the name it was added under
+    entry_count: int
+    final: SourceState  # its terms after all of its entries
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedFile:
+    """What a checked file holds, without its entries (they are kept elsewhere).
+
+    `sources` is in file order (of each source's first entry). Write nothing unless
+    `problems` is empty.
+    """
+
+    sources: dict[str, CheckedSource]
+    entries_in_file: int
+    repeated: int  # identical copies of an entry already in the file (skipped)
+    problems: Problems
+    sources_in_file: int = 0  # distinct readable source ids, whether or not they passed
+    first_effective: datetime | None = None
+    last_effective: datetime | None = None
+
+
+def read_candidates(
+    chunks: Iterable[bytes | str], now: datetime, problems: Problems
+) -> Iterator[Candidate]:
+    """The file's entries, each read and field-checked; their problems go to `problems`.
+
+    A cleanly read candidate no longer holds its raw object (`raw` is empty).
+    """
+    for index, raw in enumerate(_raw_entries(chunks, problems)):
+        candidate = _read_entry(index, raw, now)
+        problems.extend(candidate.problems)
+        yield candidate
+
+
+def duplicate_problem(first_index: int, later: Candidate) -> ImportProblem:
+    return ImportProblem(
+        later.index,
+        "id",
+        f"Entry {first_index} has the same id but different content; each entry needs its own id.",
+        later.id,
+    )
+
+
+def check_source(
+    candidates: list[Candidate], problems: Problems
+) -> tuple[list[Candidate], list[HistoryEntry], SourceState] | None:
+    """One source's candidates (any order) checked together: in sequence order, with
+    their entries (absent previous values filled in) and the final state; None (its
+    problems added to `problems`) when the source does not pass."""
+    if not all(c.orderable for c in candidates):
+        return None  # its unreadable dates or actions are reported already
+    ordered = _ordered(candidates, problems)
+    if ordered is None or not _check_order(ordered, problems):
+        return None
+    entries, state = _check_values(ordered, problems)
+    if not entries or state is None:
+        return None
+    return ordered, entries, state
+
+
+def check_active_names(checked: Iterable[CheckedSource], problems: Problems) -> None:
+    """Sources still active at the end must have different names (ignoring case)."""
+    seen: dict[str, CheckedSource] = {}
+    for source in sorted(checked, key=lambda s: s.added_position):
+        state = source.final
         if not state.active:
             continue
-        added = sources[source_id][0]
-        other = seen.setdefault(state.name.lower(), added)
-        if other is not added:
+        other = seen.setdefault(state.name.lower(), source)
+        if other is not source:
             problems.append(
                 ImportProblem(
-                    positions[added.id],
+                    source.added_position,
                     "name",
                     f"Two sources that are both still active are called “{state.name}” (the "
-                    f"other is added at entry {positions[other.id]}). Active sources need "
+                    f"other is added at entry {other.added_position}). Active sources need "
                     "different names (ignoring case); rename one in the file.",
-                    added.id,
+                    source.added_id,
                 )
             )
 
 
-def parse_export(chunks: Iterable[bytes | str], now: datetime) -> PrototypeHistory:
-    """Read and check a prototype export (the file's bytes or text, in chunks).
+def checked_sources(
+    sources: Mapping[str, list[HistoryEntry]],
+    final: Mapping[str, SourceState],
+    positions: Mapping[str, int],
+) -> dict[str, CheckedSource]:
+    return {
+        source_id: CheckedSource(
+            source_id,
+            entries[0].id,
+            positions[entries[0].id],
+            entries[0].name,
+            len(entries),
+            final[source_id],
+        )
+        for source_id, entries in sources.items()
+    }
 
-    Memory is what limits the size of a file (a million entries): values repeated on
-    many entries (source ids, names, authors, notes, rates) are kept once, and each
-    source's candidates are let go as soon as its entries are built.
+
+def parse_export(chunks: Iterable[bytes | str], now: datetime) -> PrototypeHistory:
+    """Read and check a prototype export (the file's bytes or text, in chunks), in memory.
+
+    An import keeps the entries out of Python instead (service/history_import.py, through
+    `read_candidates` and `check_source`); this is the same checking, every entry held.
     """
     problems = Problems()
-    by_id: dict[str, _Candidate] = {}
-    by_source: dict[str, list[_Candidate]] = {}
+    by_id: dict[str, Candidate] = {}
+    by_source: dict[str, list[Candidate]] = {}
     shared: dict[object, Any] = {}
     repeated = 0
     count = 0
     first_effective: datetime | None = None
     last_effective: datetime | None = None
-    for index, raw in enumerate(_raw_entries(chunks, problems)):
-        count = index + 1
-        candidate = _read_entry(index, raw, now)
-        problems.extend(candidate.problems)
+    for candidate in read_candidates(chunks, now, problems):
+        count = candidate.index + 1
         if candidate.id is not None:
             first = by_id.setdefault(candidate.id, candidate)
             if first is not candidate:
-                if _same(first, candidate):
+                if same_entry(first, candidate):
                     repeated += 1
-                    continue
-                problems.append(
-                    ImportProblem(
-                        index,
-                        "id",
-                        f"Entry {first.index} has the same id but different content; "
-                        "each entry needs its own id.",
-                        candidate.id,
-                    )
-                )
+                else:
+                    problems.append(duplicate_problem(first.index, candidate))
                 continue
         if candidate.source_id is not None:
             by_source.setdefault(candidate.source_id, []).append(candidate)
@@ -848,31 +928,20 @@ def parse_export(chunks: Iterable[bytes | str], now: datetime) -> PrototypeHisto
                 )
                 last_effective = moment if last_effective is None else max(last_effective, moment)
         if not candidate.problems:
-            _share_values(candidate, shared)  # no longer needed once read cleanly
+            share_values(candidate, shared)  # no longer needed once read cleanly
 
-    # The id → candidate table becomes id → index in place (a second table of a million
-    # ids would cost tens of MB); the candidates stay referenced by their sources.
-    table: dict[str, Any] = by_id
-    for c_id, c in table.items():
-        table[c_id] = c.index
-    positions: dict[str, int] = table
-    del by_id, table
+    positions = {c_id: c.index for c_id, c in by_id.items()}
+    del by_id
     sources_in_file = len(by_source)
     sources: dict[str, list[HistoryEntry]] = {}
     final: dict[str, SourceState] = {}
-    while by_source:  # file order; each source's candidates go once it is checked
-        source_id, candidates = _pop_first(by_source)
-        if not all(c.orderable for c in candidates):
-            continue  # its unreadable dates or actions are reported already
-        ordered = _ordered(candidates, problems)
-        if ordered is None or not _check_order(ordered, problems):
-            continue
-        entries, state = _check_values(ordered, problems)
-        if entries and state is not None:
-            sources[source_id] = entries
-            final[source_id] = state
+    for source_id, candidates in by_source.items():  # file order
+        passed = check_source(candidates, problems)
+        if passed is not None:
+            sources[source_id] = passed[1]
+            final[source_id] = passed[2]
     if not problems:
-        _check_active_names(sources, final, positions, problems)
+        check_active_names(checked_sources(sources, final, positions).values(), problems)
     return PrototypeHistory(
         sources=sources,
         final=final,
@@ -886,16 +955,13 @@ def parse_export(chunks: Iterable[bytes | str], now: datetime) -> PrototypeHisto
     )
 
 
-_NOT_KEPT: Mapping[str, object] = MappingProxyType({})
-
-
-def _share_values(c: _Candidate, shared: dict[object, Any]) -> None:
+def share_values(c: Candidate, shared: dict[object, Any]) -> None:
     """Drop what a cleanly read candidate no longer needs; keep repeated values once.
 
     Rates are shared by their exact text (0.1 and 0.10 stay apart), so nothing read
     changes, only how many copies of it are held.
     """
-    c.raw = _NOT_KEPT
+    c.raw = NOT_KEPT
     c.problems = _NO_PROBLEMS
     c.source_id = shared.setdefault(c.source_id, c.source_id)
     c.name = shared.setdefault(c.name, c.name)
@@ -905,8 +971,3 @@ def _share_values(c: _Candidate, shared: dict[object, Any]) -> None:
         rate = getattr(c, attribute)
         if rate is not None:
             setattr(c, attribute, shared.setdefault(("rate", str(rate)), rate))
-
-
-def _pop_first(by_source: dict[str, list[_Candidate]]) -> tuple[str, list[_Candidate]]:
-    source_id = next(iter(by_source))
-    return source_id, by_source.pop(source_id)

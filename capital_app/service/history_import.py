@@ -1,9 +1,11 @@
 """Bring a browser-prototype export into an organization: all of it, or nothing.
 
-1. Read and check the file (`domain.prototype_format`): every problem, with its entry.
-2. In one transaction, as the runtime role: check the actor may write, lock the
-   organization's revision counter (the lock every writer takes first), and
-   compare the file with what is stored. An entry already here with the same
+1. In one transaction, as the runtime role: check the actor may write, then read and
+   check the file (`domain.prototype_format`): every problem, with its entry. The
+   entries wait in the transaction's temporary tables, not in Python
+   (`service.import_staging`, `db.import_staging`): a million of them fit.
+2. Lock the organization's revision counter (the lock every writer takes first), and
+   compare the file with what is stored, in SQL. An entry already here with the same
    content is skipped (re-importing is harmless); a different entry under a
    stored id, new entries that would not follow a stored source's sequence, or
    a name an active source here already uses are problems too.
@@ -12,7 +14,7 @@
    millions; one request must neither hold nor answer them all). A dry run stops
    here in any case and reports what the import would do.
 4. Otherwise: one import_log row (who, when, which file, counts), then the new
-   entries in a few multi-row statements, with the prototype's ids and dates, its
+   entries in a few INSERT … SELECT statements from the staged rows, with the prototype's ids and dates, its
    `createdAt`/`createdBy` kept apart as the original recording (`original_*`),
    while the database stamps the recording time and author (the importer) itself
    and `recorded_by`/`import_id` say who brought them in: a file can never change
@@ -25,7 +27,7 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -41,16 +43,17 @@ from sqlalchemy.exc import DBAPIError
 
 from capital_app.db import history_repository as history
 from capital_app.db import import_export_repository as import_export
+from capital_app.db import import_staging as staging
 from capital_app.db.errors import translate
 from capital_app.db.unit_of_work import tenant_transaction
 from capital_app.domain.errors import ErrorKind, FieldError, LedgerError
-from capital_app.domain.events import HistoryEntry, SourceState
+from capital_app.domain.events import SourceState
 from capital_app.domain.prototype_format import (
     MAX_PROBLEMS_KEPT,
+    CheckedFile,
     ImportProblem,
     Problems,
     PrototypeHistory,
-    parse_export,
 )
 from capital_app.domain.values import Action
 from capital_app.domain.views import ActiveSource
@@ -61,6 +64,7 @@ from capital_app.service import alerts
 from capital_app.service.actor import Actor, Permission, authorize
 from capital_app.service.audit import AuditAction, record_audit
 from capital_app.service.errors import WriteConflict
+from capital_app.service.import_staging import stage_export, stage_history
 
 MAX_PROBLEMS_REPORTED = MAX_PROBLEMS_KEPT  # problems a report lists (all are counted)
 BATCH_ROWS = 5000  # rows per INSERT statement: one NOTIFY each
@@ -75,20 +79,7 @@ class ImportPhase(StrEnum):
 
 Progress = Callable[[ImportPhase, int, int], None]
 
-_COMPARED_FIELDS = (
-    ("source_id", "sourceId"),
-    ("sequence", "sequence"),
-    ("action", "action"),
-    ("effective_date", "effectiveDate"),
-    ("name", "name"),
-    ("annual_rate", "annualRate"),
-    ("available_cents", "availableCents"),
-    ("previous_rate", "previousRate"),
-    ("previous_amount", "previousAmount"),
-    ("notes", "notes"),
-    ("first_recorded_at", "createdAt"),
-    ("first_recorded_by", "createdBy"),
-)
+SPOOL_IN_MEMORY = 8 << 20  # a request body up to this size is read in memory, else on disk
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +161,22 @@ def _problem_field(problem: ImportProblem) -> str:
     return f"[{problem.index}].{problem.field}" if problem.field else f"[{problem.index}]"
 
 
+@dataclass(frozen=True, slots=True)
+class _New:
+    """A source's entries that are not stored yet: sequences `first` to `first + count - 1`."""
+
+    first: int
+    count: int
+    first_position: int  # the first new entry's index in the file, and its id
+    first_id: str
+    by_action: dict[Action, int]
+
+
 @dataclass(slots=True)
 class _Plan:
     """The file compared with what is stored."""
 
-    new: dict[str, list[HistoryEntry]] = field(default_factory=dict)
+    new: dict[str, _New] = field(default_factory=dict)
     skipped: int = 0
     new_sources: int = 0
     problems: Problems = field(default_factory=Problems)
@@ -184,7 +186,7 @@ class _Plan:
 
     @property
     def imported(self) -> int:
-        return sum(len(entries) for entries in self.new.values())
+        return sum(new.count for new in self.new.values())
 
     def after(self) -> WaccSummary:
         terms = [s.terms for s in self.final.values() if s.active]
@@ -238,111 +240,84 @@ def _size_of(stream: BinaryIO) -> int:
 # --- comparing with what is stored ------------------------------------------------
 
 
-def _difference(stored: HistoryEntry, incoming: HistoryEntry) -> str | None:
-    """The first field (file spelling) where two entries differ, or None."""
-    for attribute, name in _COMPARED_FIELDS:
-        if getattr(stored, attribute) != getattr(incoming, attribute):
-            return name
-    return None
+def _plan(conn: Connection, org: UUID, checked: CheckedFile) -> _Plan:
+    """Compare the staged entries with what is stored (in SQL, however many there are)."""
+    plan = _Plan(skipped=checked.repeated)
 
+    def problem(position: int, entry_id: str, field_name: str | None, message: str) -> None:
+        plan.problems.append(ImportProblem(position, field_name, message, entry_id))
 
-def _already_stored(
-    conn: Connection, org: UUID, prototype: PrototypeHistory, problem: Callable[..., None]
-) -> tuple[set[str], int]:
-    """Ids of the file's entries stored here, and how many of them are identical.
-
-    Read a batch at a time, so a re-import of 100,000 entries never holds them twice.
-    """
-    found: set[str] = set()
-    identical = 0
-    entries = prototype.entries()
-    while batch := list(itertools.islice(entries, BATCH_ROWS)):
-        stored_entries = import_export.entries_with_ids(conn, org, [e.id for e in batch])
-        for entry in batch:
-            stored = stored_entries.get(entry.id)
-            if stored is None:
-                continue
-            found.add(entry.id)
-            differs = _difference(stored, entry)
-            if differs is None:
-                identical += 1
-            elif differs == "sequence":
-                problem(
-                    entry,
-                    differs,
-                    f"This entry is already stored as number {stored.sequence} of its source's "
-                    f"history, but the file now makes it number {entry.sequence}: an entry "
-                    "recorded before it was added to or removed from the file since the last "
-                    "import. Stored history cannot be reordered.",
-                )
-            else:
-                problem(
-                    entry,
-                    differs,
-                    f"An entry with this id is already stored with a different {differs}. "
-                    "It looks edited since it was first imported; the stored entry cannot "
-                    "change.",
-                )
-    return found, identical
-
-
-def _plan(conn: Connection, org: UUID, prototype: PrototypeHistory) -> _Plan:
-    plan = _Plan(skipped=prototype.repeated)
-
-    def problem(entry: HistoryEntry, field_name: str | None, message: str) -> None:
-        plan.problems.append(
-            ImportProblem(prototype.positions[entry.id], field_name, message, entry.id)
-        )
-
-    stored_ids, identical = _already_stored(conn, org, prototype, problem)
-    plan.skipped += identical
-    stored_sources = import_export.sources_with_ids(conn, org, list(prototype.sources))
-    for source_id, entries in prototype.sources.items():
-        new = [entry for entry in entries if entry.id not in stored_ids]
-        current = stored_sources.get(source_id)
-        if current is not None and new and new[0].sequence != current.sequence + 1:
+    for position, entry_id, sequence, stored_sequence, differs in staging.stored_differences(
+        conn, org
+    ):
+        if differs == "sequence":
             problem(
-                new[0],
-                "sequence",
-                f"“{current.name}” already has {current.sequence} entries here, some not from "
-                "this file (recorded in Capital Ledger since the last import, perhaps). New "
-                "entries from the file would land among them, so they cannot be added.",
+                position,
+                entry_id,
+                differs,
+                f"This entry is already stored as number {stored_sequence} of its source's "
+                f"history, but the file now makes it number {sequence}: an entry "
+                "recorded before it was added to or removed from the file since the last "
+                "import. Stored history cannot be reordered.",
             )
-        if new:
-            plan.new[source_id] = new
+        else:
+            problem(
+                position,
+                entry_id,
+                differs,
+                f"An entry with this id is already stored with a different {differs}. "
+                "It looks edited since it was first imported; the stored entry cannot "
+                "change.",
+            )
+    compared = staging.new_by_source(conn, org)
+    stored_sources = import_export.sources_with_ids(conn, org, list(checked.sources))
+    for source_id, source in checked.sources.items():
+        identical, count, first, first_position, first_id, by_action = compared[source_id]
+        plan.skipped += identical
+        current = stored_sources.get(source_id)
+        if count:
+            assert first is not None and first_position is not None and first_id is not None
+            plan.new[source_id] = _New(first, count, first_position, first_id, by_action)
+            if current is not None and first != current.sequence + 1:
+                problem(
+                    first_position,
+                    first_id,
+                    "sequence",
+                    f"“{current.name}” already has {current.sequence} entries here, some not "
+                    "from this file (recorded in Capital Ledger since the last import, "
+                    "perhaps). New entries from the file would land among them, so they "
+                    "cannot be added.",
+                )
         if current is None:
             plan.new_sources += 1
         else:
             plan.stored.add(source_id)
-        plan.final[source_id] = prototype.final[source_id] if new or current is None else current
+        plan.final[source_id] = source.final if count or current is None else current
 
-    in_file = set(prototype.sources)
+    in_file = set(checked.sources)
     plan.untouched_active = [
         s for s in history.current_sources(conn, org) if s.source_id not in in_file
     ]
-    _check_names(prototype, stored_sources, plan)
+    _check_names(checked, stored_sources, plan)
     return plan
 
 
-def _check_names(
-    prototype: PrototypeHistory, stored_sources: dict[str, SourceState], plan: _Plan
-) -> None:
+def _check_names(checked: CheckedFile, stored_sources: dict[str, SourceState], plan: _Plan) -> None:
     """A new source may not share its name with a source that stays active here."""
     staying_active = {s.name.lower(): s.name for s in plan.untouched_active}
     for source_id, state in plan.final.items():
         if source_id in stored_sources and state.active:
             staying_active[state.name.lower()] = state.name
-    for source_id, entries in prototype.sources.items():
+    for source_id, source in checked.sources.items():
         if source_id in stored_sources:
             continue
-        added = entries[0]
-        clash = staying_active.get(added.name.lower())
+        clash = staying_active.get(source.added_name.lower())
         if clash is None:
             continue
         removed = not plan.final[source_id].active
         plan.problems.append(
             ImportProblem(
-                prototype.positions[added.id],
+                source.added_position,
                 "name",
                 f"An active source here is already called “{clash}”. "
                 + (
@@ -353,15 +328,18 @@ def _check_names(
                 )
                 + "Rename this source in the file (on every one of its entries), or remove "
                 "the source here first.",
-                added.id,
+                source.added_id,
             )
         )
 
 
 # --- writing -----------------------------------------------------------------------
 
+# One statement: the staged rows of some sources, each (source, first sequence, last).
+Statement = list[tuple[str, int, int]]
 
-def _statements(plan: _Plan, positions: dict[str, int]) -> list[list[HistoryEntry]]:
+
+def _statements(plan: _Plan) -> list[Statement]:
     """The new entries as INSERT statements of at most BATCH_ROWS rows.
 
     The database folds removals at the end of each statement, and active source
@@ -371,7 +349,7 @@ def _statements(plan: _Plan, positions: dict[str, int]) -> list[list[HistoryEntr
     """
 
     def rank(source_id: str) -> tuple[int, int]:
-        first = positions[plan.new[source_id][0].id]
+        first = plan.new[source_id].first_position
         if plan.final[source_id].active:
             return (2, first)
         return (0 if source_id in plan.stored else 1, first)
@@ -384,10 +362,23 @@ def _statements(plan: _Plan, positions: dict[str, int]) -> list[list[HistoryEntr
             generations.append([])
         generations[seen[name]].append(source_id)
         seen[name] += 1
-    statements: list[list[HistoryEntry]] = []
+    statements: list[Statement] = []
     for generation in generations:
-        rows = [entry for source_id in generation for entry in plan.new[source_id]]
-        statements += [rows[i : i + BATCH_ROWS] for i in range(0, len(rows), BATCH_ROWS)]
+        statement: Statement = []
+        room = BATCH_ROWS
+        for source_id in generation:
+            new = plan.new[source_id]
+            low, last = new.first, new.first + new.count - 1
+            while low <= last:
+                high = min(last, low + room - 1)
+                statement.append((source_id, low, high))
+                room -= high - low + 1
+                low = high + 1
+                if room == 0:
+                    statements.append(statement)
+                    statement, room = [], BATCH_ROWS
+        if statement:
+            statements.append(statement)
     return statements
 
 
@@ -396,15 +387,23 @@ def _write(
     org: UUID,
     user_id: UUID,
     import_id: UUID,
-    statements: list[list[HistoryEntry]],
+    statements: list[Statement],
     progress: Progress | None,
 ) -> None:
     import_export.enable_bulk_insert(conn)
-    total = sum(len(rows) for rows in statements)
+    total = sum(high - low + 1 for statement in statements for _, low, high in statement)
     done = 0
-    for rows in statements:
-        import_export.insert_entries(conn, org, rows, recorded_by=user_id, import_id=import_id)
-        done += len(rows)
+    for statement in statements:
+        rows = sum(high - low + 1 for _, low, high in statement)
+        inserted = staging.insert_staged(
+            conn, org, statement, recorded_by=user_id, import_id=import_id
+        )
+        if inserted != rows:  # the plan's ranges and the staged rows must agree
+            raise WriteConflict(
+                "The import's entries did not line up with its plan, so the import was "
+                "undone and nothing was written. Please report this."
+            )
+        done += rows
         if progress:
             progress(ImportPhase.WRITING, done, total)
 
@@ -424,7 +423,7 @@ def _verify(conn: Connection, org: UUID, plan: _Plan) -> None:
 
 
 def _report(
-    prototype: PrototypeHistory,
+    checked: CheckedFile,
     plan: _Plan,
     *,
     dry_run: bool,
@@ -434,25 +433,25 @@ def _report(
     revision: int | None = None,
 ) -> ImportReport:
     """The report; with problems, an import would write nothing, so it counts nothing."""
-    errors = prototype.problems.combined(plan.problems)
+    errors = checked.problems.combined(plan.problems)
     by_action = dict.fromkeys(Action, 0)
     if not errors:
-        for entries in plan.new.values():
-            for entry in entries:
-                by_action[entry.action] += 1
+        for new in plan.new.values():
+            for action, count in new.by_action.items():
+                by_action[action] += count
     return ImportReport(
         dry_run=dry_run,
         file_name=file_name,
         content_sha256=sha256,
-        entries_in_file=prototype.entries_in_file,
+        entries_in_file=checked.entries_in_file,
         imported=0 if errors else plan.imported,
         skipped=0 if errors else plan.skipped,
         errors=errors,
         imported_by_action=by_action,
-        sources_in_file=prototype.sources_in_file,
+        sources_in_file=checked.sources_in_file,
         new_sources=0 if errors else plan.new_sources,
-        first_effective_date=prototype.first_effective,
-        last_effective_date=prototype.last_effective,
+        first_effective_date=checked.first_effective,
+        last_effective_date=checked.last_effective,
         after=None if errors else plan.after(),
         import_id=import_id,
         revision=revision,
@@ -498,27 +497,45 @@ def _import_history(
     dry_run: bool,
     progress: Progress | None,
 ) -> ImportReport:
-    org = actor.organization_id
-    with tenant_transaction(org, read_only=True) as conn:
+    """The file is read inside the import's transaction, its entries staged there.
+
+    Chunks of unknown origin (a request body) are first spooled (in memory up to
+    SPOOL_IN_MEMORY, then on disk), so a slow upload never holds a database connection.
+    """
+    with tenant_transaction(actor.organization_id, read_only=True) as conn:
         authorize(conn, actor, Permission.WRITE_HISTORY)  # before reading a large file
-    digest = hashlib.sha256()
+    with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY) as spool:
+        if not isinstance(content, bytes | str) and not hasattr(content, "read"):
+            for piece in content:
+                spool.write(piece)
+            spool.seek(0)
+            content = spool
+        digest = hashlib.sha256()
 
-    def seen(piece: bytes) -> None:
-        digest.update(piece)
-        size[0] += len(piece)
+        def seen(piece: bytes) -> None:
+            digest.update(piece)
+            size[0] += len(piece)
 
-    prototype = parse_export(_chunks(content, seen, progress), datetime.now(UTC))
-    sha256 = digest.hexdigest()
-    if progress:
-        progress(ImportPhase.CHECKING, prototype.entries_in_file, prototype.entries_in_file)
-    return import_checked(
-        actor,
-        lambda _conn: prototype,
-        file_name=file_name,
-        sha256=sha256,
-        dry_run=dry_run,
-        progress=progress,
-    )
+        def checking(done: int, total: int) -> None:
+            if progress:
+                progress(ImportPhase.CHECKING, done, total)
+
+        def stage(conn: Connection) -> CheckedFile:
+            chunks = _chunks(content, seen, progress)
+            checked = stage_export(conn, chunks, datetime.now(UTC), checking)
+            if progress:
+                progress(ImportPhase.CHECKING, checked.entries_in_file, checked.entries_in_file)
+            return checked
+
+        return _import(
+            actor,
+            stage,
+            locked=False,
+            file_name=file_name,
+            sha256=digest.hexdigest,
+            dry_run=dry_run,
+            progress=progress,
+        )
 
 
 def import_checked(
@@ -531,21 +548,56 @@ def import_checked(
     progress: Progress | None = None,
     audit_details: Mapping[str, object] | None = None,
 ) -> ImportReport:
-    """The one write path of every import: check against what is stored, then all or nothing.
+    """The write path of entries checked in memory (a spreadsheet's rows): all or nothing.
 
     `build` makes the checked entries inside the import's transaction, after the
     organization's lock (a spreadsheet's rows name stored sources, whose state must
     not move between the check and the write). Raises ImportRefused on any problem
     unless `dry_run`. `audit_details` are added to the audit entry.
     """
+    return _import(
+        actor,
+        lambda conn: stage_history(conn, build(conn)),
+        locked=True,
+        file_name=file_name,
+        sha256=lambda: sha256,
+        dry_run=dry_run,
+        progress=progress,
+        audit_details=audit_details,
+    )
+
+
+def _import(
+    actor: Actor,
+    stage: Callable[[Connection], CheckedFile],
+    *,
+    locked: bool,
+    file_name: str | None,
+    sha256: Callable[[], str],
+    dry_run: bool,
+    progress: Progress | None = None,
+    audit_details: Mapping[str, object] | None = None,
+) -> ImportReport:
+    """The one write path of every import: stage, check against what is stored, write.
+
+    `stage` puts the checked entries into the transaction's staging tables; with
+    `locked` it runs after the organization's lock, else before it (reading a large
+    file does not hold up the organization's other writers). A dry run's transaction
+    turns READ ONLY once the staging tables exist.
+    """
     org = actor.organization_id
     try:
-        with tenant_transaction(org, read_only=dry_run) as conn:
+        with tenant_transaction(org) as conn:
             user = authorize(conn, actor, Permission.WRITE_HISTORY)
+            staging.create_staging_tables(conn)
+            if dry_run:
+                staging.read_only_from_here(conn)
+            checked = None if locked else stage(conn)
             revision = None if dry_run else history.claim_transaction_revision(conn, org)
-            prototype = build(conn)
-            plan = _plan(conn, org, prototype)
-            report = _report(prototype, plan, dry_run=dry_run, file_name=file_name, sha256=sha256)
+            if checked is None:
+                checked = stage(conn)
+            plan = _plan(conn, org, checked)
+            report = _report(checked, plan, dry_run=dry_run, file_name=file_name, sha256=sha256())
             if dry_run:
                 return report
             if not report.ok:
@@ -559,14 +611,13 @@ def import_checked(
                 import_id,
                 imported_by=user.id,
                 file_name=file_name,
-                content_sha256=sha256,
-                entries_in_file=prototype.entries_in_file,
+                content_sha256=sha256(),
+                entries_in_file=checked.entries_in_file,
                 imported_count=plan.imported,
                 skipped_count=plan.skipped,
                 revision=revision,
             )
-            statements = _statements(plan, prototype.positions)
-            _write(conn, org, user.id, import_id, statements, progress)
+            _write(conn, org, user.id, import_id, _statements(plan), progress)
             _verify(conn, org, plan)
             alerts.settle_import(conn, org, watched, revision, import_id)  # with the import
             record_audit(
@@ -578,8 +629,8 @@ def import_checked(
                 details={
                     "importId": str(import_id),
                     "fileName": file_name,
-                    "contentSha256": sha256,
-                    "entriesInFile": prototype.entries_in_file,
+                    "contentSha256": sha256(),
+                    "entriesInFile": checked.entries_in_file,
                     "imported": plan.imported,
                     "skipped": plan.skipped,
                     **(audit_details or {}),
@@ -591,11 +642,11 @@ def import_checked(
             raise
         raise translated from error
     return _report(
-        prototype,
+        checked,
         plan,
         dry_run=False,
         file_name=file_name,
-        sha256=sha256,
+        sha256=sha256(),
         import_id=import_id,
         revision=revision,
     )

@@ -295,13 +295,13 @@ def test_a_bad_last_entry_of_a_large_streamed_file_leaves_nothing_stored(
 def test_a_database_refusal_in_a_late_batch_undoes_the_earlier_ones(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dataclasses import replace
-
     real = history_import._statements
 
-    def corrupted(plan, positions):  # the last row of the last statement skips a sequence
-        statements = real(plan, positions)
-        statements[-1][-1] = replace(statements[-1][-1], sequence=statements[-1][-1].sequence + 5)
+    def corrupted(plan):  # the last source of the last statement skips a sequence
+        statements = real(plan)
+        source_id, low, high = statements[-1][-1]
+        assert low < high - 1
+        statements[-1][-1:] = [(source_id, low, high - 2), (source_id, high, high)]
         return statements
 
     monkeypatch.setattr(history_import, "_statements", corrupted)
